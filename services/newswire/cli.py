@@ -1,0 +1,200 @@
+"""The `newswire` command: run, run --once, extract, tail, check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from newswire import __version__
+from newswire.config import Config, load_config
+from newswire.errors import BrokerError, ConfigError
+from newswire.fetch import fetch_page
+from newswire.http_client import make_client
+from newswire.logs import setup_logging
+from newswire.message import to_message
+from newswire.models import Failure, FeedEntry, FeedSpec, FetchedPage, OutletSpec
+from newswire.publish import client_options
+from newswire.tag import Tagger
+from newswire.worker import build_article
+
+EXAMPLES = """examples:
+  newswire run                      poll every feed forever (embedded broker if none is set)
+  newswire run --once               poll each feed once, publish, flush and exit
+  newswire extract page.html --url https://shafaq.com/en/Iraq-News/some-story
+  newswire extract https://www.jpost.com/middle-east/article-801234
+  newswire tail news.articles --from-beginning --max 5
+  KAFKA_BOOTSTRAP_SERVERS=kafka:9092 newswire check
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with one sub-command per job."""
+    parser = argparse.ArgumentParser(
+        prog="newswire", description="Poll news feeds, extract clean text, deduplicate, "
+        "tag regions and publish articles to Kafka.", epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"newswire {__version__}")
+    parser.add_argument("--config", type=Path,
+                        default=Path(os.environ.get("NEWSWIRE_CONFIG_DIR", "config")),
+                        help="config directory (default: $NEWSWIRE_CONFIG_DIR or ./config)")
+    parser.add_argument("--feeds", type=Path, help="feed list to use instead of feeds.yaml")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="poll feeds and publish articles")
+    run.add_argument("--once", action="store_true", help="one cycle, flush, exit 0")
+    extract = commands.add_parser("extract", help="print the article newswire makes of a page")
+    extract.add_argument("source", help="an HTML file, an http(s) URL, or - for stdin")
+    extract.add_argument("--url", help="the page's URL (for a file or stdin)")
+    extract.add_argument("--outlet", help="outlet id whose cleaning rules apply")
+    tail = commands.add_parser("tail", help="print messages from a topic")
+    tail.add_argument("topic")
+    tail.add_argument("--from-beginning", action="store_true")
+    tail.add_argument("--max", type=int, default=0, help="stop after N messages")
+    tail.add_argument("--idle", type=float, default=0, help="stop after S seconds without one")
+    tail.add_argument("--pretty", action="store_true", help="indent the JSON")
+    commands.add_parser("check", help="validate the config and list the feeds")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; exit 2 on a config error, 1 on a broker error."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config, args.feeds)
+    except ConfigError as exc:
+        print(f"newswire: config error:\n{exc}", file=sys.stderr)
+        return 2
+    setup_logging(config.settings.log.level, config.settings.log.format)
+    try:
+        return COMMANDS[args.command](config, args)
+    except BrokerError as exc:
+        print(f"newswire: broker error: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    """Run the service."""
+    from newswire.service import run_service
+
+    stats = run_service(config, once=args.once)
+    summary = {"polls": stats.polls, "entries": stats.entries, "published": stats.published,
+               "duplicates": stats.duplicates, "failures": stats.failures}
+    logging.getLogger("newswire").info("run finished %s", json.dumps(summary))
+    return 0
+
+
+def cmd_check(config: Config, args: argparse.Namespace) -> int:
+    """Print the validated config's feeds."""
+    outlets = {feed.outlet.id for feed in config.feeds}
+    print(f"config OK ({config.config_dir}): {len(outlets)} outlets, {len(config.feeds)} feeds, "
+          f"{len(config.gazetteer.places)} places, {len(config.gazetteer.watchlists)} "
+          f"watchlists, {len(config.settings.routes)} routes")
+    print(f"kafka: {config.settings.kafka.bootstrap_servers}")
+    for feed in config.feeds:
+        print(f"  {feed.id:<44} every {feed.interval_s:>6.0f}s  {feed.url}")
+    return 0
+
+
+def cmd_extract(config: Config, args: argparse.Namespace) -> int:
+    """Print, as JSON, the article the service would publish for one page."""
+    page = _load_page(config, args.source, args.url)
+    if isinstance(page, Failure):
+        print(f"newswire: cannot fetch {page.url}: {page.reason.value}: {page.detail}",
+              file=sys.stderr)
+        return 1
+    outlet = _outlet_for(config, page.final_url, args.outlet)
+    feed = FeedSpec(id="cli", url=page.final_url, outlet=outlet, interval_s=0)
+    entry = FeedEntry(feed_id="cli", outlet_id=outlet.id, link=page.final_url, title="")
+    article = build_article(entry, page, None, feed, config.settings.extract,
+                            Tagger(config.gazetteer))
+    print(json.dumps(to_message(article), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _load_page(config: Config, source: str, url: str | None) -> FetchedPage | Failure:
+    from datetime import UTC, datetime
+
+    if urlsplit(source).scheme in ("http", "https"):
+        return asyncio.run(_fetch(config, source))
+    data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    where = url or (Path(source).resolve().as_uri() if source != "-" else "file:///dev/stdin")
+    html = data.decode("utf-8", errors="replace")
+    return FetchedPage(url=where, final_url=where, html=html, fetched_at=datetime.now(UTC))
+
+
+async def _fetch(config: Config, url: str) -> FetchedPage | Failure:
+    async with make_client(config.settings.http) as client:
+        return await fetch_page(client, url, config.settings.http)
+
+
+def _outlet_for(config: Config, url: str, outlet_id: str | None) -> OutletSpec:
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    for feed in config.feeds:
+        outlet = feed.outlet
+        if outlet.id == outlet_id:
+            return outlet
+        homes = [outlet.homepage or "", feed.url]
+        if outlet_id is None and host and any(
+            (urlsplit(h).hostname or "").removeprefix("www.") == host for h in homes
+        ):
+            return outlet
+    if outlet_id is not None:
+        raise SystemExit(f"newswire: no outlet {outlet_id!r} in {config.feeds_file}")
+    return OutletSpec(id="unknown", name=host or "unknown")
+
+
+def cmd_tail(config: Config, args: argparse.Namespace) -> int:
+    """Print messages from a topic, one JSON document per line."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    kafka = config.settings.kafka
+    bootstrap = kafka.bootstrap_servers
+    if bootstrap == "embedded":
+        bootstrap = kafka.embedded_listen
+    consumer = KafkaConsumer(**client_options(kafka, bootstrap), enable_auto_commit=False)
+    partitions = consumer.partitions_for_topic(args.topic) or set()
+    if not partitions:
+        print(f"newswire: no topic {args.topic!r} at {bootstrap}", file=sys.stderr)
+        return 1
+    assigned = [TopicPartition(args.topic, p) for p in sorted(partitions)]
+    consumer.assign(assigned)
+    if args.from_beginning:
+        consumer.seek_to_beginning(*assigned)
+    else:
+        consumer.seek_to_end(*assigned)
+    return _print_messages(consumer, args)
+
+
+def _print_messages(consumer: object, args: argparse.Namespace) -> int:
+    import time
+
+    printed, last = 0, time.monotonic()
+    try:
+        while not args.max or printed < args.max:
+            batch = consumer.poll(timeout_ms=500)  # type: ignore[attr-defined]
+            records = [r for part in batch.values() for r in part]
+            if not records and args.idle and time.monotonic() - last > args.idle:
+                break
+            for record in records:
+                value = json.loads(record.value)
+                print(json.dumps(value, ensure_ascii=False, indent=2 if args.pretty else None))
+                printed += 1
+                last = time.monotonic()
+                if args.max and printed >= args.max:
+                    break
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()  # type: ignore[attr-defined]
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "check": cmd_check, "extract": cmd_extract, "tail": cmd_tail}

@@ -1,0 +1,152 @@
+"""Load and validate config/ once at start: YAML defaults, env overrides, clear errors.
+
+Precedence, lowest first: the YAML file, `KAFKA_BOOTSTRAP_SERVERS`, `NEWSWIRE_<SECTION>__<KEY>`
+(a top-level key such as `routes` is `NEWSWIRE_ROUTES`). A bad value raises ConfigError naming
+the file or variable, the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from newswire.catalog import FeedList, RegionList, to_feed_specs, to_gazetteer
+from newswire.errors import ConfigError
+from newswire.models import FeedSpec, Gazetteer
+from newswire.settings import Settings
+
+ENV_PREFIX = "NEWSWIRE_"
+NOT_SETTINGS = frozenset({"NEWSWIRE_CONFIG_DIR"})
+Model = TypeVar("Model", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything newswire was configured with, validated."""
+
+    settings: Settings
+    feeds: tuple[FeedSpec, ...]
+    gazetteer: Gazetteer
+    config_dir: Path
+    feeds_file: Path
+
+    @property
+    def state_dir(self) -> Path:
+        """The state directory, relative paths taken from the working directory."""
+        return Path(self.settings.state.dir)
+
+
+def load_config(
+    config_dir: Path, feeds_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Read, override and validate newswire.yaml, feeds.yaml and regions.yaml."""
+    env = os.environ if environ is None else environ
+    main_file = config_dir / "newswire.yaml"
+    raw = read_yaml(main_file)
+    sources = apply_env_overrides(raw, env, main_file)
+    settings = validate(Settings, raw, main_file, sources)
+    feeds_path = feeds_file or config_dir / settings.paths.feeds
+    regions_path = config_dir / settings.paths.regions
+    feed_list = validate(FeedList, read_yaml(feeds_path), feeds_path, {})
+    region_list = validate(RegionList, read_yaml(regions_path), regions_path, {})
+    gazetteer = to_gazetteer(region_list)
+    check_routes(settings, gazetteer, sources.get("routes", str(main_file)))
+    try:
+        feeds = to_feed_specs(feed_list, settings.poll.default_interval)
+    except ValueError as exc:
+        raise ConfigError(f"{feeds_path}: outlets: {exc}") from exc
+    return Config(settings, feeds, gazetteer, config_dir, feeds_path)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML file's top-level mapping; an empty file is an empty mapping."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str], file: Path) -> dict[str, str]:
+    """Apply env overrides to `raw` in place; return dotted key -> the variable that set it."""
+    sources: dict[str, str] = {}
+    overrides = [("KAFKA_BOOTSTRAP_SERVERS", "kafka", "bootstrap_servers")]
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        overrides.append((name, section, key))
+    for name, section, key in overrides:
+        if name not in env:
+            continue
+        value = env_value(env[name])
+        if not key:
+            raw[section] = value
+            sources[section] = name
+            continue
+        target = raw.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"{name}: {file}: section {section!r} is not a mapping")
+        target[key] = value
+        sources[f"{section}.{key}"] = name
+    return sources
+
+
+def env_value(text: str) -> Any:
+    """An env value as given, but YAML-parsed when it looks like a list or mapping."""
+    stripped = text.strip()
+    if stripped[:1] in ("[", "{"):
+        try:
+            return yaml.safe_load(stripped)
+        except yaml.YAMLError:
+            return text
+    return text
+
+
+def validate(model: type[Model], raw: dict[str, Any], file: Path, sources: dict[str, str]) -> Model:
+    """Validate `raw` against `model`; on failure raise one ConfigError naming every bad key."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc, file, sources)) from None
+
+
+def describe_errors(exc: ValidationError, file: Path, sources: dict[str, str]) -> str:
+    """One line per problem: where, which key, what is wrong."""
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting"
+        origin = next((v for k, v in sources.items() if key == k or key.startswith(k + ".")), None)
+        where = f"{origin} (overriding {file})" if origin else str(file)
+        lines.append(f"{where}: {key}: {message}")
+    return "\n".join(lines)
+
+
+def check_routes(settings: Settings, gazetteer: Gazetteer, where: str) -> None:
+    """Every route must match ids that the gazetteer knows."""
+    known = {p.id for p in gazetteer.places} | {w.id for w in gazetteer.watchlists}
+    known |= {p.country for p in gazetteer.places if p.country}
+    for index, route in enumerate(settings.routes):
+        unknown = sorted(set(route.match) - known)
+        if unknown:
+            raise ConfigError(
+                f"{where}: routes.{index}.match: unknown region ids {unknown} "
+                "(use a place id, a country code or a watchlist id from regions.yaml)"
+            )

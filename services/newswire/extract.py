@@ -1,0 +1,159 @@
+"""Extract stage: clean text and metadata from a page (trafilatura), or from the feed entry.
+
+The fallback chain, best first: the page, the entry's full content, its summary, its title.
+Pure functions of their inputs: they run in worker processes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import lxml.html
+import trafilatura
+from lxml.etree import ParserError
+
+from newswire.clean import clean_text
+from newswire.errors import Reason
+from newswire.models import ExtractionMethod, FeedEntry, FetchedPage, OutletSpec, PageText
+from newswire.settings import ExtractSettings
+
+_HTML_LANG = re.compile(r"<html[^>]*?\blang=[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
+_BLOCKS = ("p", "li", "h2", "h3", "h4", "blockquote", "pre", "td")
+_DATE_PARAMS = {"extensive_search": False, "original_date": True}
+
+
+def extract_page(page: FetchedPage, outlet: OutletSpec, settings: ExtractSettings) -> PageText:
+    """Run trafilatura on a page and clean its text; metadata as the page declares it."""
+    document = trafilatura.bare_extraction(
+        page.html,
+        url=page.final_url,
+        fast=settings.fast,
+        favor_precision=settings.favor_precision,
+        include_comments=False,
+        include_tables=settings.include_tables,
+        with_metadata=True,
+        date_extraction_params=_DATE_PARAMS,
+    )
+    meta: dict[str, Any] = document.as_dict() if document is not None else {}
+    title = _clean_field(meta.get("title"))
+    text = clean_text(
+        meta.get("text") or "",
+        title=title,
+        datelines=outlet.dateline_patterns,
+        trailers=outlet.trailer_patterns,
+    )
+    return PageText(
+        text=text,
+        method=ExtractionMethod.PAGE,
+        title=title,
+        authors=_split_authors(meta.get("author")),
+        published=_page_date(meta.get("date")),
+        language=_language(meta.get("language"), page.html),
+        canonical_url=meta.get("url") or None,
+        image=meta.get("image") or None,
+        site_name=_clean_field(meta.get("sitename")),
+        description=_clean_field(meta.get("description")),
+    )
+
+
+def text_from_entry(entry: FeedEntry, outlet: OutletSpec, reason: Reason) -> PageText:
+    """The best text the feed entry itself carries: content, then summary, then title."""
+    candidates = (
+        (ExtractionMethod.FEED_CONTENT, entry.content_html),
+        (ExtractionMethod.FEED_SUMMARY, entry.summary),
+    )
+    for method, fragment in candidates:
+        text = clean_text(
+            html_fragment_text(fragment or ""),
+            title=entry.title,
+            datelines=outlet.dateline_patterns,
+            trailers=outlet.trailer_patterns,
+        )
+        if text:
+            return PageText(text=text, method=method, title=entry.title, fallback_reason=reason)
+    return PageText(
+        text=entry.title, method=ExtractionMethod.TITLE_ONLY, title=entry.title,
+        fallback_reason=reason,
+    )
+
+
+def extract_text(
+    page: FetchedPage | None,
+    failure: Reason | None,
+    entry: FeedEntry,
+    outlet: OutletSpec,
+    settings: ExtractSettings,
+) -> PageText:
+    """The page's text when there is enough of it, else the entry's, with the reason why."""
+    if page is None:
+        return text_from_entry(entry, outlet, failure or Reason.EXTRACT_ERROR)
+    from_page = extract_page(page, outlet, settings)
+    if len(from_page.text) >= settings.min_text_chars:
+        return from_page
+    from_entry = text_from_entry(entry, outlet, Reason.TOO_LITTLE_TEXT)
+    if len(from_entry.text) > len(from_page.text):
+        return _with_page_metadata(from_entry, from_page)
+    return from_page if from_page.text else from_entry
+
+
+def _with_page_metadata(text: PageText, page: PageText) -> PageText:
+    return PageText(
+        text=text.text,
+        method=text.method,
+        title=page.title or text.title,
+        authors=page.authors,
+        published=page.published,
+        language=page.language,
+        canonical_url=page.canonical_url,
+        image=page.image,
+        site_name=page.site_name,
+        description=page.description,
+        fallback_reason=text.fallback_reason,
+    )
+
+
+def html_fragment_text(fragment: str) -> str:
+    """Plain text of an HTML fragment, one line per block element."""
+    if "<" not in fragment:
+        return fragment
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (ParserError, ValueError):
+        return re.sub(r"<[^>]+>", " ", fragment)
+    blocks = [el.text_content() for el in root.iter(*_BLOCKS)]
+    if not blocks:
+        for br in root.iter("br"):
+            br.tail = "\n" + (br.tail or "")
+        return str(root.text_content())
+    return "\n".join(blocks)
+
+
+def _clean_field(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    return " ".join(value.split()) or None
+
+
+def _split_authors(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, str) or not value.strip():
+        return ()
+    return tuple(part.strip() for part in value.split(";") if part.strip())
+
+
+def _page_date(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _language(declared: Any, html: str) -> str | None:
+    if isinstance(declared, str) and declared:
+        return declared.lower()
+    match = _HTML_LANG.search(html[:4096])
+    return match.group(1).split("-")[0].lower() if match else None

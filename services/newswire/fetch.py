@@ -1,0 +1,57 @@
+"""Fetch stage: GET an article page and decode it to text."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from datetime import UTC, datetime
+
+import httpx
+
+from newswire.errors import Reason
+from newswire.http_client import HttpResponse, http_get, status_failure
+from newswire.models import Failure, FetchedPage
+from newswire.settings import HttpSettings
+
+STAGE = "fetch"
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
+_HEADER_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
+_META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", re.IGNORECASE)
+
+
+async def fetch_page(
+    client: httpx.AsyncClient, url: str, settings: HttpSettings
+) -> FetchedPage | Failure:
+    """GET an article page; anything but an HTML page is a failure with its reason."""
+    response = await http_get(
+        client, url, stage=STAGE, settings=settings, headers={"Accept": PAGE_ACCEPT}
+    )
+    if isinstance(response, Failure):
+        return response
+    failure = status_failure(response, STAGE)
+    if failure is not None:
+        return failure
+    media_type = response.content_type.split(";")[0].strip().lower()
+    if media_type not in _HTML_TYPES:
+        return Failure(STAGE, Reason.NOT_HTML, f"content type {media_type}", url)
+    return FetchedPage(
+        url=url,
+        final_url=response.final_url,
+        html=decode_body(response),
+        fetched_at=datetime.now(UTC),
+    )
+
+
+def decode_body(response: HttpResponse) -> str:
+    """Decode with the charset the header or a <meta> declares, else UTF-8; never raises."""
+    match = _HEADER_CHARSET.search(response.content_type)
+    declared = match.group(1) if match else None
+    if declared is None:
+        meta = _META_CHARSET.search(response.body[:4096])
+        declared = meta.group(1).decode("ascii", "replace") if meta else None
+    try:
+        encoding = codecs.lookup(declared or "utf-8").name
+    except LookupError:
+        encoding = "utf-8"
+    return response.body.decode(encoding, errors="replace")

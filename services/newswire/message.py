@@ -1,0 +1,97 @@
+"""The published message: an Article as JSON, its Kafka key and headers (schema v1)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+from newswire.models import Article, RegionTag
+
+SCHEMA_NAME = "newswire.article"
+SCHEMA_VERSION = 1
+SCHEMA_FILE = "article.v1.schema.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One Kafka record, ready to send."""
+
+    key: bytes
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...]
+
+
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema every message validates against."""
+    text = resources.files("newswire.schemas").joinpath(SCHEMA_FILE).read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def to_record(article: Article) -> Record:
+    """The one place an Article becomes a Kafka record."""
+    value = json.dumps(to_message(article), ensure_ascii=False, separators=(",", ":"))
+    headers = (
+        ("schema", f"{SCHEMA_NAME}.v{SCHEMA_VERSION}".encode()),
+        ("schema_version", str(SCHEMA_VERSION).encode()),
+        ("source", article.outlet.id.encode()),
+        ("language", (article.language or "und").encode()),
+        ("content-type", b"application/json"),
+    )
+    return Record(key=article.id.encode(), value=value.encode("utf-8"), headers=headers)
+
+
+def to_message(article: Article) -> dict[str, Any]:
+    """The JSON document of an article, as documented in the README and the schema."""
+    extraction = article.extraction
+    return {
+        "schema": SCHEMA_NAME,
+        "schema_version": SCHEMA_VERSION,
+        "id": article.id,
+        "url": article.url,
+        "source_url": article.source_url,
+        "guid": article.guid,
+        "outlet": {"id": article.outlet.id, "name": article.outlet.name},
+        "feed_url": article.feed_url,
+        "title": article.title,
+        "authors": list(article.authors),
+        "published_at": _iso(article.published),
+        "updated_at": _iso(article.updated),
+        "fetched_at": _iso(article.fetched_at),
+        "language": article.language,
+        "summary": article.summary,
+        "text": article.text,
+        "image": article.image,
+        "tags": list(article.tags),
+        "extras": dict(article.extras),
+        "extraction": {
+            "method": extraction.method.value,
+            "fallback_reason": extraction.fallback_reason.value
+            if extraction.fallback_reason
+            else None,
+            "chars": len(article.text),
+        },
+        "regions": [_region(r) for r in article.tagging.regions],
+        "watchlists": list(article.tagging.watchlists),
+        "content_hash": article.content_hash,
+    }
+
+
+def _region(region: RegionTag) -> dict[str, Any]:
+    return {
+        "id": region.id,
+        "name": region.name,
+        "kind": region.kind,
+        "country": region.country,
+        "parents": list(region.parents),
+        "mentions": region.mentions,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,219 @@
+"""The frozen dataclasses that flow between stages; library objects never cross a stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from newswire.errors import Reason
+
+
+@dataclass(frozen=True, slots=True)
+class OutletSpec:
+    """A news outlet from feeds.yaml, with its own text-cleaning rules."""
+
+    id: str
+    name: str
+    homepage: str | None = None
+    language: str | None = None
+    dateline_patterns: tuple[str, ...] = ()
+    trailer_patterns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """One feed of an outlet."""
+
+    id: str
+    url: str
+    outlet: OutletSpec
+    interval_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """HTTP cache validators remembered between polls of a feed."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One item of a parsed feed, in newswire's terms."""
+
+    feed_id: str
+    outlet_id: str
+    link: str
+    title: str
+    guid: str | None = None
+    summary: str | None = None
+    content_html: str | None = None
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    published: datetime | None = None
+    updated: datetime | None = None
+    image: str | None = None
+    language: str | None = None
+    extras: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """What the parser made of a feed body."""
+
+    entries: tuple[FeedEntry, ...]
+    title: str | None = None
+    language: str | None = None
+    malformed: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedDocument:
+    """A feed body as fetched, before parsing."""
+
+    feed: FeedSpec
+    body: bytes
+    final_url: str
+    content_type: str
+    validators: Validators
+
+
+@dataclass(frozen=True, slots=True)
+class NotModified:
+    """The server answered 304: nothing new since the last poll."""
+
+    feed: FeedSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """An expected failure of one item in one stage."""
+
+    stage: str
+    reason: Reason
+    detail: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedPage:
+    """An article page as fetched."""
+
+    url: str
+    final_url: str
+    html: str
+    fetched_at: datetime
+
+
+class ExtractionMethod(StrEnum):
+    """Where an article's text came from, best first."""
+
+    PAGE = "page"
+    FEED_CONTENT = "feed_content"
+    FEED_SUMMARY = "feed_summary"
+    TITLE_ONLY = "title_only"
+
+
+@dataclass(frozen=True, slots=True)
+class PageText:
+    """Clean text and metadata extracted from a page or from the feed entry."""
+
+    text: str
+    method: ExtractionMethod
+    title: str | None = None
+    authors: tuple[str, ...] = ()
+    published: datetime | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    image: str | None = None
+    site_name: str | None = None
+    description: str | None = None
+    fallback_reason: Reason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegionTag:
+    """A place or region an article mentions, with its hierarchy (nearest parent first)."""
+
+    id: str
+    name: str
+    kind: str
+    country: str | None
+    mentions: int
+    parents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Tagging:
+    """The regions an article is about, and the watchlists it falls in."""
+
+    regions: tuple[RegionTag, ...] = ()
+    watchlists: tuple[str, ...] = ()
+
+    def region_ids(self) -> frozenset[str]:
+        """Every region id the article touches, ancestors and watchlists included."""
+        ids: set[str] = set(self.watchlists)
+        for region in self.regions:
+            ids.add(region.id)
+            ids.update(region.parents)
+            if region.country:
+                ids.add(region.country)
+        return frozenset(ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A finished article, ready to publish."""
+
+    id: str
+    url: str
+    source_url: str
+    outlet: OutletSpec
+    feed_url: str
+    title: str
+    text: str
+    extraction: PageText
+    tagging: Tagging
+    content_hash: str
+    fetched_at: datetime
+    guid: str | None = None
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    published: datetime | None = None
+    updated: datetime | None = None
+    language: str | None = None
+    summary: str | None = None
+    image: str | None = None
+    extras: tuple[tuple[str, str], ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceSpec:
+    """A gazetteer entry: a country, governorate, town or named region, with its names."""
+
+    id: str
+    name: str
+    kind: str
+    country: str | None = None
+    parent: str | None = None
+    names: tuple[str, ...] = ()
+    iso_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistSpec:
+    """A named set of places; an article mentioning any of them is on the watchlist."""
+
+    id: str
+    name: str
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Gazetteer:
+    """Every place and watchlist newswire knows, from config/regions.yaml."""
+
+    places: tuple[PlaceSpec, ...] = ()
+    watchlists: tuple[WatchlistSpec, ...] = ()

@@ -1,0 +1,157 @@
+"""Publish stage: route an article to its topics and send it to Kafka, waiting for the ack."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import (
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    TopicAlreadyExistsError,
+)
+
+from newswire.errors import BrokerError, Reason
+from newswire.message import to_record
+from newswire.models import Article, Failure
+from newswire.settings import KafkaSettings, Settings, TopicSettings
+
+STAGE = "publish"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """Every topic of an article acknowledged it."""
+
+    article_id: str
+    topics: tuple[str, ...]
+
+
+def client_options(kafka: KafkaSettings, bootstrap: str) -> dict[str, Any]:
+    """Options shared by the producer, admin and consumer clients."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap.split(","),
+        "client_id": kafka.client_id,
+        "security_protocol": kafka.security_protocol,
+    }
+    if kafka.sasl_mechanism:
+        options["sasl_mechanism"] = kafka.sasl_mechanism
+        options["sasl_plain_username"] = kafka.sasl_username
+        options["sasl_plain_password"] = kafka.sasl_password
+    return options
+
+
+def routed_topics(article: Article, settings: Settings) -> tuple[str, ...]:
+    """news.articles, then every region topic whose route matches the article's regions."""
+    regions = article.tagging.region_ids()
+    topics = [settings.topics.articles]
+    topics += [r.topic for r in settings.routes if regions & set(r.match)]
+    return tuple(dict.fromkeys(topics))
+
+
+def ensure_topics(
+    kafka: KafkaSettings, bootstrap: str, topics: TopicSettings, names: Iterable[str]
+) -> list[str]:
+    """Create the missing topics with the configured partitions; return those created."""
+    try:
+        admin = KafkaAdminClient(**client_options(kafka, bootstrap), request_timeout_ms=15_000)
+    except KafkaError as exc:
+        raise BrokerError(f"no Kafka broker reachable at {bootstrap}: {exc}") from exc
+    try:
+        existing = set(admin.list_topics())
+        missing = [n for n in dict.fromkeys(names) if n not in existing]
+        if missing:
+            new = [NewTopic(n, topics.partitions, kafka.replication_factor) for n in missing]
+            try:
+                admin.create_topics(new)
+            except TopicAlreadyExistsError:
+                pass
+        return missing
+    except KafkaError as exc:
+        raise BrokerError(f"cannot create topics on {bootstrap}: {exc}") from exc
+    finally:
+        admin.close()
+
+
+class Publisher:
+    """An idempotent, acks=all, compressed producer; one article at a time, awaited."""
+
+    def __init__(self, settings: Settings, bootstrap: str) -> None:
+        kafka = settings.kafka
+        self._settings = settings
+        self._timeout = kafka.delivery_timeout
+        try:
+            self._producer = KafkaProducer(
+                **client_options(kafka, bootstrap),
+                acks="all",
+                enable_idempotence=True,
+                compression_type=None if kafka.compression == "none" else kafka.compression,
+                linger_ms=kafka.linger_ms,
+                max_request_size=kafka.max_request_bytes,
+                delivery_timeout_ms=int(kafka.delivery_timeout * 1000),
+                request_timeout_ms=min(30_000, int(kafka.delivery_timeout * 1000)),
+            )
+        except KafkaError as exc:
+            raise BrokerError(f"no Kafka broker reachable at {bootstrap}: {exc}") from exc
+
+    async def publish(self, article: Article) -> Delivered | Failure:
+        """Send the article to each of its topics and wait until all acknowledge it."""
+        record = to_record(article)
+        topics = routed_topics(article, self._settings)
+        try:
+            acks = [await self._send(topic, record.key, record.value, record.headers)
+                    for topic in topics]
+            async with asyncio.timeout(self._timeout + 5):
+                await asyncio.gather(*acks)
+        except TimeoutError:
+            return Failure(STAGE, Reason.PUBLISH_TIMEOUT, "no ack in time", article.url)
+        except KafkaError as exc:
+            return Failure(STAGE, reason_for_kafka(exc), f"{type(exc).__name__}: {exc}", article.url)
+        return Delivered(article.id, topics)
+
+    async def _send(
+        self, topic: str, key: bytes, value: bytes, headers: tuple[tuple[str, bytes], ...]
+    ) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        acked: asyncio.Future[Any] = loop.create_future()
+        future = await asyncio.to_thread(
+            self._producer.send, topic, key=key, value=value, headers=list(headers)
+        )
+        future.add_callback(lambda meta: loop.call_soon_threadsafe(_settle, acked, meta, None))
+        future.add_errback(lambda exc: loop.call_soon_threadsafe(_settle, acked, None, exc))
+        return acked
+
+    def connected(self) -> bool:
+        """True while the producer holds a connection to a bootstrap broker."""
+        return bool(self._producer.bootstrap_connected())
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Send whatever is buffered."""
+        self._producer.flush(timeout=timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Flush and close the producer."""
+        self._producer.close(timeout=timeout)
+
+
+def _settle(acked: asyncio.Future[Any], meta: Any, exc: BaseException | None) -> None:
+    if acked.done():
+        return
+    if exc is not None:
+        acked.set_exception(exc)
+    else:
+        acked.set_result(meta)
+
+
+def reason_for_kafka(exc: KafkaError) -> Reason:
+    """Map a Kafka client error to its reason name."""
+    if isinstance(exc, MessageSizeTooLargeError):
+        return Reason.MESSAGE_TOO_LARGE
+    if isinstance(exc, KafkaTimeoutError):
+        return Reason.PUBLISH_TIMEOUT
+    return Reason.PUBLISH_ERROR

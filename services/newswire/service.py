@@ -1,0 +1,113 @@
+"""Wire the parts together and run them: broker, topics, state, workers, ops endpoint, loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import random
+import signal
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+from newswire import metrics
+from newswire.broker import EmbeddedBroker
+from newswire.config import Config
+from newswire.health import OpsServer
+from newswire.http_client import make_client
+from newswire.models import FeedSpec
+from newswire.pipeline import Pipeline, RunStats
+from newswire.publish import Publisher, ensure_topics
+from newswire.state import StateStore
+from newswire.worker import init_worker
+
+log = logging.getLogger("newswire.service")
+STATE_FILE = "newswire.sqlite3"
+
+
+@contextlib.contextmanager
+def kafka_bootstrap(config: Config) -> Iterator[str]:
+    """The configured brokers, or an embedded broker started for the duration."""
+    kafka = config.settings.kafka
+    if kafka.bootstrap_servers != "embedded":
+        yield kafka.bootstrap_servers
+        return
+    broker = EmbeddedBroker(kafka.embedded_listen, config.state_dir / "embedded-broker.log")
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    bootstrap = broker.start()
+    log.info("embedded Kafka broker started (memory storage)", extra={"listen": bootstrap})
+    try:
+        yield bootstrap
+    finally:
+        broker.stop()
+
+
+def worker_pool(config: Config) -> ProcessPoolExecutor:
+    """One worker per core (or as configured), started with spawn: no forked threads."""
+    workers = config.settings.extract.workers or os.cpu_count() or 1
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=init_worker,
+        initargs=(config.gazetteer,),
+    )
+
+
+def run_service(config: Config, once: bool) -> RunStats:
+    """Run until stopped (or one cycle with `once`); return the run's counts."""
+    settings = config.settings
+    metrics.FEEDS_CONFIGURED.set(len(config.feeds))
+    with contextlib.ExitStack() as stack:
+        bootstrap = stack.enter_context(kafka_bootstrap(config))
+        topics = [settings.topics.articles, *(r.topic for r in settings.routes)]
+        if settings.topics.create:
+            created = ensure_topics(settings.kafka, bootstrap, settings.topics, topics)
+            if created:
+                log.info("created topics", extra={"topics": created})
+        publisher = Publisher(settings, bootstrap)
+        stack.callback(publisher.close)
+        store = StateStore(config.state_dir / STATE_FILE)
+        stack.callback(store.close)
+        pool = stack.enter_context(worker_pool(config))
+        ops = OpsServer(settings.metrics.host, settings.metrics.port, lambda: {
+            "config": True, "broker": publisher.connected(), "state": store.writable()})
+        ops.start()
+        stack.callback(ops.stop)
+        log.info("serving /metrics, /healthz, /readyz", extra={"listen": ops.port})
+        stats = asyncio.run(_run(config, store, publisher, pool, once))
+    return stats
+
+
+async def _run(
+    config: Config, store: StateStore, publisher: Publisher, pool: Executor, once: bool
+) -> RunStats:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with make_client(config.settings.http) as client:
+        pipeline = Pipeline(config.settings, client, store, publisher, pool)
+        if once:
+            await pipeline.poll_all(config.feeds)
+        else:
+            await asyncio.gather(
+                *(_poll_forever(pipeline, feed, config, stop) for feed in config.feeds)
+            )
+    return pipeline.stats
+
+
+async def _poll_forever(
+    pipeline: Pipeline, feed: FeedSpec, config: Config, stop: asyncio.Event
+) -> None:
+    jitter = config.settings.poll.jitter
+    await _sleep_or_stop(stop, random.uniform(0, min(feed.interval_s, 5.0)))
+    while not stop.is_set():
+        await pipeline.poll_feed(feed)
+        await _sleep_or_stop(stop, feed.interval_s * random.uniform(1 - jitter, 1 + jitter))
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

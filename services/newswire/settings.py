@@ -1,0 +1,120 @@
+"""The schema of config/newswire.yaml: every setting, its type, default and bounds."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: object) -> object:
+    """Accept 30, "30s", "5m", "1.5h", "250ms"; return seconds as float."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 5m or 1h")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        raise ValueError(f"{value!r} is not a duration such as 30s, 5m or 1h")
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+
+
+class Section(BaseModel):
+    """A config section: frozen, unknown keys refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KafkaSettings(Section):
+    bootstrap_servers: str = "embedded"
+    embedded_listen: str = "127.0.0.1:9092"
+    client_id: str = "newswire"
+    compression: Literal["gzip", "lz4", "zstd", "snappy", "none"] = "gzip"
+    linger_ms: int = Field(default=20, ge=0, le=10_000)
+    delivery_timeout: Seconds = 30.0
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    replication_factor: int = Field(default=1, ge=1)
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+
+
+class TopicSettings(Section):
+    articles: str = Field(default="news.articles", min_length=1)
+    partitions: int = Field(default=6, ge=1, le=1000)
+    create: bool = True
+
+
+class Route(Section):
+    topic: str = Field(min_length=1)
+    match: tuple[str, ...] = Field(min_length=1)
+
+
+class HttpSettings(Section):
+    user_agent: str = "newswire/0.1 (+https://github.com/newswire/newswire)"
+    connect_timeout: Seconds = 5.0
+    read_timeout: Seconds = 15.0
+    total_timeout: Seconds = 30.0
+    max_body_bytes: int = Field(default=5_000_000, ge=1024)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    max_connections: int = Field(default=64, ge=1)
+    feed_concurrency: int = Field(default=8, ge=1)
+    page_concurrency: int = Field(default=16, ge=1)
+    http2: bool = False
+
+
+class PollSettings(Section):
+    default_interval: Seconds = 300.0
+    jitter: float = Field(default=0.1, ge=0, lt=1)
+
+
+class ExtractSettings(Section):
+    workers: int = Field(default=0, ge=0, description="0 means one per CPU core")
+    min_text_chars: int = Field(default=250, ge=0)
+    fast: bool = True
+    favor_precision: bool = True
+    include_tables: bool = True
+
+
+class StateSettings(Section):
+    dir: str = "state"
+
+
+class MetricsSettings(Section):
+    host: str = "0.0.0.0"
+    port: int = Field(default=9464, ge=0, le=65535)
+
+
+class PathSettings(Section):
+    feeds: str = "feeds.yaml"
+    regions: str = "regions.yaml"
+
+
+class LogSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+
+class Settings(Section):
+    """config/newswire.yaml as a whole."""
+
+    kafka: KafkaSettings = KafkaSettings()
+    topics: TopicSettings = TopicSettings()
+    routes: tuple[Route, ...] = ()
+    http: HttpSettings = HttpSettings()
+    poll: PollSettings = PollSettings()
+    extract: ExtractSettings = ExtractSettings()
+    state: StateSettings = StateSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    paths: PathSettings = PathSettings()
+    log: LogSettings = LogSettings()

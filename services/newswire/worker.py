@@ -1,0 +1,109 @@
+"""The CPU half of the pipeline, run in worker processes: parse feeds; extract, tag and
+assemble articles. Each worker builds its region tagger once, at start."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from newswire.clean import normalise
+from newswire.errors import Reason
+from newswire.extract import extract_text, html_fragment_text
+from newswire.models import (
+    Article,
+    FeedEntry,
+    FeedSpec,
+    FetchedPage,
+    Gazetteer,
+    PageText,
+)
+from newswire.settings import ExtractSettings
+from newswire.tag import Tagger
+from newswire.urls import article_id, canonical_url, same_site
+
+_tagger: Tagger | None = None
+
+
+def init_worker(gazetteer: Gazetteer) -> None:
+    """Process-pool initializer: compile the gazetteer once per worker."""
+    global _tagger
+    _tagger = Tagger(gazetteer)
+
+
+def worker_tagger() -> Tagger:
+    """This process's tagger (init_worker must have run)."""
+    if _tagger is None:
+        raise RuntimeError("worker not initialised: call init_worker(gazetteer) first")
+    return _tagger
+
+
+def process_entry(
+    entry: FeedEntry,
+    page: FetchedPage | None,
+    failure: Reason | None,
+    feed: FeedSpec,
+    settings: ExtractSettings,
+) -> Article:
+    """Extract the text, tag its regions and assemble the Article (in a worker process)."""
+    return build_article(entry, page, failure, feed, settings, worker_tagger())
+
+
+def build_article(
+    entry: FeedEntry,
+    page: FetchedPage | None,
+    failure: Reason | None,
+    feed: FeedSpec,
+    settings: ExtractSettings,
+    tagger: Tagger,
+) -> Article:
+    """Extract, tag and assemble; feed fields win where the feed has them."""
+    extracted = extract_text(page, failure, entry, feed.outlet, settings)
+    title = entry.title or extracted.title or ""
+    url = choose_url(entry, page, extracted)
+    return Article(
+        id=article_id(url),
+        url=url,
+        source_url=entry.link,
+        outlet=feed.outlet,
+        feed_url=feed.url,
+        title=title,
+        text=extracted.text,
+        extraction=extracted,
+        tagging=tagger.tag(title, extracted.text),
+        content_hash="sha256:" + hashlib.sha256(extracted.text.encode("utf-8")).hexdigest(),
+        fetched_at=page.fetched_at if page else _now(),
+        guid=entry.guid,
+        authors=entry.authors or extracted.authors,
+        tags=entry.tags,
+        published=entry.published or extracted.published,
+        updated=entry.updated,
+        language=extracted.language or entry.language or feed.outlet.language,
+        summary=_summary(entry, extracted),
+        image=entry.image or extracted.image,
+        extras=entry.extras,
+    )
+
+
+def choose_url(entry: FeedEntry, page: FetchedPage | None, extracted: PageText) -> str:
+    """The article's canonical URL: the page's own canonical link when it is on the same site
+    as the page, else the URL the page was finally served from, else the feed's link."""
+    landed = page.final_url if page else entry.link
+    declared = extracted.canonical_url
+    if declared and same_site(declared, landed):
+        canonical = canonical_url(declared)
+        if urlsplit(canonical).path not in ("", "/"):
+            return canonical
+    return canonical_url(landed)
+
+
+def _summary(entry: FeedEntry, extracted: PageText) -> str | None:
+    if entry.summary:
+        text = " ".join(normalise(html_fragment_text(entry.summary)).split())
+        if text:
+            return text
+    return extracted.description
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
