@@ -21,7 +21,11 @@ from newswire.settings import ExtractSettings
 
 _HTML_LANG = re.compile(r"<html[^>]*?\blang=[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
 _BLOCKS = ("p", "li", "h2", "h3", "h4", "blockquote", "pre", "td")
-_DATE_PARAMS = {"extensive_search": False, "original_date": True}
+_DATE_PARAMS = {
+    "extensive_search": False,
+    "original_date": True,
+    "outputformat": "%Y-%m-%dT%H:%M:%S%z",
+}
 
 
 def extract_page(page: FetchedPage, outlet: OutletSpec, settings: ExtractSettings) -> PageText:
@@ -146,9 +150,12 @@ def _page_date(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = datetime.strptime(value, _DATE_PARAMS["outputformat"])
     except ValueError:
-        return None
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

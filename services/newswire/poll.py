@@ -122,11 +122,18 @@ def to_entry(raw: Any, feed: FeedSpec, feed_language: str | None) -> FeedEntry |
         authors=_authors(raw),
         tags=tuple(t["term"].strip() for t in raw.get("tags", ()) if (t.get("term") or "").strip()),
         published=_timestamp(raw.get("published_parsed")),
-        updated=_timestamp(raw.get("updated_parsed")) or _parse_date(raw.get("updatedate")),
+        updated=_parse_date(raw.get("updatedate")) or _updated(raw),
         image=_image(raw),
         language=feed_language or feed.outlet.language,
         extras=tuple((name, str(raw[key])) for key, name in _EXTRA_FIELDS.items() if raw.get(key)),
     )
+
+
+def _updated(raw: Any) -> datetime | None:
+    """The entry's update time; feedparser falls back to the publication time, which is not
+    an update."""
+    updated = raw.get("updated_parsed")
+    return None if updated == raw.get("published_parsed") else _timestamp(updated)
 
 
 def _content(raw: Any) -> str | None:

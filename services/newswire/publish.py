@@ -10,6 +10,7 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import (
+    KafkaConfigurationError,
     KafkaError,
     KafkaTimeoutError,
     MessageSizeTooLargeError,
@@ -94,8 +95,10 @@ class Publisher:
                 linger_ms=kafka.linger_ms,
                 max_request_size=kafka.max_request_bytes,
                 delivery_timeout_ms=int(kafka.delivery_timeout * 1000),
-                request_timeout_ms=min(30_000, int(kafka.delivery_timeout * 1000)),
+                request_timeout_ms=min(30_000, int(kafka.delivery_timeout * 1000) - kafka.linger_ms - 500),
             )
+        except KafkaConfigurationError:
+            raise
         except KafkaError as exc:
             raise BrokerError(f"no Kafka broker reachable at {bootstrap}: {exc}") from exc
 

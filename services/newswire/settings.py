@@ -40,7 +40,7 @@ class KafkaSettings(Section):
     client_id: str = "newswire"
     compression: Literal["gzip", "lz4", "zstd", "snappy", "none"] = "gzip"
     linger_ms: int = Field(default=20, ge=0, le=10_000)
-    delivery_timeout: Seconds = 30.0
+    delivery_timeout: Annotated[float, BeforeValidator(parse_duration), Field(ge=2)] = 30.0
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
     replication_factor: int = Field(default=1, ge=1)
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"

@@ -1,0 +1,35 @@
+"""Shared fixtures: a real Kafka-protocol broker and a real HTTP server, both on loopback.
+
+With KAFKA_BOOTSTRAP_SERVERS set, tests use that broker (e.g. a real Apache Kafka) instead of
+starting Tansu.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newswire.broker import EmbeddedBroker
+from tests.site import FixtureSite
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        yield external
+        return
+    log = Path(tmp_path_factory.mktemp("broker")) / "tansu.log"
+    broker = EmbeddedBroker("127.0.0.1:0", log_file=log)
+    yield broker.start()
+    broker.stop()
+
+
+@pytest.fixture
+def site() -> Iterator[FixtureSite]:
+    server = FixtureSite().start()
+    yield server
+    server.stop()
