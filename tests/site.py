@@ -97,14 +97,22 @@ def _handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
                 return match == resource.etag
             return bool(resource.last_modified and since == resource.last_modified)
 
-        def _send(self, status: int, body: bytes, content_type: str | None,
-                  resource: Resource | None = None) -> None:
+        def _send(
+            self,
+            status: int,
+            body: bytes,
+            content_type: str | None,
+            resource: Resource | None = None,
+        ) -> None:
             self.send_response(status)
             if content_type:
                 self.send_header("Content-Type", content_type)
             if resource is not None:
-                for name, value in (("ETag", resource.etag), ("Last-Modified",
-                                    resource.last_modified), ("Location", resource.location)):
+                for name, value in (
+                    ("ETag", resource.etag),
+                    ("Last-Modified", resource.last_modified),
+                    ("Location", resource.location),
+                ):
                     if value:
                         self.send_header(name, value)
                 for name, value in resource.headers.items():

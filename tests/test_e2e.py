@@ -23,10 +23,8 @@ RSS = "application/rss+xml; charset=utf-8"
 PAGES = {
     "/middle-east/article-801234": "jpost-albukamal-crossing",
     "/israel-news/article-801299": "jpost-northern-drill",
-    "/en/Iraq-News/Drone-strikes-hit-armed-faction-sites-in-Syria-s-al-Bukamal":
-        "shafaq-albukamal-strikes",
-    "/en/Security/Rocket-lands-near-Baghdad-s-Green-Zone-no-casualties":
-        "shafaq-baghdad-green-zone",
+    "/en/Iraq-News/Drone-strikes-hit-armed-faction-sites-in-Syria-s-al-Bukamal": "shafaq-albukamal-strikes",
+    "/en/Security/Rocket-lands-near-Baghdad-s-Green-Zone-no-casualties": "shafaq-baghdad-green-zone",
 }
 OIL_PATH = "/en/Economy/Iraq-s-oil-exports-rise-in-October"  # not served: 404, feed text used
 STRIKES = "/en/Iraq-News/Drone-strikes-hit-armed-faction-sites-in-Syria-s-al-Bukamal"
@@ -34,10 +32,12 @@ STRIKES = "/en/Iraq-News/Drone-strikes-hit-armed-faction-sites-in-Syria-s-al-Buk
 
 def serve_outlets(site: FixtureSite) -> dict[str, str]:
     feeds = {
-        "jpost": site.add_file("/rss/rssfeedsmiddleeastnews.aspx", "feeds/jpost-middle-east.xml",
-                               RSS, etag='"jp-v1"'),
-        "shafaq": site.add_file("/en/rss", "feeds/shafaq-en.xml", RSS,
-                                last_modified="Fri, 20 Nov 2026 09:10:00 GMT"),
+        "jpost": site.add_file(
+            "/rss/rssfeedsmiddleeastnews.aspx", "feeds/jpost-middle-east.xml", RSS, etag='"jp-v1"'
+        ),
+        "shafaq": site.add_file(
+            "/en/rss", "feeds/shafaq-en.xml", RSS, last_modified="Fri, 20 Nov 2026 09:10:00 GMT"
+        ),
         "shafaq_iraq": site.add_file("/en/rss/iraq", "feeds/shafaq-iraq.xml", RSS),
     }
     for path, name in PAGES.items():
@@ -50,10 +50,13 @@ def write_config(tmp: Path, bootstrap: str, prefix: str, feeds: dict[str, str]) 
     config = tmp / "config"
     config.mkdir()
     (config / "regions.yaml").write_text((REPO_CONFIG / "regions.yaml").read_text())
-    shipped = {o["id"]: o for o in yaml.safe_load((REPO_CONFIG / "feeds.yaml").read_text())
-               ["outlets"]}
-    shafaq = dict(shipped["shafaq-news"], feeds=[{"url": feeds["shafaq"]},
-                                                 {"url": feeds["shafaq_iraq"], "id": "shafaq-iraq"}])
+    shipped = {
+        o["id"]: o for o in yaml.safe_load((REPO_CONFIG / "feeds.yaml").read_text())["outlets"]
+    }
+    shafaq = dict(
+        shipped["shafaq-news"],
+        feeds=[{"url": feeds["shafaq"]}, {"url": feeds["shafaq_iraq"], "id": "shafaq-iraq"}],
+    )
     jpost = dict(shipped["jerusalem-post"], feeds=[{"url": feeds["jpost"], "id": "jpost-me"}])
     (config / "feeds.yaml").write_text(yaml.safe_dump({"outlets": [shafaq, jpost]}))
     settings = yaml.safe_load((REPO_CONFIG / "newswire.yaml").read_text())
@@ -71,7 +74,9 @@ def write_config(tmp: Path, bootstrap: str, prefix: str, feeds: dict[str, str]) 
 def run_once(config: Path) -> dict[str, Any]:
     result = subprocess.run(
         [sys.executable, "-m", "newswire", "--config", str(config), "run", "--once"],
-        capture_output=True, text=True, timeout=240,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
@@ -115,14 +120,20 @@ def test_run_once_publishes_each_article_once_clean_and_tagged(
         assert by_path[path]["extraction"]["method"] == "page"
     oil = by_path[OIL_PATH]
     assert oil["text"] == expected_text("shafaq-oil-exports-feed-summary")
-    assert oil["extraction"] == {"method": "feed_summary", "fallback_reason": "http_404",
-                                 "chars": len(oil["text"])}
+    assert oil["extraction"] == {
+        "method": "feed_summary",
+        "fallback_reason": "http_404",
+        "chars": len(oil["text"]),
+    }
 
     crossing = by_path["/middle-east/article-801234"]
     assert crossing["authors"] == ["MIRIAM ADLER"]
     assert crossing["tags"] == ["Syria", "Iraq", "Iran", "Albukamal"]
-    assert crossing["extras"] == {"photographer": "REUTERS/STRINGER", "item_id": "801234",
-                                  "update_date": "Mon, 16 Nov 2026 18:05:00 GMT"}
+    assert crossing["extras"] == {
+        "photographer": "REUTERS/STRINGER",
+        "item_id": "801234",
+        "update_date": "Mon, 16 Nov 2026 18:05:00 GMT",
+    }
     assert crossing["published_at"] == "2026-11-16T17:42:00Z"
     assert crossing["updated_at"] == "2026-11-16T18:05:00Z"
     assert crossing["image"] == "https://images.jpost.com/image/upload/f_auto/601122"
@@ -130,11 +141,18 @@ def test_run_once_publishes_each_article_once_clean_and_tagged(
     def region_ids(path: str) -> set[str]:
         return {r["id"] for r in by_path[path]["regions"]}
 
-    assert {"sy-albukamal", "iq-al-qaim", "sy-deir-ez-zor", "iq-anbar", "syria", "iraq"} <= \
-        region_ids("/middle-east/article-801234")
+    assert {
+        "sy-albukamal",
+        "iq-al-qaim",
+        "sy-deir-ez-zor",
+        "iq-anbar",
+        "syria",
+        "iraq",
+    } <= region_ids("/middle-east/article-801234")
     assert {"sy-albukamal", "sy-deir-ez-zor", "syria"} <= region_ids(STRIKES)
     assert {"iq-baghdad", "iq-green-zone"} <= region_ids(
-        "/en/Security/Rocket-lands-near-Baghdad-s-Green-Zone-no-casualties")
+        "/en/Security/Rocket-lands-near-Baghdad-s-Green-Zone-no-casualties"
+    )
     drill = {r["id"]: r for r in by_path["/israel-news/article-801299"]["regions"]}
     assert {"il-haifa", "il-galilee", "lebanon", "syria"} <= set(drill)
     assert drill["il-haifa"]["parents"] == ["israel", "middle-east"]
@@ -142,7 +160,8 @@ def test_run_once_publishes_each_article_once_clean_and_tagged(
 
     border = read_messages(kafka_bootstrap, f"{prefix}.news.region.syria-iraq-border")
     assert sorted(m["url"].removeprefix(site.base) for m in border) == sorted(
-        ["/middle-east/article-801234", STRIKES])
+        ["/middle-east/article-801234", STRIKES]
+    )
     israel = read_messages(kafka_bootstrap, f"{prefix}.news.region.israel-palestine")
     assert [m["url"].removeprefix(site.base) for m in israel] == ["/israel-news/article-801299"]
 

@@ -66,8 +66,16 @@ class EmbeddedBroker:
                 "at the broker listening there)"
             )
         url = f"tcp://{self.bootstrap}"
-        command = [broker_binary(), "broker", "--listener-url", url,
-                   "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
+        command = [
+            broker_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
         output = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115
         try:
             self._process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)

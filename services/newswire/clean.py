@@ -21,7 +21,8 @@ _PHOTO_CREDIT = re.compile(
 )
 _RELATED = re.compile(
     r"^(?:read (?:also|more)|also read|see also|related(?: articles?| stories| news)?|"
-    r"more on this(?: story)?|recommended)\s*[:\-–—]", re.IGNORECASE
+    r"more on this(?: story)?|recommended)\s*[:\-–—]",
+    re.IGNORECASE,
 )
 _PROMPTS = re.compile(
     r"^(?:subscribe (?:to|for|now)|sign up (?:for|to)|stay (?:updated|informed) with|"

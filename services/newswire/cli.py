@@ -37,14 +37,19 @@ EXAMPLES = """examples:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one sub-command per job."""
     parser = argparse.ArgumentParser(
-        prog="newswire", description="Poll news feeds, extract clean text, deduplicate, "
-        "tag regions and publish articles to Kafka.", epilog=EXAMPLES,
+        prog="newswire",
+        description="Poll news feeds, extract clean text, deduplicate, "
+        "tag regions and publish articles to Kafka.",
+        epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"newswire {__version__}")
-    parser.add_argument("--config", type=Path,
-                        default=Path(os.environ.get("NEWSWIRE_CONFIG_DIR", "config")),
-                        help="config directory (default: $NEWSWIRE_CONFIG_DIR or ./config)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path(os.environ.get("NEWSWIRE_CONFIG_DIR", "config")),
+        help="config directory (default: $NEWSWIRE_CONFIG_DIR or ./config)",
+    )
     parser.add_argument("--feeds", type=Path, help="feed list to use instead of feeds.yaml")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="poll feeds and publish articles")
@@ -84,8 +89,13 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from newswire.service import run_service
 
     stats = run_service(config, once=args.once)
-    summary = {"polls": stats.polls, "entries": stats.entries, "published": stats.published,
-               "duplicates": stats.duplicates, "failures": stats.failures}
+    summary = {
+        "polls": stats.polls,
+        "entries": stats.entries,
+        "published": stats.published,
+        "duplicates": stats.duplicates,
+        "failures": stats.failures,
+    }
     logging.getLogger("newswire").info("run finished %s", json.dumps(summary))
     return 0
 
@@ -93,9 +103,11 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
 def cmd_check(config: Config, args: argparse.Namespace) -> int:
     """Print the validated config's feeds."""
     outlets = {feed.outlet.id for feed in config.feeds}
-    print(f"config OK ({config.config_dir}): {len(outlets)} outlets, {len(config.feeds)} feeds, "
-          f"{len(config.gazetteer.places)} places, {len(config.gazetteer.watchlists)} "
-          f"watchlists, {len(config.settings.routes)} routes")
+    print(
+        f"config OK ({config.config_dir}): {len(outlets)} outlets, {len(config.feeds)} feeds, "
+        f"{len(config.gazetteer.places)} places, {len(config.gazetteer.watchlists)} "
+        f"watchlists, {len(config.settings.routes)} routes"
+    )
     print(f"kafka: {config.settings.kafka.bootstrap_servers}")
     for feed in config.feeds:
         print(f"  {feed.id:<44} every {feed.interval_s:>6.0f}s  {feed.url}")
@@ -106,14 +118,17 @@ def cmd_extract(config: Config, args: argparse.Namespace) -> int:
     """Print, as JSON, the article the service would publish for one page."""
     page = _load_page(config, args.source, args.url)
     if isinstance(page, Failure):
-        print(f"newswire: cannot fetch {page.url}: {page.reason.value}: {page.detail}",
-              file=sys.stderr)
+        print(
+            f"newswire: cannot fetch {page.url}: {page.reason.value}: {page.detail}",
+            file=sys.stderr,
+        )
         return 1
     outlet = _outlet_for(config, page.final_url, args.outlet)
     feed = FeedSpec(id="cli", url=page.final_url, outlet=outlet, interval_s=0)
     entry = FeedEntry(feed_id="cli", outlet_id=outlet.id, link=page.final_url, title="")
-    article = build_article(entry, page, None, feed, config.settings.extract,
-                            Tagger(config.gazetteer))
+    article = build_article(
+        entry, page, None, feed, config.settings.extract, Tagger(config.gazetteer)
+    )
     print(json.dumps(to_message(article), ensure_ascii=False, indent=2))
     return 0
 
@@ -141,8 +156,10 @@ def _outlet_for(config: Config, url: str, outlet_id: str | None) -> OutletSpec:
         if outlet.id == outlet_id:
             return outlet
         homes = [outlet.homepage or "", feed.url]
-        if outlet_id is None and host and any(
-            (urlsplit(h).hostname or "").removeprefix("www.") == host for h in homes
+        if (
+            outlet_id is None
+            and host
+            and any((urlsplit(h).hostname or "").removeprefix("www.") == host for h in homes)
         ):
             return outlet
     if outlet_id is not None:

@@ -21,11 +21,8 @@ from newswire.settings import ExtractSettings
 
 _HTML_LANG = re.compile(r"<html[^>]*?\blang=[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
 _BLOCKS = ("p", "li", "h2", "h3", "h4", "blockquote", "pre", "td")
-_DATE_PARAMS = {
-    "extensive_search": False,
-    "original_date": True,
-    "outputformat": "%Y-%m-%dT%H:%M:%S%z",
-}
+_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+_DATE_PARAMS = {"extensive_search": False, "original_date": True, "outputformat": _DATE_FORMAT}
 
 
 def extract_page(page: FetchedPage, outlet: OutletSpec, settings: ExtractSettings) -> PageText:
@@ -40,7 +37,11 @@ def extract_page(page: FetchedPage, outlet: OutletSpec, settings: ExtractSetting
         with_metadata=True,
         date_extraction_params=_DATE_PARAMS,
     )
-    meta: dict[str, Any] = document.as_dict() if document is not None else {}
+    meta: dict[str, Any] = {}
+    if isinstance(document, dict):
+        meta = document
+    elif document is not None:
+        meta = document.as_dict()
     title = _clean_field(meta.get("title"))
     text = clean_text(
         meta.get("text") or "",
@@ -78,7 +79,9 @@ def text_from_entry(entry: FeedEntry, outlet: OutletSpec, reason: Reason) -> Pag
         if text:
             return PageText(text=text, method=method, title=entry.title, fallback_reason=reason)
     return PageText(
-        text=entry.title, method=ExtractionMethod.TITLE_ONLY, title=entry.title,
+        text=entry.title,
+        method=ExtractionMethod.TITLE_ONLY,
+        title=entry.title,
         fallback_reason=reason,
     )
 
@@ -150,7 +153,7 @@ def _page_date(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        parsed = datetime.strptime(value, _DATE_PARAMS["outputformat"])
+        parsed = datetime.strptime(value, _DATE_FORMAT)
     except ValueError:
         try:
             parsed = datetime.fromisoformat(value)

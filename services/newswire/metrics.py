@@ -12,55 +12,93 @@ NS = "newswire"
 SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 POLLS = Counter(
-    "polls", "Feed polls by feed and outcome (ok, not_modified or a failure reason)",
-    ["feed", "outlet", "outcome"], namespace=NS,
+    "polls",
+    "Feed polls by feed and outcome (ok, not_modified or a failure reason)",
+    ["feed", "outlet", "outcome"],
+    namespace=NS,
 )
 POLL_SECONDS = Histogram(
-    "poll_duration_seconds", "Time to fetch and parse a feed", ["outlet"],
-    namespace=NS, buckets=SECONDS,
+    "poll_duration_seconds",
+    "Time to fetch and parse a feed",
+    ["outlet"],
+    namespace=NS,
+    buckets=SECONDS,
 )
 FEED_ENTRIES = Counter(
-    "feed_entries", "Entries found in feeds", ["outlet"], namespace=NS,
+    "feed_entries",
+    "Entries found in feeds",
+    ["outlet"],
+    namespace=NS,
 )
 FEEDS_MALFORMED = Counter(
-    "feeds_malformed", "Polls of feeds that parsed with errors (entries kept)", ["feed"],
+    "feeds_malformed",
+    "Polls of feeds that parsed with errors (entries kept)",
+    ["feed"],
     namespace=NS,
 )
 FEED_LAST_SUCCESS = Gauge(
-    "feed_last_success_timestamp_seconds", "Unix time of the feed's last successful poll",
-    ["feed"], namespace=NS,
+    "feed_last_success_timestamp_seconds",
+    "Unix time of the feed's last successful poll",
+    ["feed"],
+    namespace=NS,
 )
 PAGE_FETCHES = Counter(
-    "page_fetches", "Article page fetches by outcome (ok or a failure reason)",
-    ["outlet", "outcome"], namespace=NS,
+    "page_fetches",
+    "Article page fetches by outcome (ok or a failure reason)",
+    ["outlet", "outcome"],
+    namespace=NS,
 )
 FETCH_SECONDS = Histogram(
-    "page_fetch_duration_seconds", "Time to fetch an article page", namespace=NS, buckets=SECONDS,
+    "page_fetch_duration_seconds",
+    "Time to fetch an article page",
+    namespace=NS,
+    buckets=SECONDS,
 )
 EXTRACTIONS = Counter(
-    "extractions", "Articles by where their text came from", ["outlet", "method"], namespace=NS,
+    "extractions",
+    "Articles by where their text came from",
+    ["outlet", "method"],
+    namespace=NS,
 )
 EXTRACT_SECONDS = Histogram(
-    "extract_duration_seconds", "CPU stage time (extract and tag) per article",
-    namespace=NS, buckets=SECONDS,
+    "extract_duration_seconds",
+    "CPU stage time (extract and tag) per article",
+    namespace=NS,
+    buckets=SECONDS,
 )
 DUPLICATES = Counter(
-    "duplicates", "Items dropped as repeats, by dedup layer", ["layer"], namespace=NS,
+    "duplicates",
+    "Items dropped as repeats, by dedup layer",
+    ["layer"],
+    namespace=NS,
 )
 PUBLISHED = Counter(
-    "articles_published", "Articles acknowledged by the broker, by topic", ["topic"], namespace=NS,
+    "articles_published",
+    "Articles acknowledged by the broker, by topic",
+    ["topic"],
+    namespace=NS,
 )
 PUBLISH_SECONDS = Histogram(
-    "publish_duration_seconds", "Time from send to broker acknowledgement of an article",
-    namespace=NS, buckets=SECONDS,
+    "publish_duration_seconds",
+    "Time from send to broker acknowledgement of an article",
+    namespace=NS,
+    buckets=SECONDS,
 )
 ERRORS = Counter(
-    "errors", "Expected failures by stage and reason", ["stage", "reason"], namespace=NS,
+    "errors",
+    "Expected failures by stage and reason",
+    ["stage", "reason"],
+    namespace=NS,
 )
 REGIONS = Counter(
-    "regions_tagged", "Articles tagged per watchlist", ["watchlist"], namespace=NS,
+    "regions_tagged",
+    "Articles tagged per watchlist",
+    ["watchlist"],
+    namespace=NS,
 )
 IN_FLIGHT = Gauge(
-    "articles_in_flight", "Articles between dedup claim and broker ack", namespace=NS,
+    "articles_in_flight",
+    "Articles between dedup claim and broker ack",
+    namespace=NS,
 )
 FEEDS_CONFIGURED = Gauge("feeds_configured", "Feeds in the feed list", namespace=NS)

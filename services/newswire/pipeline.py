@@ -17,8 +17,17 @@ import httpx
 
 from newswire import metrics
 from newswire.dedup import Deduplicator, article_keys, entry_keys
+from newswire.errors import Reason
 from newswire.fetch import fetch_page
-from newswire.models import Article, Failure, FeedDocument, FeedEntry, FeedSpec, NotModified
+from newswire.models import (
+    Article,
+    Failure,
+    FeedDocument,
+    FeedEntry,
+    FeedSpec,
+    FetchedPage,
+    NotModified,
+)
 from newswire.poll import fetch_feed, parse_feed
 from newswire.publish import Delivered, Publisher
 from newswire.settings import Settings
@@ -140,18 +149,7 @@ class Pipeline:
             metrics.IN_FLIGHT.dec()
 
     async def _build(self, feed: FeedSpec, entry: FeedEntry) -> tuple[Article, str | None]:
-        started = time.monotonic()
-        async with self._page_slots:
-            page = await fetch_page(self._client, entry.link, self._settings.http)
-        metrics.FETCH_SECONDS.observe(time.monotonic() - started)
-        reason = None
-        if isinstance(page, Failure):
-            metrics.PAGE_FETCHES.labels(feed.outlet.id, page.reason.value).inc()
-            self._count_failure(page)
-            log.info("page fetch failed, using feed text", extra=_ctx(feed, page.detail, page))
-            reason, page = page.reason, None
-        else:
-            metrics.PAGE_FETCHES.labels(feed.outlet.id, "ok").inc()
+        page, reason = await self._fetch_page(feed, entry)
         started = time.monotonic()
         article = await asyncio.get_running_loop().run_in_executor(
             self._pool, process_entry, entry, page, reason, feed, self._settings.extract
@@ -160,14 +158,35 @@ class Pipeline:
         metrics.EXTRACTIONS.labels(feed.outlet.id, article.extraction.method.value).inc()
         return article, page.final_url if page else None
 
+    async def _fetch_page(
+        self, feed: FeedSpec, entry: FeedEntry
+    ) -> tuple[FetchedPage | None, Reason | None]:
+        started = time.monotonic()
+        async with self._page_slots:
+            page = await fetch_page(self._client, entry.link, self._settings.http)
+        metrics.FETCH_SECONDS.observe(time.monotonic() - started)
+        if isinstance(page, Failure):
+            metrics.PAGE_FETCHES.labels(feed.outlet.id, page.reason.value).inc()
+            self._count_failure(page)
+            log.info("page fetch failed, using feed text", extra=_ctx(feed, page.detail, page))
+            return None, page.reason
+        metrics.PAGE_FETCHES.labels(feed.outlet.id, "ok").inc()
+        return page, None
+
     async def _publish(self, article: Article, keys: tuple[str, ...]) -> bool:
         started = time.monotonic()
         outcome = await self._publisher.publish(article)
         if isinstance(outcome, Failure):
             self._count_failure(outcome)
-            log.error("publish failed", extra={"url": article.url, "stage": outcome.stage,
-                                               "reason": outcome.reason.value,
-                                               "detail": outcome.detail})
+            log.error(
+                "publish failed",
+                extra={
+                    "url": article.url,
+                    "stage": outcome.stage,
+                    "reason": outcome.reason.value,
+                    "detail": outcome.detail,
+                },
+            )
             return False
         self._dedup.commit(article.id, keys)
         self._delivered(article, outcome, time.monotonic() - started)
@@ -180,8 +199,10 @@ class Pipeline:
         for watchlist in article.tagging.watchlists:
             metrics.REGIONS.labels(watchlist).inc()
         self.stats.published += 1
-        log.info("published", extra={"url": article.url, "article_id": article.id,
-                                     "topics": list(outcome.topics)})
+        log.info(
+            "published",
+            extra={"url": article.url, "article_id": article.id, "topics": list(outcome.topics)},
+        )
 
     def _count_duplicate(self, layer: str) -> None:
         metrics.DUPLICATES.labels(layer).inc()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -68,10 +69,8 @@ def ensure_topics(
         missing = [n for n in dict.fromkeys(names) if n not in existing]
         if missing:
             new = [NewTopic(n, topics.partitions, kafka.replication_factor) for n in missing]
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                pass
         return missing
     except KafkaError as exc:
         raise BrokerError(f"cannot create topics on {bootstrap}: {exc}") from exc
@@ -95,7 +94,9 @@ class Publisher:
                 linger_ms=kafka.linger_ms,
                 max_request_size=kafka.max_request_bytes,
                 delivery_timeout_ms=int(kafka.delivery_timeout * 1000),
-                request_timeout_ms=min(30_000, int(kafka.delivery_timeout * 1000) - kafka.linger_ms - 500),
+                request_timeout_ms=min(
+                    30_000, int(kafka.delivery_timeout * 1000) - kafka.linger_ms - 500
+                ),
             )
         except KafkaConfigurationError:
             raise
@@ -107,14 +108,18 @@ class Publisher:
         record = to_record(article)
         topics = routed_topics(article, self._settings)
         try:
-            acks = [await self._send(topic, record.key, record.value, record.headers)
-                    for topic in topics]
+            acks = [
+                await self._send(topic, record.key, record.value, record.headers)
+                for topic in topics
+            ]
             async with asyncio.timeout(self._timeout + 5):
                 await asyncio.gather(*acks)
         except TimeoutError:
             return Failure(STAGE, Reason.PUBLISH_TIMEOUT, "no ack in time", article.url)
         except KafkaError as exc:
-            return Failure(STAGE, reason_for_kafka(exc), f"{type(exc).__name__}: {exc}", article.url)
+            return Failure(
+                STAGE, reason_for_kafka(exc), f"{type(exc).__name__}: {exc}", article.url
+            )
         return Delivered(article.id, topics)
 
     async def _send(

@@ -71,8 +71,11 @@ def run_service(config: Config, once: bool) -> RunStats:
         store = StateStore(config.state_dir / STATE_FILE)
         stack.callback(store.close)
         pool = stack.enter_context(worker_pool(config))
-        ops = OpsServer(settings.metrics.host, settings.metrics.port, lambda: {
-            "config": True, "broker": publisher.connected(), "state": store.writable()})
+        ops = OpsServer(
+            settings.metrics.host,
+            settings.metrics.port,
+            lambda: {"config": True, "broker": publisher.connected(), "state": store.writable()},
+        )
         ops.start()
         stack.callback(ops.stop)
         log.info("serving /metrics, /healthz, /readyz", extra={"listen": ops.port})

@@ -1,0 +1,102 @@
+"""Cleaning rules, each with a real-looking example."""
+
+from __future__ import annotations
+
+from newswire.clean import clean_text, normalise
+
+SHAFAQ_DATELINES = (
+    r"^Shafaq News(?: Agency)?\s*/\s*",
+    r"^Shafaq News(?: Agency)?\s*[–—-]\s*[A-Z][\w'’-]+(?:\s*[/:–—-]\s*|\s+(?=[A-Z]))",
+)
+JPOST_TRAILERS = (r"As reported by The Jerusalem Post\.?",)
+
+
+def test_photo_caption_with_credit_is_dropped_even_when_printed_twice() -> None:
+    text = (
+        "Shi'ite fighters advance towards the town, October 3, 2026 (photo credit: REUTERS/STRINGER)\n"
+        "Shi’ite fighters advance towards the town, October 3, 2026 (photo credit: REUTERS/STRINGER)\n"
+        "Explosions were heard near the crossing on Monday evening."
+    )
+    assert clean_text(text) == "Explosions were heard near the crossing on Monday evening."
+
+
+def test_shafaq_slash_dateline_is_removed() -> None:
+    text = "Shafaq News/ On Wednesday, explosions were heard in al-Bukamal."
+    assert clean_text(text, datelines=SHAFAQ_DATELINES) == (
+        "On Wednesday, explosions were heard in al-Bukamal."
+    )
+
+
+def test_shafaq_city_dateline_is_removed() -> None:
+    text = "Shafaq News – Baghdad A rocket landed near the Green Zone."
+    assert clean_text(text, datelines=SHAFAQ_DATELINES) == "A rocket landed near the Green Zone."
+    text = "Shafaq News - Erbil/ The Kurdistan Region's cabinet met on Sunday."
+    assert clean_text(text, datelines=SHAFAQ_DATELINES) == (
+        "The Kurdistan Region's cabinet met on Sunday."
+    )
+
+
+def test_dateline_rule_leaves_a_sentence_that_merely_names_the_outlet() -> None:
+    text = "A source told Shafaq News/ that the talks had stalled."
+    assert clean_text(text, datelines=SHAFAQ_DATELINES) == text
+
+
+def test_trailer_is_removed_alone_or_attached_to_the_last_paragraph() -> None:
+    alone = "Militias have been on high alert.\nAs reported by The Jerusalem Post"
+    assert clean_text(alone, trailers=JPOST_TRAILERS) == "Militias have been on high alert."
+    attached = "Militias have been on high alert. As reported by The Jerusalem Post"
+    assert clean_text(attached, trailers=JPOST_TRAILERS) == "Militias have been on high alert."
+
+
+def test_related_link_lines_are_dropped() -> None:
+    text = (
+        "The crossing reopened on Sunday.\n"
+        "Read also: Al-Qaim border crossing reopens after three-week closure\n"
+        "Read More: Northern residents return home\n"
+        "Related Articles: US strikes target depots\n"
+        "More on this story - Militias move weapons\n"
+        "Traffic resumed on Monday."
+    )
+    assert clean_text(text) == "The crossing reopened on Sunday.\n\nTraffic resumed on Monday."
+
+
+def test_newsletter_share_and_cookie_prompts_are_dropped() -> None:
+    text = (
+        "Stay updated with the latest news!\n"
+        "Subscribe to The Jerusalem Post Newsletter\n"
+        "Share this article:\n"
+        "We use cookies to improve your experience.\n"
+        "Join our Telegram channel for breaking news\n"
+        "The drill ends on Wednesday."
+    )
+    assert clean_text(text) == "The drill ends on Wednesday."
+
+
+def test_long_paragraph_that_starts_like_a_prompt_is_kept() -> None:
+    paragraph = (
+        "Subscribe to a theory of deterrence, the minister argued, and you accept that "
+        "each strike on the depots near the border invites another one, a cycle the "
+        "militias have exploited for years along the Euphrates."
+    )
+    assert clean_text(paragraph) == paragraph
+
+
+def test_title_repeated_as_first_line_is_dropped() -> None:
+    text = "Blasts reported near Albukamal\nSeveral explosions were heard."
+    assert (
+        clean_text(text, title="Blasts reported near Albukamal") == "Several explosions were heard."
+    )
+
+
+def test_paragraphs_are_separated_by_one_blank_line() -> None:
+    assert clean_text("  First.  \n\n\n Second.\n") == "First.\n\nSecond."
+
+
+def test_normalise_nfc_invisible_controls_entities_and_spaces() -> None:
+    decomposed = "Deir ez-Zor cafe\u0301"  # e + combining acute
+    assert normalise(decomposed) == "Deir ez-Zor café"
+    assert normalise("al\u200b-Bukamal\ufeff") == "al-Bukamal"
+    assert normalise("a\x07b") == "a b"
+    assert normalise("Tom &amp; Jerry&nbsp;&#8211; x") == "Tom & Jerry – x"
+    assert normalise("a \u00a0\t b") == "a b"
+    assert normalise("البوكمال\u200c") == "البوكمال"

@@ -1,0 +1,91 @@
+"""The CLI's extract and tail commands, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from newswire.message import load_schema
+from tests.kafka_support import unique_prefix
+from tests.site import DATA, FixtureSite
+
+REPO_CONFIG = Path(__file__).parents[1] / "config"
+
+
+def newswire(
+    *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "newswire", "--config", str(REPO_CONFIG), *args],
+        capture_output=True,
+        input=stdin,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_extract_file_prints_the_article_newswire_would_publish() -> None:
+    result = newswire(
+        "extract",
+        str(DATA / "site" / "shafaq-albukamal-strikes.html"),
+        "--url",
+        "https://shafaq.com/en/Iraq-News/Drone-strikes?utm_source=x",
+    )
+    assert result.returncode == 0, result.stderr
+    message = json.loads(result.stdout)
+    jsonschema.validate(message, load_schema())
+    assert (
+        message["url"] == "https://shafaq.com/en/Iraq-News/Drone-strikes-hit-armed-faction-"
+        "sites-in-Syria-s-al-Bukamal"
+    )  # the page's canonical link, same site
+    assert message["outlet"]["id"] == "shafaq-news"
+    expected = (DATA / "expected" / "shafaq-albukamal-strikes.txt").read_text().rstrip("\n")
+    assert message["text"] == expected
+    assert "sy-albukamal" in {r["id"] for r in message["regions"]}
+
+
+def test_extract_from_stdin_with_outlet_rules() -> None:
+    html = (DATA / "site" / "shafaq-baghdad-green-zone.html").read_bytes()
+    result = newswire("extract", "-", "--outlet", "shafaq-news", stdin=html)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["text"].startswith("A Katyusha rocket landed")
+
+
+@pytest.mark.integration
+def test_extract_url_fetches_the_page(site: FixtureSite) -> None:
+    url = site.add_file(
+        "/israel-news/article-801299", "site/jpost-northern-drill.html", "text/html; charset=utf-8"
+    )
+    result = newswire("extract", url, "--outlet", "jerusalem-post")
+    assert result.returncode == 0, result.stderr
+    expected = (DATA / "expected" / "jpost-northern-drill.txt").read_text().rstrip("\n")
+    assert json.loads(result.stdout)["text"] == expected
+
+
+@pytest.mark.integration
+def test_tail_prints_the_topic(kafka_bootstrap: str) -> None:
+    from kafka import KafkaProducer
+
+    topic = f"{unique_prefix()}.tail"
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    for n in range(3):
+        producer.send(topic, key=b"k", value=json.dumps({"n": n}).encode()).get(timeout=20)
+    producer.close()
+    env = {"PATH": "", "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
+    result = newswire("tail", topic, "--from-beginning", "--max", "3", env=env)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {"n": 0},
+        {"n": 1},
+        {"n": 2},
+    ]
+
+
+def test_version_and_help() -> None:
+    assert newswire("--version").stdout.decode().startswith("newswire ")
+    assert b"examples:" in newswire("--help").stdout

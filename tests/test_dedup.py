@@ -1,0 +1,69 @@
+"""Dedup by URL and GUID: claims while in flight, records once delivered, survives restarts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from newswire.dedup import Deduplicator, entry_keys
+from newswire.models import FeedEntry
+from newswire.state import StateStore
+
+LINK = "https://shafaq.com/en/Iraq-News/Drone-strikes"
+
+
+def entry(link: str = LINK, guid: str | None = "g-1", outlet: str = "shafaq-news") -> FeedEntry:
+    return FeedEntry(feed_id="f", outlet_id=outlet, link=link, title="t", guid=guid)
+
+
+def test_tracking_parameters_and_guid_make_the_same_keys() -> None:
+    keys = entry_keys(entry(LINK + "?utm_source=rss&fbclid=1#top"))
+    assert keys == (f"url:{LINK}", "guid:shafaq-news:g-1")
+
+
+def test_guids_are_scoped_to_the_outlet() -> None:
+    assert entry_keys(entry(guid="42"))[1] != entry_keys(entry(guid="42", outlet="rudaw"))[1]
+
+
+def test_in_flight_claim_blocks_a_second_copy_until_released(tmp_path: Path) -> None:
+    dedup = Deduplicator(StateStore(tmp_path / "s.db"))
+    first = entry_keys(entry())
+    assert dedup.claim(first) is None
+    repeat = dedup.claim(entry_keys(entry(LINK + "?utm_medium=x", guid="other")))
+    assert repeat is not None and (repeat.layer, repeat.article_id) == ("url", None)
+    dedup.release(first)
+    assert dedup.claim(first) is None  # released (not delivered): may be tried again
+
+
+def test_delivered_keys_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "newswire.sqlite3"
+    store = StateStore(path)
+    dedup = Deduplicator(store)
+    keys = entry_keys(entry())
+    assert dedup.claim(keys) is None
+    dedup.commit("a" * 32, keys)
+    store.close()
+
+    again = Deduplicator(StateStore(path))
+    by_guid = again.claim(entry_keys(entry("https://shafaq.com/en/other-url", guid="g-1")))
+    assert by_guid is not None and (by_guid.layer, by_guid.article_id) == ("guid", "a" * 32)
+    by_url = again.claim(entry_keys(entry(guid=None)))
+    assert by_url is not None and by_url.layer == "url"
+
+
+def test_alias_records_more_keys_for_a_delivered_article(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.db")
+    dedup = Deduplicator(store)
+    dedup.alias("b" * 32, ("url:https://x.test/alias",))
+    assert store.known(("url:https://x.test/alias",)) == ("url:https://x.test/alias", "b" * 32)
+
+
+def test_validators_round_trip(tmp_path: Path) -> None:
+    from newswire.models import Validators
+
+    store = StateStore(tmp_path / "s.db")
+    assert store.validators("https://a.test/rss") == Validators()
+    store.save_validators("https://a.test/rss", Validators('"e"', "Sat, 21 Nov 2026 00:00:00 GMT"))
+    assert store.validators("https://a.test/rss") == Validators(
+        '"e"', "Sat, 21 Nov 2026 00:00:00 GMT"
+    )
+    assert store.writable()

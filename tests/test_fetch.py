@@ -1,0 +1,108 @@
+"""Fetching pages: decoding, and every transport outcome mapped to its reason, against a real
+HTTP server on 127.0.0.1 (and MockTransport for errors a local server cannot produce)."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+import httpx
+import pytest
+
+from newswire.errors import Reason
+from newswire.fetch import fetch_page
+from newswire.http_client import reason_for_exception
+from newswire.models import Failure, FetchedPage
+from newswire.settings import HttpSettings
+from tests.site import FixtureSite, Resource
+
+pytestmark = pytest.mark.integration
+FAST = HttpSettings(
+    connect_timeout=2, read_timeout=1, total_timeout=2, max_body_bytes=50_000, max_redirects=3
+)
+
+
+async def get(url: str, settings: HttpSettings = FAST) -> FetchedPage | Failure:
+    async with httpx.AsyncClient(
+        follow_redirects=True, max_redirects=settings.max_redirects, timeout=settings.read_timeout
+    ) as client:
+        return await fetch_page(client, url, settings)
+
+
+def fetch(url: str, settings: HttpSettings = FAST) -> FetchedPage | Failure:
+    return asyncio.run(get(url, settings))
+
+
+def test_page_is_decoded_with_the_declared_charset(site: FixtureSite) -> None:
+    body = "<html><body><p>دير الزور</p></body></html>".encode("cp1256")
+    url = site.add("/ar", Resource(body, "text/html; charset=windows-1256"))
+    result = fetch(url)
+    assert isinstance(result, FetchedPage)
+    assert "دير الزور" in result.html
+
+
+def test_meta_charset_is_used_when_the_header_has_none(site: FixtureSite) -> None:
+    body = '<html><head><meta charset="iso-8859-1"></head><body>café</body></html>'
+    url = site.add("/latin", Resource(body.encode("latin-1"), "text/html"))
+    result = fetch(url)
+    assert isinstance(result, FetchedPage) and "café" in result.html
+
+
+def test_redirects_are_followed_and_the_final_url_kept(site: FixtureSite) -> None:
+    target = site.add("/story", Resource(b"<html><body>story</body></html>"))
+    url = site.add("/short", Resource(status=301, location=target))
+    result = fetch(url)
+    assert isinstance(result, FetchedPage)
+    assert (result.url, result.final_url) == (url, target)
+
+
+def test_redirect_loop_is_too_many_redirects(site: FixtureSite) -> None:
+    url = site.url("/loop")
+    site.add("/loop", Resource(status=302, location=url))
+    result = fetch(url)
+    assert isinstance(result, Failure) and result.reason is Reason.TOO_MANY_REDIRECTS
+
+
+def test_slow_server_times_out(site: FixtureSite) -> None:
+    url = site.add("/slow", Resource(b"<html></html>", delay=3.0))
+    result = fetch(url)
+    assert isinstance(result, Failure) and result.reason is Reason.TIMEOUT
+
+
+def test_huge_body_is_refused(site: FixtureSite) -> None:
+    url = site.add("/huge", Resource(b"<p>" + b"x" * 200_000 + b"</p>"))
+    result = fetch(url)
+    assert isinstance(result, Failure) and result.reason is Reason.TOO_LARGE
+
+
+def test_non_html_is_refused(site: FixtureSite) -> None:
+    url = site.add("/clip.mp4", Resource(b"\x00\x00", "video/mp4"))
+    result = fetch(url)
+    assert isinstance(result, Failure) and result.reason is Reason.NOT_HTML
+
+
+def test_404_and_closed_port(site: FixtureSite) -> None:
+    missing = fetch(site.url("/missing"))
+    assert isinstance(missing, Failure) and missing.reason is Reason.HTTP_404
+    closed = fetch("http://127.0.0.1:9/")
+    assert isinstance(closed, Failure) and closed.reason is Reason.CONNECT
+
+
+@pytest.mark.parametrize(
+    "exc,reason",
+    [
+        (httpx.ConnectError("[Errno -2] Name or service not known"), Reason.DNS),
+        (httpx.ConnectError("tls", request=None), Reason.CONNECT),
+        (httpx.ReadTimeout("slow"), Reason.TIMEOUT),
+        (httpx.RemoteProtocolError("peer closed"), Reason.PROTOCOL),
+        (httpx.UnsupportedProtocol("ftp"), Reason.INVALID_URL),
+    ],
+)
+def test_exception_reasons(exc: httpx.HTTPError, reason: Reason) -> None:
+    assert reason_for_exception(exc) is reason
+
+
+def test_tls_failure_is_named_tls() -> None:
+    error = httpx.ConnectError("handshake failed")
+    error.__cause__ = ssl.SSLCertVerificationError("certificate verify failed")
+    assert reason_for_exception(error) is Reason.TLS

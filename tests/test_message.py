@@ -1,0 +1,70 @@
+"""The published message: schema-valid, stable key, headers."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import jsonschema
+
+from newswire.message import load_schema, to_message, to_record
+from tests.builders import fixture_article
+
+SCHEMA = load_schema()
+JPOST = "https://www.jpost.com/middle-east/article-801234"
+
+
+def validate(message: dict[str, object]) -> None:
+    jsonschema.validate(message, SCHEMA, format_checker=jsonschema.FormatChecker())
+
+
+def test_schema_is_itself_valid() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+def test_article_message_validates_and_carries_every_documented_field() -> None:
+    article = fixture_article(
+        "jpost-albukamal-crossing",
+        "jerusalem-post",
+        JPOST,
+        authors=("MIRIAM ADLER",),
+        guid="801234",
+        published=datetime(2026, 11, 16, 17, 42, tzinfo=UTC),
+    )
+    message = to_message(article)
+    validate(message)
+    assert message["id"] == article.id and message["url"] == JPOST
+    assert message["published_at"] == "2026-11-16T17:42:00Z"
+    assert message["fetched_at"] == "2026-11-21T12:00:00Z"
+    assert message["outlet"] == {"id": "jerusalem-post", "name": "The Jerusalem Post"}
+    assert message["content_hash"].startswith("sha256:")
+    assert message["watchlists"] == ["syria-iraq-border"]
+
+
+def test_record_key_is_the_article_id_and_headers_describe_it() -> None:
+    article = fixture_article(
+        "shafaq-albukamal-strikes", "shafaq-news", "https://shafaq.com/en/Iraq-News/x"
+    )
+    record = to_record(article)
+    assert record.key == article.id.encode()
+    assert dict(record.headers) == {
+        "schema": b"newswire.article.v1",
+        "schema_version": b"1",
+        "source": b"shafaq-news",
+        "language": b"en",
+        "content-type": b"application/json",
+    }
+    assert json.loads(record.value) == to_message(article)
+
+
+def test_schema_rejects_a_message_missing_text() -> None:
+    article = fixture_article(
+        "shafaq-albukamal-strikes", "shafaq-news", "https://shafaq.com/en/Iraq-News/x"
+    )
+    message = to_message(article)
+    message["text"] = ""
+    try:
+        validate(message)
+    except jsonschema.ValidationError:
+        return
+    raise AssertionError("an empty text must not validate")

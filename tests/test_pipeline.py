@@ -1,0 +1,163 @@
+"""The pipeline in-process: metrics by outcome, and nothing lost when publishing fails."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY
+
+from newswire.http_client import make_client
+from newswire.models import FeedSpec
+from newswire.pipeline import Pipeline, RunStats
+from newswire.publish import Publisher, ensure_topics
+from newswire.service import worker_pool
+from newswire.settings import Settings
+from newswire.state import StateStore
+from tests.builders import CONFIG, FEEDS
+from tests.kafka_support import read_messages, unique_prefix
+from tests.site import FixtureSite
+
+pytestmark = pytest.mark.integration
+RSS = "application/rss+xml"
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ProcessPoolExecutor]:
+    with worker_pool(CONFIG) as executor:
+        yield executor
+
+
+def serve(site: FixtureSite) -> tuple[FeedSpec, FeedSpec]:
+    site.add_file(
+        "/en/Iraq-News/Drone-strikes-hit-armed-faction-sites-in-Syria-s-al-Bukamal",
+        "site/shafaq-albukamal-strikes.html",
+        "text/html",
+    )
+    site.add_file(
+        "/en/Security/Rocket-lands-near-Baghdad-s-Green-Zone-no-casualties",
+        "site/shafaq-baghdad-green-zone.html",
+        "text/html",
+    )
+    site.add_file("/en/rss", "feeds/shafaq-en.xml", RSS, etag='"s1"')
+    site.add_file("/en/rss/iraq", "feeds/shafaq-iraq.xml", RSS)
+    outlet = FEEDS["shafaq-news"].outlet
+    return (
+        FeedSpec("shafaq-en", site.url("/en/rss"), outlet, 300),
+        FeedSpec("shafaq-iraq", site.url("/en/rss/iraq"), outlet, 300),
+    )
+
+
+def run_pipeline(
+    settings: Settings,
+    bootstrap: str,
+    store: StateStore,
+    pool: ProcessPoolExecutor,
+    feeds: tuple[FeedSpec, ...],
+) -> RunStats:
+    async def cycle() -> RunStats:
+        publisher = Publisher(settings, bootstrap)
+        try:
+            async with make_client(settings.http) as client:
+                pipeline = Pipeline(settings, client, store, publisher, pool)
+                await pipeline.poll_all(feeds)
+                return pipeline.stats
+        finally:
+            publisher.close()
+
+    return asyncio.run(cycle())
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def configured(prefix: str, **kafka: object) -> Settings:
+    settings = CONFIG.settings.model_copy(
+        update={
+            "topics": CONFIG.settings.topics.model_copy(update={"articles": f"{prefix}.articles"}),
+            "routes": (),
+            "kafka": CONFIG.settings.kafka.model_copy(update=kafka),
+        }
+    )
+    return settings
+
+
+def test_metrics_count_polls_articles_duplicates_and_fallbacks(
+    site: FixtureSite, kafka_bootstrap: str, tmp_path: Path, pool: ProcessPoolExecutor
+) -> None:
+    prefix = unique_prefix()
+    settings = configured(prefix)
+    ensure_topics(settings.kafka, kafka_bootstrap, settings.topics, [settings.topics.articles])
+    feeds = serve(site)
+    before = {
+        "ok": sample("newswire_polls_total", feed="shafaq-en", outlet="shafaq-news", outcome="ok"),
+        "dup": sample("newswire_duplicates_total", layer="url"),
+        "404": sample("newswire_errors_total", stage="fetch", reason="http_404"),
+        "summary": sample(
+            "newswire_extractions_total", outlet="shafaq-news", method="feed_summary"
+        ),
+        "pub": sample("newswire_articles_published_total", topic=f"{prefix}.articles"),
+    }
+    store = StateStore(tmp_path / "state.db")
+    stats = run_pipeline(settings, kafka_bootstrap, store, pool, feeds)
+
+    assert (stats.published, stats.duplicates) == (3, 1)
+    assert stats.failures == {"fetch/http_404": 1}
+    assert (
+        sample("newswire_polls_total", feed="shafaq-en", outlet="shafaq-news", outcome="ok")
+        == before["ok"] + 1
+    )
+    assert sample("newswire_duplicates_total", layer="url") == before["dup"] + 1
+    assert sample("newswire_errors_total", stage="fetch", reason="http_404") == before["404"] + 1
+    assert (
+        sample("newswire_extractions_total", outlet="shafaq-news", method="feed_summary")
+        == before["summary"] + 1
+    )
+    assert (
+        sample("newswire_articles_published_total", topic=f"{prefix}.articles") == before["pub"] + 3
+    )
+    assert len(read_messages(kafka_bootstrap, f"{prefix}.articles")) == 3
+
+    stats = run_pipeline(settings, kafka_bootstrap, store, pool, feeds)
+    assert stats.published == 0
+    assert (
+        sample(
+            "newswire_polls_total", feed="shafaq-en", outlet="shafaq-news", outcome="not_modified"
+        )
+        >= 1
+    )
+
+
+def test_failed_publish_keeps_the_feed_unvalidated_so_nothing_is_lost(
+    site: FixtureSite, kafka_bootstrap: str, tmp_path: Path, pool: ProcessPoolExecutor
+) -> None:
+    prefix = unique_prefix()
+    feeds = serve(site)
+    store = StateStore(tmp_path / "state.db")
+    tiny = configured(prefix, max_request_bytes=1024)  # every article is too large
+    ensure_topics(tiny.kafka, kafka_bootstrap, tiny.topics, [tiny.topics.articles])
+
+    failed = run_pipeline(tiny, kafka_bootstrap, store, pool, feeds[:1])
+    assert failed.published == 0
+    assert failed.failures.get("publish/message_too_large") == 3
+    assert store.validators(feeds[0].url).etag is None  # so the next poll is a full GET
+
+    healed = run_pipeline(configured(prefix), kafka_bootstrap, store, pool, feeds[:1])
+    assert healed.published == 3
+    assert store.validators(feeds[0].url).etag == '"s1"'
+    assert len(read_messages(kafka_bootstrap, f"{prefix}.articles")) == 3
+
+
+def test_unreachable_feed_is_counted_not_raised(
+    kafka_bootstrap: str, tmp_path: Path, pool: ProcessPoolExecutor
+) -> None:
+    prefix = unique_prefix()
+    settings = configured(prefix)
+    dead = FeedSpec("dead", "http://127.0.0.1:9/rss", FEEDS["shafaq-news"].outlet, 300)
+    stats = run_pipeline(settings, kafka_bootstrap, StateStore(tmp_path / "s.db"), pool, (dead,))
+    assert stats.failures == {"poll/connect": 1}
+    assert sample("newswire_polls_total", feed="dead", outlet="shafaq-news", outcome="connect") >= 1

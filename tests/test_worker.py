@@ -1,0 +1,57 @@
+"""Assembling an article: which URL identifies it, feed fields over page fields."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from newswire.models import ExtractionMethod, FeedEntry, FetchedPage, PageText
+from newswire.urls import article_id
+from newswire.worker import choose_url
+from tests.builders import fixture_article
+
+JPOST = "https://www.jpost.com/middle-east/article-801234"
+
+
+def page(final_url: str) -> FetchedPage:
+    return FetchedPage(final_url, final_url, "", datetime.now(UTC))
+
+
+def text(canonical: str | None) -> PageText:
+    return PageText(text="x", method=ExtractionMethod.PAGE, canonical_url=canonical)
+
+
+ENTRY = FeedEntry(
+    feed_id="f", outlet_id="o", link="https://jpost.com/a?id=1&utm_source=rss", title="t"
+)
+
+
+def test_page_canonical_on_the_same_site_wins() -> None:
+    assert choose_url(ENTRY, page("https://www.jpost.com/a?id=1"), text(JPOST)) == JPOST
+
+
+def test_canonical_on_another_site_or_the_home_page_is_ignored() -> None:
+    landed = page("https://www.jpost.com/a?id=1")
+    assert choose_url(ENTRY, landed, text("https://evil.test/x")) == "https://www.jpost.com/a?id=1"
+    assert (
+        choose_url(ENTRY, landed, text("https://www.jpost.com/")) == "https://www.jpost.com/a?id=1"
+    )
+
+
+def test_without_page_the_feed_link_is_canonicalised() -> None:
+    assert choose_url(ENTRY, None, text(None)) == "https://jpost.com/a?id=1"
+
+
+def test_feed_fields_win_and_page_fields_fill_gaps() -> None:
+    article = fixture_article(
+        "jpost-albukamal-crossing",
+        "jerusalem-post",
+        JPOST,
+        title="Feed title",
+        authors=("MIRIAM ADLER",),
+    )
+    assert article.id == article_id(JPOST)
+    assert article.title == "Feed title"
+    assert article.authors == ("MIRIAM ADLER",)
+    assert article.published == datetime(2026, 11, 16, 17, 42, tzinfo=UTC)  # from the page
+    assert article.image == "https://images.jpost.com/image/upload/f_auto/601122"
+    assert article.language == "en"
