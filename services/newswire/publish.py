@@ -134,10 +134,6 @@ class Publisher:
         future.add_errback(lambda exc: loop.call_soon_threadsafe(_settle, acked, None, exc))
         return acked
 
-    def connected(self) -> bool:
-        """True while the producer holds a connection to a bootstrap broker."""
-        return bool(self._producer.bootstrap_connected())
-
     def flush(self, timeout: float | None = None) -> None:
         """Send whatever is buffered."""
         self._producer.flush(timeout=timeout)

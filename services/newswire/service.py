@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 from newswire import metrics
-from newswire.broker import EmbeddedBroker
+from newswire.broker import EmbeddedBroker, any_reachable
 from newswire.config import Config
 from newswire.health import OpsServer
 from newswire.http_client import make_client
@@ -74,7 +74,7 @@ def run_service(config: Config, once: bool) -> RunStats:
         ops = OpsServer(
             settings.metrics.host,
             settings.metrics.port,
-            lambda: {"config": True, "broker": publisher.connected(), "state": store.writable()},
+            lambda: {"config": True, "broker": any_reachable(bootstrap), "state": store.writable()},
         )
         ops.start()
         stack.callback(ops.stop)
