@@ -33,6 +33,11 @@ class Request:
     headers: dict[str, str]
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # socketserver's default of 5 drops bursts of connects
+    daemon_threads = True
+
+
 class FixtureSite:
     """Serves registered resources; `{{BASE}}` in a body becomes the server's base URL."""
 
@@ -40,8 +45,7 @@ class FixtureSite:
         self.resources: dict[str, Resource] = {}
         self.requests: list[Request] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -78,6 +82,9 @@ class FixtureSite:
 
 def _handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+        disable_nagle_algorithm = True  # headers and body go out as separate writes
+
         def do_GET(self) -> None:
             site.record(Request(self.path, dict(self.headers.items())))
             resource = site.resources.get(self.path) or site.resources.get(self.path.split("?")[0])

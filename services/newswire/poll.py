@@ -130,10 +130,8 @@ def to_entry(raw: Any, feed: FeedSpec, feed_language: str | None) -> FeedEntry |
 
 
 def _updated(raw: Any) -> datetime | None:
-    """The entry's update time; feedparser falls back to the publication time, which is not
-    an update."""
-    updated = raw.get("updated_parsed")
-    return None if updated == raw.get("published_parsed") else _timestamp(updated)
+    """The entry's own update time, read past feedparser's fallback to the publication time."""
+    return _timestamp(dict.get(raw, "updated_parsed"))
 
 
 def _content(raw: Any) -> str | None:
