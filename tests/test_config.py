@@ -157,3 +157,34 @@ def test_cli_check_lists_the_feeds(config_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "config OK" in result.stdout
     assert "https://shafaq.com/en/rss" in result.stdout
+
+
+def test_cli_feeds_option_replaces_the_feed_list(config_dir: Path, tmp_path: Path) -> None:
+    feeds = tmp_path / "mine.yaml"
+    feeds.write_text(
+        yaml.safe_dump(
+            {
+                "outlets": [
+                    {"id": "local", "name": "Local", "feeds": [{"url": "http://127.0.0.1:8/rss"}]}
+                ]
+            }
+        )
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "newswire",
+            "--config",
+            str(config_dir),
+            "--feeds",
+            str(feeds),
+            "check",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 outlets, 1 feeds" in result.stdout
+    assert "http://127.0.0.1:8/rss" in result.stdout

@@ -80,9 +80,9 @@ def run_once(config: Path) -> dict[str, Any]:
     )
     assert result.returncode == 0, result.stderr[-4000:]
     events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
-    finished = [e for e in events if e["msg"].startswith("run finished")]
+    finished = [e for e in events if e["msg"] == "run finished"]
     assert finished, result.stderr[-4000:]
-    summary: dict[str, Any] = json.loads(finished[-1]["msg"].removeprefix("run finished "))
+    summary: dict[str, Any] = finished[-1]["summary"]
     return summary
 
 

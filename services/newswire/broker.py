@@ -6,8 +6,11 @@ as long as the broker process.
 
 from __future__ import annotations
 
+import ctypes
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -37,6 +40,14 @@ def any_reachable(bootstrap: str, timeout: float = 0.5) -> bool:
         if port.isdigit() and port_open(host.strip("[]") or "localhost", int(port), timeout):
             return True
     return False
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the parent dies (Linux), so a killed
+    newswire never leaves an orphan broker holding the port."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def broker_binary() -> str:
@@ -87,7 +98,9 @@ class EmbeddedBroker:
         ]
         output = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115
         try:
-            self._process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+            self._process = subprocess.Popen(
+                command, stdout=output, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            )
         finally:
             if self._log_file:
                 output.close()  # type: ignore[union-attr]

@@ -96,7 +96,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         "duplicates": stats.duplicates,
         "failures": stats.failures,
     }
-    logging.getLogger("newswire").info("run finished %s", json.dumps(summary))
+    logging.getLogger("newswire").info("run finished", extra={"summary": summary})
     return 0
 
 

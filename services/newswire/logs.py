@@ -7,7 +7,17 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-CONTEXT_FIELDS = ("feed", "url", "stage", "reason", "detail", "article_id", "topics", "listen")
+CONTEXT_FIELDS = (
+    "feed",
+    "url",
+    "stage",
+    "reason",
+    "detail",
+    "article_id",
+    "topics",
+    "listen",
+    "summary",
+)
 
 
 class JsonFormatter(logging.Formatter):

@@ -1,0 +1,140 @@
+"""`newswire run` as a long-running service: cycles on the interval, stops on SIGTERM, and its
+embedded broker never outlives it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from newswire.broker import free_port, port_open
+from tests.kafka_support import read_messages, unique_prefix
+from tests.site import FixtureSite, Resource
+
+pytestmark = pytest.mark.integration
+REPO_CONFIG = Path(__file__).parents[1] / "config"
+RSS = "application/rss+xml"
+
+
+def feed_with(items: list[tuple[str, str]]) -> bytes:
+    body = "".join(
+        f"<item><title>{title}</title><link>{{{{BASE}}}}{path}</link></item>"
+        for path, title in items
+    )
+    return f'<rss version="2.0"><channel><title>t</title>{body}</channel></rss>'.encode()
+
+
+def write_config(tmp: Path, feed_url: str, kafka: dict[str, object], metrics_port: int) -> Path:
+    config = tmp / "config"
+    config.mkdir()
+    (config / "regions.yaml").write_text((REPO_CONFIG / "regions.yaml").read_text())
+    outlets = [
+        {
+            "id": "shafaq-news",
+            "name": "Shafaq News",
+            "language": "en",
+            "feeds": [{"url": feed_url, "interval": "1s"}],
+        }
+    ]
+    (config / "feeds.yaml").write_text(yaml.safe_dump({"outlets": outlets}))
+    settings = {
+        "kafka": kafka,
+        "state": {"dir": str(tmp / "state")},
+        "metrics": {"host": "127.0.0.1", "port": metrics_port},
+        "extract": {"workers": 1},
+    }
+    (config / "newswire.yaml").write_text(yaml.safe_dump(settings))
+    return config
+
+
+def wait_for(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        time.sleep(0.2)
+
+
+def published(metrics_port: int) -> float:
+    try:
+        text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2).text
+    except httpx.HTTPError:
+        return 0.0
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("newswire_articles_published_total{")
+    )
+
+
+def test_run_polls_again_on_its_interval_and_exits_0_on_sigterm(
+    site: FixtureSite, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    strikes = "/en/Iraq-News/strikes"
+    green_zone = "/en/Security/green-zone"
+    site.add_file(strikes, "site/shafaq-albukamal-strikes.html", "text/html")
+    site.add_file(green_zone, "site/shafaq-baghdad-green-zone.html", "text/html")
+    feed_url = site.add("/en/rss", Resource(feed_with([(strikes, "Strikes")]), RSS))
+    prefix = unique_prefix()
+    port = free_port()
+    kafka = {"bootstrap_servers": kafka_bootstrap}
+    config = write_config(tmp_path, feed_url, kafka, port)
+    settings = yaml.safe_load((config / "newswire.yaml").read_text())
+    settings["topics"] = {"articles": f"{prefix}.articles"}
+    (config / "newswire.yaml").write_text(yaml.safe_dump(settings))
+
+    service = subprocess.Popen(
+        [sys.executable, "-m", "newswire", "--config", str(config), "run"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: published(port) >= 1)
+        site.add(
+            "/en/rss", Resource(feed_with([(strikes, "Strikes"), (green_zone, "Rocket")]), RSS)
+        )
+        wait_for(lambda: published(port) >= 2)
+        service.send_signal(signal.SIGTERM)
+        _, stderr = service.communicate(timeout=30)
+    finally:
+        if service.poll() is None:
+            service.kill()
+    assert service.returncode == 0, stderr[-3000:]
+    urls = [
+        m["url"].removeprefix(site.base)
+        for m in read_messages(kafka_bootstrap, f"{prefix}.articles")
+    ]
+    assert sorted(urls) == sorted([strikes, green_zone])
+    assert site.hits("/en/rss") >= 2  # polled again on its 1 s interval
+    finished = [json.loads(line) for line in stderr.splitlines() if '"run finished"' in line]
+    assert finished and finished[0]["summary"]["published"] == 2, stderr[-2000:]
+
+
+def test_embedded_broker_dies_with_a_killed_service(site: FixtureSite, tmp_path: Path) -> None:
+    feed_url = site.add("/rss", Resource(feed_with([]), RSS))
+    broker_port, metrics_port = free_port(), free_port()
+    kafka = {"bootstrap_servers": "embedded", "embedded_listen": f"127.0.0.1:{broker_port}"}
+    config = write_config(tmp_path, feed_url, kafka, metrics_port)
+    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    service = subprocess.Popen(
+        [sys.executable, "-m", "newswire", "--config", str(config), "run"],
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        wait_for(lambda: site.hits("/rss") >= 1)
+        assert port_open("127.0.0.1", broker_port)
+        with httpx.Client() as client:
+            assert client.get(f"http://127.0.0.1:{metrics_port}/readyz").status_code == 200
+    finally:
+        service.kill()
+        service.wait()
+    wait_for(lambda: not port_open("127.0.0.1", broker_port), timeout=15)
