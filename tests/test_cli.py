@@ -71,7 +71,11 @@ def test_extract_url_fetches_the_page(site: FixtureSite) -> None:
 def test_tail_prints_the_topic(kafka_bootstrap: str) -> None:
     from kafka import KafkaProducer
 
+    from newswire.publish import ensure_topics
+    from newswire.settings import KafkaSettings, TopicSettings
+
     topic = f"{unique_prefix()}.tail"
+    ensure_topics(KafkaSettings(), kafka_bootstrap, TopicSettings(partitions=1), [topic])
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
     for n in range(3):
         producer.send(topic, key=b"k", value=json.dumps({"n": n}).encode()).get(timeout=20)
