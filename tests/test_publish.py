@@ -72,7 +72,8 @@ def test_message_over_the_size_limit_is_a_failure_not_a_crash(kafka_bootstrap: s
     settings = settings.model_copy(
         update={"kafka": settings.kafka.model_copy(update={"max_request_bytes": 2048})}
     )
-    ensure_topics(settings.kafka, kafka_bootstrap, settings.topics, [f"{prefix}.articles"])
+    topics = [f"{prefix}.articles", f"{prefix}.border", f"{prefix}.iraq"]
+    ensure_topics(settings.kafka, kafka_bootstrap, settings.topics, topics)
     big = dataclasses.replace(BAGHDAD, text="x" * 10_000)
     publisher = Publisher(settings, kafka_bootstrap)
     try:

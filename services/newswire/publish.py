@@ -94,6 +94,7 @@ class Publisher:
                 linger_ms=kafka.linger_ms,
                 max_request_size=kafka.max_request_bytes,
                 delivery_timeout_ms=int(kafka.delivery_timeout * 1000),
+                max_block_ms=15_000,
                 request_timeout_ms=min(
                     30_000, int(kafka.delivery_timeout * 1000) - kafka.linger_ms - 500
                 ),
@@ -102,16 +103,24 @@ class Publisher:
             raise
         except KafkaError as exc:
             raise BrokerError(f"no Kafka broker reachable at {bootstrap}: {exc}") from exc
+        self._load_metadata([settings.topics.articles, *(r.topic for r in settings.routes)])
+
+    def _load_metadata(self, topics: list[str]) -> None:
+        """Fetch every topic's partitions now, so that send() never waits on metadata inside
+        the event loop."""
+        for topic in topics:
+            try:
+                self._producer.partitions_for(topic)
+            except KafkaError as exc:
+                self._producer.close(timeout=0)
+                raise BrokerError(f"topic {topic!r} is not available: {exc}") from exc
 
     async def publish(self, article: Article) -> Delivered | Failure:
         """Send the article to each of its topics and wait until all acknowledge it."""
         record = to_record(article)
         topics = routed_topics(article, self._settings)
         try:
-            acks = [
-                await self._send(topic, record.key, record.value, record.headers)
-                for topic in topics
-            ]
+            acks = [self._send(topic, record.key, record.value, record.headers) for topic in topics]
             async with asyncio.timeout(self._timeout + 5):
                 await asyncio.gather(*acks)
         except TimeoutError:
@@ -122,14 +131,14 @@ class Publisher:
             )
         return Delivered(article.id, topics)
 
-    async def _send(
+    def _send(
         self, topic: str, key: bytes, value: bytes, headers: tuple[tuple[str, bytes], ...]
     ) -> asyncio.Future[Any]:
+        """Hand one record to the producer (metadata is loaded, so this does not block) and
+        return a future settled by the producer's I/O thread on ack or error."""
         loop = asyncio.get_running_loop()
         acked: asyncio.Future[Any] = loop.create_future()
-        future = await asyncio.to_thread(
-            self._producer.send, topic, key=key, value=value, headers=list(headers)
-        )
+        future = self._producer.send(topic, key=key, value=value, headers=list(headers))
         future.add_callback(lambda meta: loop.call_soon_threadsafe(_settle, acked, meta, None))
         future.add_errback(lambda exc: loop.call_soon_threadsafe(_settle, acked, None, exc))
         return acked
