@@ -174,3 +174,17 @@ def test_http_errors_are_named(status: int, reason: Reason) -> None:
     result = run(poll_with(lambda request: httpx.Response(status)))
     assert isinstance(result, Failure)
     assert (result.stage, result.reason) == ("poll", reason)
+
+
+def test_entries_with_unusable_links_are_skipped_and_counted() -> None:
+    body = b"""<rss version="2.0"><channel><title>x</title>
+      <item><title>js</title><link>javascript:alert(1)</link></item>
+      <item><title>mail</title><link>mailto:desk@example.com</link></item>
+      <item><title>bad port</title><link>http://example.com:99999/a</link></item>
+      <item><title>no host</title><link>http://:80/x</link></item>
+      <item><title>ftp</title><link>ftp://files.test/a</link></item>
+      <item><title>ok</title><link>https://a.test/1</link></item>
+      </channel></rss>"""
+    feed = parsed(body)
+    assert [e.link for e in feed.entries] == ["https://a.test/1"]
+    assert feed.skipped == 5

@@ -30,6 +30,12 @@ FEED_ENTRIES = Counter(
     ["outlet"],
     namespace=NS,
 )
+ENTRIES_SKIPPED = Counter(
+    "feed_entries_skipped",
+    "Feed entries skipped for having no usable http(s) link",
+    ["outlet"],
+    namespace=NS,
+)
 FEEDS_MALFORMED = Counter(
     "feeds_malformed",
     "Polls of feeds that parsed with errors (entries kept)",

@@ -67,6 +67,7 @@ class ParsedFeed:
     title: str | None = None
     language: str | None = None
     malformed: str | None = None
+    skipped: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,6 +115,8 @@ class Pipeline:
             log.warning("feed malformed, entries kept", extra=_ctx(feed, parsed.malformed))
         metrics.POLLS.labels(feed.id, feed.outlet.id, "ok").inc()
         metrics.FEED_ENTRIES.labels(feed.outlet.id).inc(len(parsed.entries))
+        if parsed.skipped:
+            metrics.ENTRIES_SKIPPED.labels(feed.outlet.id).inc(parsed.skipped)
         self.stats.entries += len(parsed.entries)
         return result, parsed.entries
 

@@ -24,6 +24,7 @@ from newswire.models import (
     Validators,
 )
 from newswire.settings import HttpSettings
+from newswire.urls import is_http_url
 
 STAGE = "poll"
 FEED_ACCEPT = (
@@ -77,13 +78,11 @@ def parse_feed(document: FeedDocument) -> ParsedFeed | Failure:
         reason = Reason.NOT_A_FEED if _looks_like_html(document) else Reason.PARSE_ERROR
         return Failure(STAGE, reason, malformed or "no feed found", document.feed.url)
     feed = document.feed
-    entries = tuple(
-        entry
-        for raw in parsed.entries
-        if (entry := to_entry(raw, feed, parsed.feed.get("language"))) is not None
-    )
+    converted = [to_entry(raw, feed, parsed.feed.get("language")) for raw in parsed.entries]
+    entries = tuple(entry for entry in converted if entry is not None)
     return ParsedFeed(
         entries=entries,
+        skipped=len(converted) - len(entries),
         title=parsed.feed.get("title"),
         language=parsed.feed.get("language"),
         malformed=malformed,
@@ -107,9 +106,10 @@ def _looks_like_html(document: FeedDocument) -> bool:
 
 
 def to_entry(raw: Any, feed: FeedSpec, feed_language: str | None) -> FeedEntry | None:
-    """Convert one feedparser entry to a FeedEntry; an entry with no link is skipped."""
+    """Convert one feedparser entry to a FeedEntry; an entry without a usable link is
+    skipped."""
     link = (raw.get("link") or "").strip()
-    if not link:
+    if not is_http_url(link):
         return None
     return FeedEntry(
         feed_id=feed.id,

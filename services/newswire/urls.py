@@ -54,6 +54,16 @@ def is_tracking_param(name: str) -> bool:
     return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
 
 
+def is_http_url(url: str) -> bool:
+    """An http(s) URL with a host and a valid port: the only links newswire follows."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError on an invalid port)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def canonical_url(url: str) -> str:
     """Normalise a URL so that every spelling of one page gives one string.
 

@@ -20,7 +20,7 @@ from newswire.models import (
 )
 from newswire.settings import ExtractSettings
 from newswire.tag import Tagger
-from newswire.urls import article_id, canonical_url, same_site
+from newswire.urls import article_id, canonical_url, is_http_url, same_site
 
 _tagger: Tagger | None = None
 
@@ -90,7 +90,7 @@ def choose_url(entry: FeedEntry, page: FetchedPage | None, extracted: PageText) 
     as the page, else the URL the page was finally served from, else the feed's link."""
     landed = page.final_url if page else entry.link
     declared = extracted.canonical_url
-    if declared and same_site(declared, landed):
+    if declared and is_http_url(declared) and same_site(declared, landed):
         canonical = canonical_url(declared)
         if urlsplit(canonical).path not in ("", "/"):
             return canonical
