@@ -60,6 +60,26 @@ def test_related_link_lines_are_dropped() -> None:
     assert clean_text(text) == "The crossing reopened on Sunday.\n\nTraffic resumed on Monday."
 
 
+def test_arabic_and_hebrew_related_link_lines_are_dropped() -> None:
+    text = (
+        "أفاد مصدر محلي بأن غارات استهدفت مواقع في البوكمال.\n"
+        "اقرأ أيضاً: إعادة افتتاح منفذ القائم الحدودي\n"
+        "إقرأ أيضا: تعزيزات تصل إلى دير الزور\n"
+        "קראו עוד: תרגיל פתע בגבול הצפון\n"
+        "ولم تعلن أي جهة مسؤوليتها."
+    )
+    assert clean_text(text) == (
+        "أفاد مصدر محلي بأن غارات استهدفت مواقع في البوكمال.\n\nولم تعلن أي جهة مسؤوليتها."
+    )
+
+
+def test_shafaq_arabic_dateline_is_removed() -> None:
+    text = "شفق نيوز/ أفاد مصدر محلي بأن غارات استهدفت مواقع في البوكمال."
+    assert clean_text(text, datelines=(*SHAFAQ_DATELINES, r"^شفق نيوز\s*/\s*")) == (
+        "أفاد مصدر محلي بأن غارات استهدفت مواقع في البوكمال."
+    )
+
+
 def test_newsletter_share_and_cookie_prompts_are_dropped() -> None:
     text = (
         "Stay updated with the latest news!\n"

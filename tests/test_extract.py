@@ -21,6 +21,7 @@ GOLDEN = {
     "jpost-northern-drill": "jerusalem-post",
     "shafaq-albukamal-strikes": "shafaq-news",
     "shafaq-baghdad-green-zone": "shafaq-news",
+    "shafaq-ar-albukamal": "shafaq-news",
 }
 SETTINGS = ExtractSettings()
 
@@ -47,6 +48,13 @@ def test_golden_page_text(name: str) -> None:
     result = extract_page(page(name), OUTLETS[GOLDEN[name]], SETTINGS)
     assert result.text == expected
     assert result.method is ExtractionMethod.PAGE
+
+
+def test_arabic_page_language_and_direction_survive() -> None:
+    result = extract_page(page("shafaq-ar-albukamal"), OUTLETS["shafaq-news"], SETTINGS)
+    assert result.language == "ar"
+    assert result.title == "قصف يستهدف مواقع فصائل مسلحة في البوكمال"
+    assert "\u200f" not in result.text and "\u202b" not in result.text
 
 
 def test_page_metadata() -> None:

@@ -73,6 +73,14 @@ def test_demonyms_tag_their_country() -> None:
     assert ids("Syrian regime forces and Iraqi militias") == {"syria": 1, "iraq": 1}
 
 
+def test_arabic_demonyms_with_the_article_tag_their_country() -> None:
+    assert ids("مدينة البوكمال السورية المحاذية للحدود العراقية") == {
+        "sy-albukamal": 1,
+        "syria": 1,
+        "iraq": 1,
+    }
+
+
 def test_no_watchlist_without_its_places() -> None:
     assert TAGGER.tag("", "A rocket landed near the Green Zone in Baghdad.").watchlists == ()
 

@@ -21,7 +21,9 @@ _PHOTO_CREDIT = re.compile(
 )
 _RELATED = re.compile(
     r"^(?:read (?:also|more)|also read|see also|related(?: articles?| stories| news)?|"
-    r"more on this(?: story)?|recommended)\s*[:\-–—]",
+    r"more on this(?: story)?|recommended|"
+    r"[اإ]قرأ أيضا[ًً]?|اقرأ المزيد|مواضيع ذات صلة|[اأ]خبار ذات صلة|קראו עוד|כתבות נוספות)"
+    r"\s*[:\-–—]",
     re.IGNORECASE,
 )
 _PROMPTS = re.compile(
