@@ -55,3 +55,36 @@ def test_feed_fields_win_and_page_fields_fill_gaps() -> None:
     assert article.published == datetime(2026, 11, 16, 17, 42, tzinfo=UTC)  # from the page
     assert article.image == "https://images.jpost.com/image/upload/f_auto/601122"
     assert article.language == "en"
+
+
+def test_language_tags_are_reduced_to_their_primary_code() -> None:
+    from newswire.extract import language_code
+
+    assert language_code("en-US") == "en"
+    assert language_code("AR") == "ar"
+    assert language_code("ckb-IQ") == "ckb"
+    assert language_code("english") is None
+    assert language_code("") is None
+    assert language_code(None) is None
+
+
+def test_feed_language_like_en_us_gives_a_schema_valid_message() -> None:
+    import jsonschema
+
+    from newswire.message import load_schema, to_message
+    from newswire.settings import ExtractSettings
+    from newswire.worker import build_article
+    from tests.builders import FEEDS, TAGGER
+
+    feed = FEEDS["shafaq-news"]
+    entry = FeedEntry(
+        feed_id=feed.id,
+        outlet_id="shafaq-news",
+        link="https://shafaq.com/en/x",
+        title="Rocket lands near Green Zone",
+        language="en-us",
+        summary="A rocket landed near the Green Zone in Baghdad.",
+    )
+    article = build_article(entry, None, None, feed, ExtractSettings(), TAGGER)
+    assert article.language == "en"
+    jsonschema.validate(to_message(article), load_schema())

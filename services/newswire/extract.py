@@ -20,6 +20,7 @@ from newswire.models import ExtractionMethod, FeedEntry, FetchedPage, OutletSpec
 from newswire.settings import ExtractSettings
 
 _HTML_LANG = re.compile(r"<html[^>]*?\blang=[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
 _BLOCKS = ("p", "li", "h2", "h3", "h4", "blockquote", "pre", "td")
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 _DATE_PARAMS = {"extensive_search": False, "original_date": True, "outputformat": _DATE_FORMAT}
@@ -164,6 +165,12 @@ def _page_date(value: Any) -> datetime | None:
 
 def _language(declared: Any, html: str) -> str | None:
     if isinstance(declared, str) and declared:
-        return declared.lower()
+        return language_code(declared)
     match = _HTML_LANG.search(html[:4096])
-    return match.group(1).split("-")[0].lower() if match else None
+    return language_code(match.group(1)) if match else None
+
+
+def language_code(tag: str | None) -> str | None:
+    """The primary language subtag of a BCP 47 tag ("en-US" -> "en"), or None."""
+    primary = (tag or "").strip().split("-")[0].split("_")[0].lower()
+    return primary if _LANGUAGE.fullmatch(primary) else None

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from newswire.clean import normalise
 from newswire.errors import Reason
-from newswire.extract import extract_text, html_fragment_text
+from newswire.extract import extract_text, html_fragment_text, language_code
 from newswire.models import (
     Article,
     FeedEntry,
@@ -78,7 +78,7 @@ def build_article(
         tags=entry.tags,
         published=entry.published or extracted.published,
         updated=entry.updated,
-        language=extracted.language or entry.language or feed.outlet.language,
+        language=language_code(extracted.language or entry.language or feed.outlet.language),
         summary=_summary(entry, extracted),
         image=entry.image or extracted.image,
         extras=entry.extras,
