@@ -19,7 +19,7 @@ from newswire.settings import Settings
 from newswire.state import StateStore
 from tests.builders import CONFIG, FEEDS
 from tests.kafka_support import read_messages, unique_prefix
-from tests.site import FixtureSite
+from tests.site import FixtureSite, Resource
 
 pytestmark = pytest.mark.integration
 RSS = "application/rss+xml"
@@ -161,3 +161,27 @@ def test_unreachable_feed_is_counted_not_raised(
     stats = run_pipeline(settings, kafka_bootstrap, StateStore(tmp_path / "s.db"), pool, (dead,))
     assert stats.failures == {"poll/connect": 1}
     assert sample("newswire_polls_total", feed="dead", outlet="shafaq-news", outcome="connect") >= 1
+
+
+def test_entry_with_no_text_anywhere_is_counted_and_retried_not_published(
+    site: FixtureSite, kafka_bootstrap: str, tmp_path: Path, pool: ProcessPoolExecutor
+) -> None:
+    prefix = unique_prefix()
+    settings = configured(prefix)
+    ensure_topics(settings.kafka, kafka_bootstrap, settings.topics, [settings.topics.articles])
+    body = (
+        b'<rss version="2.0"><channel><title>t</title><item><link>{{BASE}}/gone</link>'
+        b"</item></channel></rss>"
+    )
+    feed = FeedSpec(
+        "empty",
+        site.add("/rss", Resource(body, RSS, etag='"e1"')),
+        FEEDS["shafaq-news"].outlet,
+        300,
+    )
+    store = StateStore(tmp_path / "s.db")
+    stats = run_pipeline(settings, kafka_bootstrap, store, pool, (feed,))
+    assert stats.published == 0
+    assert stats.failures == {"fetch/http_404": 1, "extract/too_little_text": 1}
+    assert store.validators(feed.url).etag is None  # retried on the next poll
+    assert read_messages(kafka_bootstrap, settings.topics.articles) == []

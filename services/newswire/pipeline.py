@@ -135,6 +135,9 @@ class Pipeline:
         metrics.IN_FLIGHT.inc()
         try:
             article, final_url = await self._build(feed, entry)
+            if not article.text:
+                self._empty(feed, article)
+                return False
             more = tuple(k for k in article_keys(article, final_url) if k not in keys)
             duplicate = self._dedup.claim(more)
             if duplicate is not None:
@@ -205,6 +208,15 @@ class Pipeline:
             "published",
             extra={"url": article.url, "article_id": article.id, "topics": list(outcome.topics)},
         )
+
+    def _empty(self, feed: FeedSpec, article: Article) -> None:
+        """Nothing to publish: no page, no text in the feed, not even a title. Counted and
+        left unrecorded, so the next poll tries again."""
+        failure = Failure(
+            "extract", Reason.TOO_LITTLE_TEXT, "no text from page or feed", article.source_url
+        )
+        self._count_failure(failure)
+        log.warning("nothing to publish", extra=_ctx(feed, failure.detail, failure))
 
     def _count_duplicate(self, layer: str) -> None:
         metrics.DUPLICATES.labels(layer).inc()
