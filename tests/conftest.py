@@ -11,6 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# `pytest --hypothesis-profile=deep` runs the property tests with many more examples.
+settings.register_profile("deep", max_examples=3000, deadline=None)
 
 from newswire.broker import EmbeddedBroker
 from tests.site import FixtureSite
