@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-# `pytest --hypothesis-profile=deep` runs the property tests with many more examples.
-settings.register_profile("deep", max_examples=3000, deadline=None)
-
 from newswire.broker import EmbeddedBroker
 from tests.site import FixtureSite
+
+# `pytest --hypothesis-profile=deep` runs the property tests with many more examples.
+settings.register_profile("deep", max_examples=3000, deadline=None)
 
 
 @pytest.fixture(scope="session")
