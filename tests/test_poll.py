@@ -188,3 +188,8 @@ def test_entries_with_unusable_links_are_skipped_and_counted() -> None:
     feed = parsed(body)
     assert [e.link for e in feed.entries] == ["https://a.test/1"]
     assert feed.skipped == 5
+
+
+def test_empty_body_is_a_parse_error_not_a_crash() -> None:
+    result = parse_feed(document(b""))
+    assert isinstance(result, Failure) and result.reason is Reason.PARSE_ERROR

@@ -93,3 +93,56 @@ def test_any_entry_gives_a_schema_valid_message_or_none(
 def test_clean_text_is_idempotent(raw: str) -> None:
     once = clean_text(raw)
     assert clean_text(once) == once
+
+
+feedish = st.one_of(
+    st.binary(max_size=400),
+    text.map(
+        lambda t: (
+            f'<rss version="2.0"><channel><item><title>{t}</title>'
+            f"<link>{t}</link><description>{t}</description></item>".encode()
+        )
+    ),
+    text.map(
+        lambda t: (
+            f'<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>{t}'
+            f'</title><link href="{t}"/></entry></feed>'.encode()
+        )
+    ),
+)
+
+
+@settings(deadline=None)
+@given(body=feedish, content_type=st.sampled_from(["application/rss+xml", "text/html", ""]))
+def test_parse_feed_never_raises(body: bytes, content_type: str) -> None:
+    from newswire.models import Failure, FeedDocument, ParsedFeed, Validators
+    from newswire.poll import parse_feed
+
+    feed = FEEDS["jerusalem-post"]
+    result = parse_feed(FeedDocument(feed, body, feed.url, content_type, Validators()))
+    assert isinstance(result, ParsedFeed | Failure)
+    if isinstance(result, ParsedFeed):
+        assert all(is_http_url(entry.link) for entry in result.entries)
+
+
+pageish = st.one_of(
+    text,
+    text.map(
+        lambda t: (
+            f"<html><body><article><h1>{t}</h1><p>{t}</p><p>{t * 3}</p></article></body></html>"
+        )
+    ),
+)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pageish)
+def test_extract_page_never_raises(html: str) -> None:
+    from datetime import UTC, datetime
+
+    from newswire.extract import extract_page
+    from newswire.models import FetchedPage
+
+    page = FetchedPage("https://a.test/x", "https://a.test/x", html, datetime.now(UTC))
+    result = extract_page(page, FEEDS["shafaq-news"].outlet, ExtractSettings())
+    assert clean_text(result.text) == result.text

@@ -74,17 +74,18 @@ def parse_feed(document: FeedDocument) -> ParsedFeed | Failure:
         sanitize_html=False,
     )
     malformed = _malformed_reason(parsed)
-    if not parsed.entries and not parsed.version:
+    if not parsed.get("entries") and not parsed.get("version"):
         reason = Reason.NOT_A_FEED if _looks_like_html(document) else Reason.PARSE_ERROR
         return Failure(STAGE, reason, malformed or "no feed found", document.feed.url)
     feed = document.feed
-    converted = [to_entry(raw, feed, parsed.feed.get("language")) for raw in parsed.entries]
+    channel = parsed.get("feed", {})
+    converted = [to_entry(raw, feed, channel.get("language")) for raw in parsed.get("entries", ())]
     entries = tuple(entry for entry in converted if entry is not None)
     return ParsedFeed(
         entries=entries,
         skipped=len(converted) - len(entries),
-        title=parsed.feed.get("title"),
-        language=parsed.feed.get("language"),
+        title=channel.get("title"),
+        language=channel.get("language"),
         malformed=malformed,
     )
 
