@@ -106,3 +106,16 @@ def test_tls_failure_is_named_tls() -> None:
     error = httpx.ConnectError("handshake failed")
     error.__cause__ = ssl.SSLCertVerificationError("certificate verify failed")
     assert reason_for_exception(error) is Reason.TLS
+
+
+@pytest.mark.parametrize("url", ["http://xn--/x", "http://[::1/", "http://a.test:99999/"])
+def test_malformed_urls_are_failures_not_crashes(url: str) -> None:
+    from newswire.http_client import http_get
+
+    async def go() -> object:
+        never = httpx.MockTransport(lambda request: pytest.fail("no request may be sent"))
+        async with httpx.AsyncClient(transport=never) as client:
+            return await http_get(client, url, stage="fetch", settings=FAST)
+
+    result = asyncio.run(go())
+    assert isinstance(result, Failure) and result.reason is Reason.INVALID_URL

@@ -10,14 +10,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from newswire.models import FeedSpec, Gazetteer, OutletSpec, PlaceSpec, WatchlistSpec
 from newswire.settings import Seconds
+from newswire.urls import is_http_url
 
 _SLUG = r"^[a-z0-9][a-z0-9._-]*$"
 
 
 def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{value!r} is not an http(s) URL")
+    if not is_http_url(value):
+        raise ValueError(f"{value!r} is not an http(s) URL with a host (and a valid port)")
     return value
 
 

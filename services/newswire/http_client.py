@@ -11,6 +11,7 @@ import httpx
 from newswire.errors import Reason, reason_for_status
 from newswire.models import Failure
 from newswire.settings import HttpSettings
+from newswire.urls import is_http_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,8 @@ async def http_get(
     headers: dict[str, str] | None = None,
 ) -> HttpResponse | Failure:
     """GET `url` within the total deadline and body cap; failures come back as values."""
+    if not is_http_url(url):
+        return Failure(stage, Reason.INVALID_URL, "not an http(s) URL with a host and port", url)
     try:
         async with asyncio.timeout(settings.total_timeout):
             return await _read(client, url, headers or {}, settings.max_body_bytes)
@@ -68,6 +71,9 @@ async def http_get(
         return Failure(stage, Reason.TIMEOUT, f"over {settings.total_timeout}s in total", url)
     except httpx.HTTPError as exc:
         return Failure(stage, reason_for_exception(exc), describe(exc), url)
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        # httpx raises these outside its HTTPError tree for hosts it cannot encode
+        return Failure(stage, Reason.INVALID_URL, describe(exc), url)
 
 
 async def _read(
