@@ -16,6 +16,10 @@ from hypothesis import settings
 from newswire.broker import EmbeddedBroker
 from tests.site import FixtureSite
 
+# All test traffic is on loopback: never send it to a proxy the environment may name.
+for _name in ("NO_PROXY", "no_proxy"):
+    os.environ[_name] = ",".join(filter(None, [os.environ.get(_name), "127.0.0.1,localhost,::1"]))
+
 # `pytest --hypothesis-profile=deep` runs the property tests with many more examples.
 settings.register_profile("deep", max_examples=3000, deadline=None)
 

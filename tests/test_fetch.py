@@ -11,7 +11,7 @@ import pytest
 
 from newswire.errors import Reason
 from newswire.fetch import fetch_page
-from newswire.http_client import reason_for_exception
+from newswire.http_client import make_client, reason_for_exception
 from newswire.models import Failure, FetchedPage
 from newswire.settings import HttpSettings
 from tests.site import FixtureSite, Resource
@@ -23,9 +23,7 @@ FAST = HttpSettings(
 
 
 async def get(url: str, settings: HttpSettings = FAST) -> FetchedPage | Failure:
-    async with httpx.AsyncClient(
-        follow_redirects=True, max_redirects=settings.max_redirects, timeout=settings.read_timeout
-    ) as client:
+    async with make_client(settings) as client:
         return await fetch_page(client, url, settings)
 
 
@@ -119,3 +117,28 @@ def test_malformed_urls_are_failures_not_crashes(url: str) -> None:
 
     result = asyncio.run(go())
     assert isinstance(result, Failure) and result.reason is Reason.INVALID_URL
+
+
+@pytest.mark.parametrize(
+    "location,reason",
+    [
+        ("http://127.0.0.1:99999/x", Reason.INVALID_URL),
+        ("http://[::1/x", Reason.PROTOCOL),  # httpx: the server sent an invalid Location
+        ("ftp://127.0.0.1/x", Reason.INVALID_URL),
+        ("http://xn--/x", Reason.INVALID_URL),
+    ],
+)
+def test_bad_redirect_targets_are_refused_before_any_request(
+    site: FixtureSite, location: str, reason: Reason
+) -> None:
+    url = site.add("/r", Resource(status=302, location=location))
+    result = fetch(url)
+    assert isinstance(result, Failure) and result.reason is reason
+
+
+def test_relative_redirects_are_resolved(site: FixtureSite) -> None:
+    site.add("/final", Resource(b"<html><body>ok</body></html>"))
+    site.add("/hop2", Resource(status=307, location="/final"))
+    url = site.add("/hop1", Resource(status=301, location="hop2"))
+    result = fetch(url)
+    assert isinstance(result, FetchedPage) and result.final_url == site.url("/final")

@@ -43,8 +43,7 @@ def make_client(settings: HttpSettings) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=timeout,
         limits=limits,
-        follow_redirects=True,
-        max_redirects=settings.max_redirects,
+        follow_redirects=False,  # http_get follows them, checking every hop
         headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
         http2=settings.http2,
         trust_env=True,
@@ -64,7 +63,7 @@ async def http_get(
         return Failure(stage, Reason.INVALID_URL, "not an http(s) URL with a host and port", url)
     try:
         async with asyncio.timeout(settings.total_timeout):
-            return await _read(client, url, headers or {}, settings.max_body_bytes)
+            result = await _read(client, url, headers or {}, settings)
     except BodyTooLarge:
         return Failure(stage, Reason.TOO_LARGE, f"body over {settings.max_body_bytes} bytes", url)
     except TimeoutError:
@@ -74,30 +73,49 @@ async def http_get(
     except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
         # httpx raises these outside its HTTPError tree for hosts it cannot encode
         return Failure(stage, Reason.INVALID_URL, describe(exc), url)
+    if isinstance(result, Failure):
+        return Failure(stage, result.reason, result.detail, url)
+    return result
 
 
 async def _read(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int
-) -> HttpResponse:
-    async with client.stream("GET", url, headers=headers) as response:
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], settings: HttpSettings
+) -> HttpResponse | Failure:
+    """Follow redirects one hop at a time, checking every target before it is requested."""
+    target = url
+    for _ in range(settings.max_redirects + 1):
+        if not is_http_url(target):
+            return Failure("", Reason.INVALID_URL, f"redirect to {target[:200]!r}", url)
+        async with client.stream(
+            "GET", target, headers=headers, follow_redirects=False
+        ) as response:
+            location = response.headers.get("Location")
+            if response.is_redirect and location:
+                target = str(response.url.join(location))
+                continue
+            return await _body(response, url, settings.max_body_bytes)
+    raise httpx.TooManyRedirects(f"more than {settings.max_redirects} redirects")
+
+
+async def _body(response: httpx.Response, url: str, max_bytes: int) -> HttpResponse:
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
             raise BodyTooLarge
-        chunks, size = [], 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > max_bytes:
-                raise BodyTooLarge
-            chunks.append(chunk)
-        return HttpResponse(
-            url=url,
-            final_url=str(response.url),
-            status=response.status_code,
-            body=b"".join(chunks),
-            content_type=response.headers.get("Content-Type", ""),
-            etag=response.headers.get("ETag"),
-            last_modified=response.headers.get("Last-Modified"),
-        )
+        chunks.append(chunk)
+    return HttpResponse(
+        url=url,
+        final_url=str(response.url),
+        status=response.status_code,
+        body=b"".join(chunks),
+        content_type=response.headers.get("Content-Type", ""),
+        etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+    )
 
 
 def status_failure(response: HttpResponse, stage: str) -> Failure | None:
