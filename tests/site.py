@@ -22,6 +22,7 @@ class Resource:
     last_modified: str | None = None
     location: str | None = None
     delay: float = 0.0
+    trickle: float = 0.0  # seconds between body bytes
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -126,7 +127,12 @@ def _handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if resource is None or not resource.trickle:
+                self.wfile.write(body)
+                return
+            for byte in range(len(body)):
+                self.wfile.write(body[byte : byte + 1])
+                time.sleep(resource.trickle)
 
         def log_message(self, format: str, *args: object) -> None:
             return

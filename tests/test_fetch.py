@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 
 import httpx
 import pytest
@@ -142,3 +143,12 @@ def test_relative_redirects_are_resolved(site: FixtureSite) -> None:
     url = site.add("/hop1", Resource(status=301, location="hop2"))
     result = fetch(url)
     assert isinstance(result, FetchedPage) and result.final_url == site.url("/final")
+
+
+def test_trickling_server_is_cut_off_by_the_total_deadline(site: FixtureSite) -> None:
+    url = site.add("/trickle", Resource(b"<html>" + b"x" * 100 + b"</html>", trickle=0.2))
+    started = time.monotonic()
+    result = fetch(url)  # read timeout 1 s is never hit: a byte comes every 0.2 s
+    assert isinstance(result, Failure) and result.reason is Reason.TIMEOUT
+    assert "in total" in result.detail
+    assert time.monotonic() - started < FAST.total_timeout + 1.5
