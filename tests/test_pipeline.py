@@ -86,12 +86,17 @@ def configured(prefix: str, **kafka: object) -> Settings:
     return settings
 
 
+def with_fresh_topic(bootstrap: str) -> Settings:
+    """Settings whose articles topic is new and created on the broker."""
+    settings = configured(unique_prefix())
+    ensure_topics(settings.kafka, bootstrap, settings.topics, [settings.topics.articles])
+    return settings
+
+
 def test_metrics_count_polls_articles_duplicates_and_fallbacks(
     site: FixtureSite, kafka_bootstrap: str, tmp_path: Path, pool: ProcessPoolExecutor
 ) -> None:
-    prefix = unique_prefix()
-    settings = configured(prefix)
-    ensure_topics(settings.kafka, kafka_bootstrap, settings.topics, [settings.topics.articles])
+    settings = with_fresh_topic(kafka_bootstrap)
     feeds = serve(site)
     before = {
         "ok": sample("newswire_polls_total", feed="shafaq-en", outlet="shafaq-news", outcome="ok"),
@@ -100,7 +105,7 @@ def test_metrics_count_polls_articles_duplicates_and_fallbacks(
         "summary": sample(
             "newswire_extractions_total", outlet="shafaq-news", method="feed_summary"
         ),
-        "pub": sample("newswire_articles_published_total", topic=f"{prefix}.articles"),
+        "pub": sample("newswire_articles_published_total", topic=settings.topics.articles),
     }
     store = StateStore(tmp_path / "state.db")
     stats = run_pipeline(settings, kafka_bootstrap, store, pool, feeds)
@@ -118,9 +123,10 @@ def test_metrics_count_polls_articles_duplicates_and_fallbacks(
         == before["summary"] + 1
     )
     assert (
-        sample("newswire_articles_published_total", topic=f"{prefix}.articles") == before["pub"] + 3
+        sample("newswire_articles_published_total", topic=settings.topics.articles)
+        == before["pub"] + 3
     )
-    assert len(read_messages(kafka_bootstrap, f"{prefix}.articles")) == 3
+    assert len(read_messages(kafka_bootstrap, settings.topics.articles)) == 3
 
     stats = run_pipeline(settings, kafka_bootstrap, store, pool, feeds)
     assert stats.published == 0
@@ -155,8 +161,7 @@ def test_failed_publish_keeps_the_feed_unvalidated_so_nothing_is_lost(
 def test_unreachable_feed_is_counted_not_raised(
     kafka_bootstrap: str, tmp_path: Path, pool: ProcessPoolExecutor
 ) -> None:
-    prefix = unique_prefix()
-    settings = configured(prefix)
+    settings = configured(unique_prefix())
     dead = FeedSpec("dead", "http://127.0.0.1:9/rss", FEEDS["shafaq-news"].outlet, 300)
     stats = run_pipeline(settings, kafka_bootstrap, StateStore(tmp_path / "s.db"), pool, (dead,))
     assert stats.failures == {"poll/connect": 1}
@@ -166,9 +171,7 @@ def test_unreachable_feed_is_counted_not_raised(
 def test_entry_with_no_text_anywhere_is_counted_and_retried_not_published(
     site: FixtureSite, kafka_bootstrap: str, tmp_path: Path, pool: ProcessPoolExecutor
 ) -> None:
-    prefix = unique_prefix()
-    settings = configured(prefix)
-    ensure_topics(settings.kafka, kafka_bootstrap, settings.topics, [settings.topics.articles])
+    settings = with_fresh_topic(kafka_bootstrap)
     body = (
         b'<rss version="2.0"><channel><title>t</title><item><link>{{BASE}}/gone</link>'
         b"</item></channel></rss>"
