@@ -63,29 +63,30 @@ async def http_get(
         return Failure(stage, Reason.INVALID_URL, "not an http(s) URL with a host and port", url)
     try:
         async with asyncio.timeout(settings.total_timeout):
-            result = await _read(client, url, headers or {}, settings)
+            return await _read(client, url, headers or {}, settings, stage)
     except BodyTooLarge:
         return Failure(stage, Reason.TOO_LARGE, f"body over {settings.max_body_bytes} bytes", url)
     except TimeoutError:
         return Failure(stage, Reason.TIMEOUT, f"over {settings.total_timeout}s in total", url)
     except httpx.HTTPError as exc:
         return Failure(stage, reason_for_exception(exc), describe(exc), url)
-    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+    except (httpx.InvalidURL, UnicodeError) as exc:
         # httpx raises these outside its HTTPError tree for hosts it cannot encode
         return Failure(stage, Reason.INVALID_URL, describe(exc), url)
-    if isinstance(result, Failure):
-        return Failure(stage, result.reason, result.detail, url)
-    return result
 
 
 async def _read(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], settings: HttpSettings
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    settings: HttpSettings,
+    stage: str,
 ) -> HttpResponse | Failure:
     """Follow redirects one hop at a time, checking every target before it is requested."""
     target = url
     for _ in range(settings.max_redirects + 1):
         if not is_http_url(target):
-            return Failure("", Reason.INVALID_URL, f"redirect to {target[:200]!r}", url)
+            return Failure(stage, Reason.INVALID_URL, f"redirect to {target[:200]!r}", url)
         async with client.stream(
             "GET", target, headers=headers, follow_redirects=False
         ) as response:

@@ -44,9 +44,16 @@ def kafka_bootstrap(config: Config) -> Iterator[str]:
         broker.stop()
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (CPU affinity respected where the OS has it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def worker_pool(config: Config) -> ProcessPoolExecutor:
-    """One worker per core (or as configured), started with spawn: no forked threads."""
-    workers = config.settings.extract.workers or os.cpu_count() or 1
+    """One worker per usable core (or as configured), started with spawn: no forked threads."""
+    workers = config.settings.extract.workers or usable_cores()
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
