@@ -93,3 +93,14 @@ def test_tail_prints_the_topic(kafka_bootstrap: str) -> None:
 def test_version_and_help() -> None:
     assert newswire("--version").stdout.decode().startswith("newswire ")
     assert b"examples:" in newswire("--help").stdout
+
+
+def test_extract_file_without_url_uses_the_pages_canonical_link_and_outlet() -> None:
+    result = newswire("extract", str(DATA / "site" / "jpost-albukamal-crossing.html"))
+    assert result.returncode == 0, result.stderr
+    message = json.loads(result.stdout)
+    jsonschema.validate(message, load_schema())
+    assert message["url"] == "https://www.jpost.com/middle-east/article-801234"
+    assert message["outlet"]["id"] == "jerusalem-post"  # so its trailer rule applied
+    expected = (DATA / "expected" / "jpost-albukamal-crossing.txt").read_text().rstrip("\n")
+    assert message["text"] == expected

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import lxml.html
+from lxml.etree import ParserError
+
 from newswire import __version__
 from newswire.config import Config, load_config
 from newswire.errors import BrokerError, ConfigError
@@ -22,6 +25,7 @@ from newswire.message import to_message
 from newswire.models import Failure, FeedEntry, FeedSpec, FetchedPage, OutletSpec
 from newswire.publish import client_options
 from newswire.tag import Tagger
+from newswire.urls import is_http_url
 from newswire.worker import build_article
 
 EXAMPLES = """examples:
@@ -139,9 +143,21 @@ def _load_page(config: Config, source: str, url: str | None) -> FetchedPage | Fa
     if urlsplit(source).scheme in ("http", "https"):
         return asyncio.run(_fetch(config, source))
     data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-    where = url or (Path(source).resolve().as_uri() if source != "-" else "file:///dev/stdin")
     html = data.decode("utf-8", errors="replace")
+    where = url or declared_url(html)
+    if where is None:
+        where = Path(source).resolve().as_uri() if source != "-" else "file:///dev/stdin"
     return FetchedPage(url=where, final_url=where, html=html, fetched_at=datetime.now(UTC))
+
+
+def declared_url(html: str) -> str | None:
+    """The page's own URL as it declares it (rel=canonical, then og:url), if http(s)."""
+    try:
+        root = lxml.html.fromstring(html)
+    except (ParserError, ValueError):
+        return None
+    found = root.xpath('//link[@rel="canonical"]/@href | //meta[@property="og:url"]/@content')
+    return next((str(u).strip() for u in found if is_http_url(str(u).strip())), None)
 
 
 async def _fetch(config: Config, url: str) -> FetchedPage | Failure:
