@@ -151,4 +151,4 @@ def test_trickling_server_is_cut_off_by_the_total_deadline(site: FixtureSite) ->
     result = fetch(url)  # read timeout 1 s is never hit: a byte comes every 0.2 s
     assert isinstance(result, Failure) and result.reason is Reason.TIMEOUT
     assert "in total" in result.detail
-    assert time.monotonic() - started < FAST.total_timeout + 1.5
+    assert time.monotonic() - started < 10  # the whole body would take ~21 s
