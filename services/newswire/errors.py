@@ -5,8 +5,10 @@ Every expected failure (a dead feed, a 404, a parse error, a broker outage) is n
 
     NewswireError
     ├── ConfigError        bad config file or value (the CLI exits 2)
-    ├── BrokerError        the Kafka broker cannot be reached or set up
-    └── StageFailure       an expected failure of one item in one stage, with its Reason
+    └── BrokerError        the Kafka broker cannot be reached or set up
+
+An expected failure of one item in one stage is not raised: it travels as a `models.Failure`
+value carrying its Reason.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ class Reason(StrEnum):
     NOT_HTML = "not_html"
     TOO_LITTLE_TEXT = "too_little_text"
     EXTRACT_ERROR = "extract_error"
-    BROKER_UNAVAILABLE = "broker_unavailable"
     PUBLISH_TIMEOUT = "publish_timeout"
     MESSAGE_TOO_LARGE = "message_too_large"
     PUBLISH_ERROR = "publish_error"
@@ -74,13 +75,3 @@ class ConfigError(NewswireError):
 
 class BrokerError(NewswireError):
     """The Kafka broker cannot be reached, started or prepared."""
-
-
-class StageFailure(NewswireError):
-    """An expected failure of one item in one stage."""
-
-    def __init__(self, stage: str, reason: Reason, detail: str) -> None:
-        super().__init__(f"{stage}: {reason.value}: {detail}")
-        self.stage = stage
-        self.reason = reason
-        self.detail = detail

@@ -64,8 +64,6 @@ class ParsedFeed:
     """What the parser made of a feed body."""
 
     entries: tuple[FeedEntry, ...]
-    title: str | None = None
-    language: str | None = None
     malformed: str | None = None
     skipped: int = 0
 

@@ -84,8 +84,6 @@ def parse_feed(document: FeedDocument) -> ParsedFeed | Failure:
     return ParsedFeed(
         entries=entries,
         skipped=len(converted) - len(entries),
-        title=channel.get("title"),
-        language=channel.get("language"),
         malformed=malformed,
     )
 

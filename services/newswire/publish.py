@@ -143,10 +143,6 @@ class Publisher:
         future.add_errback(lambda exc: loop.call_soon_threadsafe(_settle, acked, None, exc))
         return acked
 
-    def flush(self, timeout: float | None = None) -> None:
-        """Send whatever is buffered."""
-        self._producer.flush(timeout=timeout)
-
     def close(self, timeout: float = 10.0) -> None:
         """Flush and close the producer."""
         self._producer.close(timeout=timeout)
