@@ -104,3 +104,15 @@ def test_extract_file_without_url_uses_the_pages_canonical_link_and_outlet() -> 
     assert message["outlet"]["id"] == "jerusalem-post"  # so its trailer rule applied
     expected = (DATA / "expected" / "jpost-albukamal-crossing.txt").read_text().rstrip("\n")
     assert message["text"] == expected
+
+
+def test_extract_decodes_a_file_with_the_charset_its_meta_declares() -> None:
+    html = (DATA / "site" / "shafaq-ar-albukamal.html").read_text(encoding="utf-8")
+    legacy = html.replace('<meta charset="utf-8">', '<meta charset="windows-1256">')
+    result = newswire(
+        "extract", "-", "--outlet", "shafaq-news", stdin=legacy.encode("cp1256", errors="ignore")
+    )
+    assert result.returncode == 0, result.stderr
+    text = json.loads(result.stdout)["text"]
+    assert text.startswith("أفاد مصدر محلي")
+    assert "البوكمال" in text

@@ -8,8 +8,11 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import lxml.html
@@ -18,7 +21,7 @@ from lxml.etree import ParserError
 from newswire import __version__
 from newswire.config import Config, load_config
 from newswire.errors import BrokerError, ConfigError
-from newswire.fetch import fetch_page
+from newswire.fetch import decode_html, fetch_page
 from newswire.http_client import make_client
 from newswire.logs import setup_logging
 from newswire.message import to_message
@@ -138,12 +141,10 @@ def cmd_extract(config: Config, args: argparse.Namespace) -> int:
 
 
 def _load_page(config: Config, source: str, url: str | None) -> FetchedPage | Failure:
-    from datetime import UTC, datetime
-
     if urlsplit(source).scheme in ("http", "https"):
         return asyncio.run(_fetch(config, source))
     data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-    html = data.decode("utf-8", errors="replace")
+    html = decode_html(data)
     where = url or declared_url(html)
     if where is None:
         where = Path(source).resolve().as_uri() if source != "-" else "file:///dev/stdin"
@@ -205,13 +206,11 @@ def cmd_tail(config: Config, args: argparse.Namespace) -> int:
     return _print_messages(consumer, args)
 
 
-def _print_messages(consumer: object, args: argparse.Namespace) -> int:
-    import time
-
+def _print_messages(consumer: Any, args: argparse.Namespace) -> int:
     printed, last = 0, time.monotonic()
     try:
         while not args.max or printed < args.max:
-            batch = consumer.poll(timeout_ms=500)  # type: ignore[attr-defined]
+            batch = consumer.poll(timeout_ms=500)
             records = [r for part in batch.values() for r in part]
             if not records and args.idle and time.monotonic() - last > args.idle:
                 break
@@ -226,7 +225,7 @@ def _print_messages(consumer: object, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        consumer.close()  # type: ignore[attr-defined]
+        consumer.close()
     return 0
 
 

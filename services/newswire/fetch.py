@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import httpx
 
 from newswire.errors import Reason
-from newswire.http_client import HttpResponse, http_get, status_failure
+from newswire.http_client import http_get, status_failure
 from newswire.models import Failure, FetchedPage
 from newswire.settings import HttpSettings
 
@@ -38,20 +38,21 @@ async def fetch_page(
     return FetchedPage(
         url=url,
         final_url=response.final_url,
-        html=decode_body(response),
+        html=decode_html(response.body, response.content_type),
         fetched_at=datetime.now(UTC),
     )
 
 
-def decode_body(response: HttpResponse) -> str:
-    """Decode with the charset the header or a <meta> declares, else UTF-8; never raises."""
-    match = _HEADER_CHARSET.search(response.content_type)
+def decode_html(body: bytes, content_type: str = "") -> str:
+    """Decode HTML with the charset its Content-Type or a <meta> declares, else UTF-8; never
+    raises."""
+    match = _HEADER_CHARSET.search(content_type)
     declared = match.group(1) if match else None
     if declared is None:
-        meta = _META_CHARSET.search(response.body[:4096])
+        meta = _META_CHARSET.search(body[:4096])
         declared = meta.group(1).decode("ascii", "replace") if meta else None
     try:
         encoding = codecs.lookup(declared or "utf-8").name
     except LookupError:
         encoding = "utf-8"
-    return response.body.decode(encoding, errors="replace")
+    return body.decode(encoding, errors="replace")
