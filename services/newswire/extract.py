@@ -6,6 +6,7 @@ Pure functions of their inputs: they run in worker processes.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -107,17 +108,12 @@ def extract_text(
 
 
 def _with_page_metadata(text: PageText, page: PageText) -> PageText:
-    return PageText(
+    """The entry's text under the page's metadata."""
+    return dataclasses.replace(
+        page,
         text=text.text,
         method=text.method,
         title=page.title or text.title,
-        authors=page.authors,
-        published=page.published,
-        language=page.language,
-        canonical_url=page.canonical_url,
-        image=page.image,
-        site_name=page.site_name,
-        description=page.description,
         fallback_reason=text.fallback_reason,
     )
 

@@ -48,6 +48,11 @@ def client_options(kafka: KafkaSettings, bootstrap: str) -> dict[str, Any]:
     return options
 
 
+def configured_topics(settings: Settings) -> list[str]:
+    """Every topic newswire may publish to: the articles topic, then each route's."""
+    return list(dict.fromkeys([settings.topics.articles, *(r.topic for r in settings.routes)]))
+
+
 def routed_topics(article: Article, settings: Settings) -> tuple[str, ...]:
     """news.articles, then every region topic whose route matches the article's regions."""
     regions = article.tagging.region_ids()
@@ -103,7 +108,7 @@ class Publisher:
             raise
         except KafkaError as exc:
             raise BrokerError(f"no Kafka broker reachable at {bootstrap}: {exc}") from exc
-        self._load_metadata([settings.topics.articles, *(r.topic for r in settings.routes)])
+        self._load_metadata(configured_topics(settings))
 
     def _load_metadata(self, topics: list[str]) -> None:
         """Fetch every topic's partitions now, so that send() never waits on metadata inside

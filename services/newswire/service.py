@@ -19,7 +19,7 @@ from newswire.health import OpsServer
 from newswire.http_client import make_client
 from newswire.models import FeedSpec
 from newswire.pipeline import Pipeline, RunStats
-from newswire.publish import Publisher, ensure_topics
+from newswire.publish import Publisher, configured_topics, ensure_topics
 from newswire.state import StateStore
 from newswire.worker import init_worker
 
@@ -68,8 +68,8 @@ def run_service(config: Config, once: bool) -> RunStats:
     metrics.FEEDS_CONFIGURED.set(len(config.feeds))
     with contextlib.ExitStack() as stack:
         bootstrap = stack.enter_context(kafka_bootstrap(config))
-        topics = [settings.topics.articles, *(r.topic for r in settings.routes)]
         if settings.topics.create:
+            topics = configured_topics(settings)
             created = ensure_topics(settings.kafka, bootstrap, settings.topics, topics)
             if created:
                 log.info("created topics", extra={"topics": created})

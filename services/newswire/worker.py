@@ -1,5 +1,6 @@
-"""The CPU half of the pipeline, run in worker processes: parse feeds; extract, tag and
-assemble articles. Each worker builds its region tagger once, at start."""
+"""The CPU half of the pipeline, run in worker processes: extract, tag and assemble an
+article. Each worker builds its region tagger once, at start. (Feed parsing also runs in the
+workers, straight from poll.parse_feed.)"""
 
 from __future__ import annotations
 
