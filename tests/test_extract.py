@@ -111,3 +111,17 @@ def test_entry_text_drops_outlet_boilerplate() -> None:
     summary = entry(summary="<p>Shafaq News/ Iraq's exports rose.</p>")
     result = text_from_entry(summary, OUTLETS["shafaq-news"], Reason.HTTP_404)
     assert result.text == "Iraq's exports rose."
+
+
+def test_title_only_text_is_normalised_and_a_blank_title_gives_no_text() -> None:
+    outlet = OutletSpec(id="o", name="O")
+    messy = extract_text(
+        None,
+        Reason.TIMEOUT,
+        entry(title="  Rocket\u200b lands \n near\u00a0Baghdad "),
+        outlet,
+        SETTINGS,
+    )
+    assert (messy.method, messy.text) == (ExtractionMethod.TITLE_ONLY, "Rocket lands near Baghdad")
+    blank = extract_text(None, Reason.TIMEOUT, entry(title=" \u200b\n "), outlet, SETTINGS)
+    assert blank.text == ""

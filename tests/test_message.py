@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import jsonschema
+import pytest
 
 from newswire.message import load_schema, to_message, to_record
 from tests.builders import fixture_article
@@ -57,14 +58,11 @@ def test_record_key_is_the_article_id_and_headers_describe_it() -> None:
     assert json.loads(record.value) == to_message(article)
 
 
-def test_schema_rejects_a_message_missing_text() -> None:
+def test_schema_rejects_a_message_with_empty_text() -> None:
     article = fixture_article(
         "shafaq-albukamal-strikes", "shafaq-news", "https://shafaq.com/en/Iraq-News/x"
     )
     message = to_message(article)
     message["text"] = ""
-    try:
+    with pytest.raises(jsonschema.ValidationError, match="should be non-empty"):
         validate(message)
-    except jsonschema.ValidationError:
-        return
-    raise AssertionError("an empty text must not validate")

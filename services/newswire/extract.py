@@ -15,7 +15,7 @@ import lxml.html
 import trafilatura
 from lxml.etree import ParserError
 
-from newswire.clean import clean_text
+from newswire.clean import clean_text, normalise
 from newswire.errors import Reason
 from newswire.models import ExtractionMethod, FeedEntry, FetchedPage, OutletSpec, PageText
 from newswire.settings import ExtractSettings
@@ -81,7 +81,7 @@ def text_from_entry(entry: FeedEntry, outlet: OutletSpec, reason: Reason) -> Pag
         if text:
             return PageText(text=text, method=method, title=entry.title, fallback_reason=reason)
     return PageText(
-        text=entry.title,
+        text=" ".join(normalise(entry.title).split()),
         method=ExtractionMethod.TITLE_ONLY,
         title=entry.title,
         fallback_reason=reason,
