@@ -55,15 +55,3 @@ def test_alias_records_more_keys_for_a_delivered_article(tmp_path: Path) -> None
     dedup = Deduplicator(store)
     dedup.alias("b" * 32, ("url:https://x.test/alias",))
     assert store.known(("url:https://x.test/alias",)) == ("url:https://x.test/alias", "b" * 32)
-
-
-def test_validators_round_trip(tmp_path: Path) -> None:
-    from newswire.models import Validators
-
-    store = StateStore(tmp_path / "s.db")
-    assert store.validators("https://a.test/rss") == Validators()
-    store.save_validators("https://a.test/rss", Validators('"e"', "Sat, 21 Nov 2026 00:00:00 GMT"))
-    assert store.validators("https://a.test/rss") == Validators(
-        '"e"', "Sat, 21 Nov 2026 00:00:00 GMT"
-    )
-    assert store.writable()

@@ -12,7 +12,7 @@ import pytest
 
 from newswire.errors import Reason
 from newswire.fetch import fetch_page
-from newswire.http_client import make_client, reason_for_exception
+from newswire.http_client import HttpFetcher, reason_for_exception
 from newswire.models import Failure, FetchedPage
 from newswire.settings import HttpSettings
 from tests.site import FixtureSite, Resource
@@ -24,8 +24,8 @@ FAST = HttpSettings(
 
 
 async def get(url: str, settings: HttpSettings = FAST) -> FetchedPage | Failure:
-    async with make_client(settings) as client:
-        return await fetch_page(client, url, settings)
+    async with HttpFetcher(settings) as fetcher:
+        return await fetch_page(fetcher, url)
 
 
 def fetch(url: str, settings: HttpSettings = FAST) -> FetchedPage | Failure:
@@ -109,12 +109,10 @@ def test_tls_failure_is_named_tls() -> None:
 
 @pytest.mark.parametrize("url", ["http://xn--/x", "http://[::1/", "http://a.test:99999/"])
 def test_malformed_urls_are_failures_not_crashes(url: str) -> None:
-    from newswire.http_client import http_get
-
     async def go() -> object:
         never = httpx.MockTransport(lambda request: pytest.fail("no request may be sent"))
-        async with httpx.AsyncClient(transport=never) as client:
-            return await http_get(client, url, stage="fetch", settings=FAST)
+        async with HttpFetcher(FAST, transport=never) as fetcher:
+            return await fetcher.get(url, stage="fetch")
 
     result = asyncio.run(go())
     assert isinstance(result, Failure) and result.reason is Reason.INVALID_URL

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from newswire.http_client import make_client
+from newswire.http_client import HttpFetcher
 from newswire.models import FeedSpec
 from newswire.pipeline import Pipeline, RunStats
 from newswire.publish import Publisher, ensure_topics
@@ -61,8 +61,8 @@ def run_pipeline(
     async def cycle() -> RunStats:
         publisher = Publisher(settings, bootstrap)
         try:
-            async with make_client(settings.http) as client:
-                pipeline = Pipeline(settings, client, store, publisher, pool)
+            async with HttpFetcher(settings.http) as fetcher:
+                pipeline = Pipeline(settings, fetcher, store, publisher, pool)
                 await pipeline.poll_all(feeds)
                 return pipeline.stats
         finally:
@@ -150,11 +150,11 @@ def test_failed_publish_keeps_the_feed_unvalidated_so_nothing_is_lost(
     failed = run_pipeline(tiny, kafka_bootstrap, store, pool, feeds[:1])
     assert failed.published == 0
     assert failed.failures.get("publish/message_too_large") == 3
-    assert store.validators(feeds[0].url).etag is None  # so the next poll is a full GET
+    assert store.feed_state(feeds[0]).validators.etag is None  # so the next poll is a full GET
 
     healed = run_pipeline(configured(prefix), kafka_bootstrap, store, pool, feeds[:1])
     assert healed.published == 3
-    assert store.validators(feeds[0].url).etag == '"s1"'
+    assert store.feed_state(feeds[0]).validators.etag == '"s1"'
     assert len(read_messages(kafka_bootstrap, f"{prefix}.articles")) == 3
 
 
@@ -186,5 +186,5 @@ def test_entry_with_no_text_anywhere_is_counted_and_retried_not_published(
     stats = run_pipeline(settings, kafka_bootstrap, store, pool, (feed,))
     assert stats.published == 0
     assert stats.failures == {"fetch/http_404": 1, "extract/too_little_text": 1}
-    assert store.validators(feed.url).etag is None  # retried on the next poll
+    assert store.feed_state(feed).validators.etag is None  # retried on the next poll
     assert read_messages(kafka_bootstrap, settings.topics.articles) == []

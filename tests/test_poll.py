@@ -18,6 +18,7 @@ from newswire.models import (
     ParsedFeed,
     Validators,
 )
+from newswire.http_client import HttpFetcher
 from newswire.poll import fetch_feed, parse_feed
 from newswire.settings import HttpSettings
 from tests.site import DATA
@@ -126,8 +127,9 @@ def run(coro):  # type: ignore[no-untyped-def]
 
 
 async def poll_with(handler, validators: Validators | None = None):  # type: ignore[no-untyped-def]
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        return await fetch_feed(client, FEED, validators or Validators(), HttpSettings())
+    transport = httpx.MockTransport(handler)
+    async with HttpFetcher(HttpSettings(), transport=transport) as fetcher:
+        return await fetch_feed(fetcher, FEED, validators or Validators())
 
 
 def test_conditional_get_sends_validators_and_304_is_not_modified() -> None:

@@ -41,7 +41,7 @@ def write_config(tmp: Path, feed_url: str, kafka: dict[str, object], metrics_por
             "id": "shafaq-news",
             "name": "Shafaq News",
             "language": "en",
-            "feeds": [{"url": feed_url, "interval": "1s"}],
+            "feeds": [{"url": feed_url, "interval": "1s", "min_interval": "1s"}],
         }
     ]
     (config / "feeds.yaml").write_text(yaml.safe_dump({"outlets": outlets}))

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from newswire.models import FeedSpec, Gazetteer, OutletSpec, PlaceSpec, WatchlistSpec
-from newswire.settings import Seconds
+from newswire.settings import PollSettings, Seconds
 from newswire.urls import is_http_url
 
 _SLUG = r"^[a-z0-9][a-z0-9._-]*$"
@@ -42,6 +42,9 @@ class FeedModel(_Strict):
     url: HttpUrl
     id: Slug | None = None
     interval: Seconds | None = None
+    min_interval: Seconds | None = None
+    max_interval: Seconds | None = None
+    ignore_validators: bool = False
 
 
 class CleaningModel(_Strict):
@@ -123,8 +126,9 @@ def feed_id(outlet_id: str, url: str) -> str:
     return f"{outlet_id}.{slug.strip('-') or 'root'}"
 
 
-def to_feed_specs(feed_list: FeedList, default_interval: float) -> tuple[FeedSpec, ...]:
-    """Turn validated feeds.yaml into FeedSpecs; feed ids must come out unique."""
+def to_feed_specs(feed_list: FeedList, poll: PollSettings) -> tuple[FeedSpec, ...]:
+    """Turn validated feeds.yaml into FeedSpecs; feed ids must come out unique and every
+    feed's intervals ordered (min <= interval <= max, after the poll.* defaults)."""
     specs = []
     for outlet in feed_list.outlets:
         spec = OutletSpec(
@@ -136,16 +140,27 @@ def to_feed_specs(feed_list: FeedList, default_interval: float) -> tuple[FeedSpe
             trailer_patterns=outlet.cleaning.trailers,
         )
         for feed in outlet.feeds:
-            specs.append(
-                FeedSpec(
-                    id=feed.id or feed_id(outlet.id, feed.url),
-                    url=feed.url,
-                    outlet=spec,
-                    interval_s=feed.interval or default_interval,
-                )
-            )
+            specs.append(_feed_spec(feed, spec, poll))
     _require_unique([s.id for s in specs], "feed id (set `id:` on one of the feeds)")
     return tuple(specs)
+
+
+def _feed_spec(feed: FeedModel, outlet: OutletSpec, poll: PollSettings) -> FeedSpec:
+    ident = feed.id or feed_id(outlet.id, feed.url)
+    low = feed.min_interval or poll.min_interval
+    high = feed.max_interval or poll.max_interval
+    start = feed.interval or min(max(poll.default_interval, low), high)
+    if not low <= start <= high:
+        raise ValueError(f"feed {ident!r}: needs min_interval <= interval <= max_interval")
+    return FeedSpec(
+        id=ident,
+        url=feed.url,
+        outlet=outlet,
+        interval_s=start,
+        min_interval_s=low,
+        max_interval_s=high,
+        ignore_validators=feed.ignore_validators,
+    )
 
 
 def to_gazetteer(region_list: RegionList) -> Gazetteer:

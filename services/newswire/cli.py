@@ -22,7 +22,7 @@ from newswire import __version__
 from newswire.config import Config, load_config
 from newswire.errors import BrokerError, ConfigError
 from newswire.fetch import decode_html, fetch_page
-from newswire.http_client import make_client
+from newswire.http_client import HttpFetcher
 from newswire.logs import setup_logging
 from newswire.message import to_message
 from newswire.models import Failure, FeedEntry, FeedSpec, FetchedPage, OutletSpec
@@ -162,8 +162,8 @@ def declared_url(html: str) -> str | None:
 
 
 async def _fetch(config: Config, url: str) -> FetchedPage | Failure:
-    async with make_client(config.settings.http) as client:
-        return await fetch_page(client, url, config.settings.http)
+    async with HttpFetcher(config.settings.http) as fetcher:
+        return await fetch_page(fetcher, url)
 
 
 def _outlet_for(config: Config, url: str, outlet_id: str | None) -> OutletSpec:

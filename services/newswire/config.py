@@ -58,7 +58,7 @@ def load_config(
     gazetteer = to_gazetteer(region_list)
     check_routes(settings, gazetteer, sources.get("routes", str(main_file)))
     try:
-        feeds = to_feed_specs(feed_list, settings.poll.default_interval)
+        feeds = to_feed_specs(feed_list, settings.poll)
     except ValueError as exc:
         raise ConfigError(f"{feeds_path}: outlets: {exc}") from exc
     return Config(settings, feeds, gazetteer, config_dir, feeds_path)

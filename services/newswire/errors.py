@@ -35,6 +35,7 @@ class Reason(StrEnum):
     HTTP_4XX = "http_4xx"
     HTTP_5XX = "http_5xx"
     HTTP_OTHER = "http_other"
+    HOST_PAUSED = "host_paused"
     NOT_A_FEED = "not_a_feed"
     PARSE_ERROR = "parse_error"
     NOT_HTML = "not_html"

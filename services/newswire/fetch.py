@@ -6,12 +6,9 @@ import codecs
 import re
 from datetime import UTC, datetime
 
-import httpx
-
 from newswire.errors import Reason
-from newswire.http_client import http_get, status_failure
+from newswire.http_client import HttpFetcher, status_failure
 from newswire.models import Failure, FetchedPage
-from newswire.settings import HttpSettings
 
 STAGE = "fetch"
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
@@ -20,13 +17,9 @@ _HEADER_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 
 
-async def fetch_page(
-    client: httpx.AsyncClient, url: str, settings: HttpSettings
-) -> FetchedPage | Failure:
+async def fetch_page(fetcher: HttpFetcher, url: str) -> FetchedPage | Failure:
     """GET an article page; anything but an HTML page is a failure with its reason."""
-    response = await http_get(
-        client, url, stage=STAGE, settings=settings, headers={"Accept": PAGE_ACCEPT}
-    )
+    response = await fetcher.get(url, stage=STAGE, headers={"Accept": PAGE_ACCEPT})
     if isinstance(response, Failure):
         return response
     failure = status_failure(response, STAGE)

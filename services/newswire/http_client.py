@@ -1,14 +1,20 @@
-"""The one HTTP seam: a configured httpx client, capped GETs, and outcome-to-reason mapping."""
+"""The one HTTP seam: a configured httpx client behind a per-host gate, capped GETs that
+follow redirects hop by hop, and the mapping of every outcome to a reason name."""
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import ssl
+import time
 from dataclasses import dataclass
+from datetime import UTC
+from urllib.parse import urlsplit
 
 import httpx
 
 from newswire.errors import Reason, reason_for_status
+from newswire.hosts import HostGate
 from newswire.models import Failure
 from newswire.settings import HttpSettings
 from newswire.urls import is_http_url
@@ -25,14 +31,101 @@ class HttpResponse:
     content_type: str
     etag: str | None
     last_modified: str | None
+    retry_after: float | None = None  # seconds, from Retry-After (delta or HTTP date)
+    fresh_for: float | None = None  # seconds, from Cache-Control max-age or Expires
 
 
 class BodyTooLarge(Exception):
-    """The body went past the configured cap."""
+    """The body went past a configured cap."""
 
 
-def make_client(settings: HttpSettings) -> httpx.AsyncClient:
-    """The shared async client: timeouts, redirects, pool limits, User-Agent."""
+PAUSE_STATUSES = frozenset({429, 503})
+
+
+class HttpFetcher:
+    """The shared async client and the per-host gate; every GET of newswire goes through
+    `get`, which applies the caps, follows redirects hop by hop and maps failures to reasons.
+    Pass `transport` to serve requests from a test double."""
+
+    def __init__(
+        self,
+        settings: HttpSettings,
+        known_hosts: frozenset[str] = frozenset(),
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.gate = HostGate(settings.host_concurrency, settings.host_min_delay, known_hosts)
+        self._client = make_client(settings, transport)
+
+    async def __aenter__(self) -> HttpFetcher:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._client.aclose()
+
+    async def get(
+        self, url: str, *, stage: str, headers: dict[str, str] | None = None
+    ) -> HttpResponse | Failure:
+        """GET `url` within the total deadline and body caps; failures come back as values.
+        Time spent waiting for the host's turn does not count against the deadline; a host
+        paused for longer than the deadline fails at once with `host_paused`."""
+        settings = self.settings
+        if not is_http_url(url):
+            detail = "not an http(s) URL with a host and port"
+            return Failure(stage, Reason.INVALID_URL, detail, url)
+        try:
+            return await self._read(url, headers or {}, stage)
+        except BodyTooLarge as exc:
+            return Failure(stage, Reason.TOO_LARGE, str(exc), url)
+        except TimeoutError:
+            return Failure(stage, Reason.TIMEOUT, f"over {settings.total_timeout}s in total", url)
+        except httpx.HTTPError as exc:
+            return Failure(stage, reason_for_exception(exc), describe(exc), url)
+        except (httpx.InvalidURL, UnicodeError) as exc:
+            # httpx raises these outside its HTTPError tree for hosts it cannot encode
+            return Failure(stage, Reason.INVALID_URL, describe(exc), url)
+
+    async def _read(self, url: str, headers: dict[str, str], stage: str) -> HttpResponse | Failure:
+        """Follow redirects one hop at a time, checking every target before it is requested."""
+        target, budget = url, self.settings.total_timeout
+        for _ in range(self.settings.max_redirects + 1):
+            if not is_http_url(target):
+                return Failure(stage, Reason.INVALID_URL, f"redirect to {target[:200]!r}", url)
+            host = (urlsplit(target).hostname or "").lower()
+            paused = self.gate.paused_for(host)
+            if paused > self.settings.total_timeout:
+                detail = f"{host} paused for {paused:.0f}s more"
+                return Failure(stage, Reason.HOST_PAUSED, detail, url, retry_after=paused)
+            async with self.gate.slot(host):
+                started = time.monotonic()
+                try:
+                    async with asyncio.timeout(budget):
+                        result = await self._hop(target, url, headers)
+                finally:
+                    budget -= time.monotonic() - started
+            if isinstance(result, str):
+                target = result
+                continue
+            if result.status in PAUSE_STATUSES:
+                pause = result.retry_after or self.settings.host_pause
+                self.gate.pause(host, min(pause, self.settings.retry_after_cap))
+            return result
+        raise httpx.TooManyRedirects(f"more than {self.settings.max_redirects} redirects")
+
+    async def _hop(self, target: str, url: str, headers: dict[str, str]) -> HttpResponse | str:
+        """One request: the response read whole, or the next hop's absolute URL."""
+        async with self._client.stream("GET", target, headers=headers) as response:
+            location = response.headers.get("Location")
+            if response.is_redirect and location:
+                return str(response.url.join(location))
+            return await _body(response, url, self.settings)
+
+
+def make_client(
+    settings: HttpSettings, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The async client: timeouts, pool limits, User-Agent, HTTP/2, proxy (from config, or
+    the standard HTTP(S)_PROXY / NO_PROXY variables). Redirects are followed by HttpFetcher."""
     timeout = httpx.Timeout(
         settings.read_timeout, connect=settings.connect_timeout, pool=settings.total_timeout
     )
@@ -43,80 +136,77 @@ def make_client(settings: HttpSettings) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=timeout,
         limits=limits,
-        follow_redirects=False,  # http_get follows them, checking every hop
+        follow_redirects=False,
         headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
         http2=settings.http2,
+        proxy=settings.proxy,
         trust_env=True,
+        transport=transport,
     )
 
 
-async def http_get(
-    client: httpx.AsyncClient,
-    url: str,
-    *,
-    stage: str,
-    settings: HttpSettings,
-    headers: dict[str, str] | None = None,
-) -> HttpResponse | Failure:
-    """GET `url` within the total deadline and body cap; failures come back as values."""
-    if not is_http_url(url):
-        return Failure(stage, Reason.INVALID_URL, "not an http(s) URL with a host and port", url)
-    try:
-        async with asyncio.timeout(settings.total_timeout):
-            return await _read(client, url, headers or {}, settings, stage)
-    except BodyTooLarge:
-        return Failure(stage, Reason.TOO_LARGE, f"body over {settings.max_body_bytes} bytes", url)
-    except TimeoutError:
-        return Failure(stage, Reason.TIMEOUT, f"over {settings.total_timeout}s in total", url)
-    except httpx.HTTPError as exc:
-        return Failure(stage, reason_for_exception(exc), describe(exc), url)
-    except (httpx.InvalidURL, UnicodeError) as exc:
-        # httpx raises these outside its HTTPError tree for hosts it cannot encode
-        return Failure(stage, Reason.INVALID_URL, describe(exc), url)
-
-
-async def _read(
-    client: httpx.AsyncClient,
-    url: str,
-    headers: dict[str, str],
-    settings: HttpSettings,
-    stage: str,
-) -> HttpResponse | Failure:
-    """Follow redirects one hop at a time, checking every target before it is requested."""
-    target = url
-    for _ in range(settings.max_redirects + 1):
-        if not is_http_url(target):
-            return Failure(stage, Reason.INVALID_URL, f"redirect to {target[:200]!r}", url)
-        async with client.stream(
-            "GET", target, headers=headers, follow_redirects=False
-        ) as response:
-            location = response.headers.get("Location")
-            if response.is_redirect and location:
-                target = str(response.url.join(location))
-                continue
-            return await _body(response, url, settings.max_body_bytes)
-    raise httpx.TooManyRedirects(f"more than {settings.max_redirects} redirects")
-
-
-async def _body(response: httpx.Response, url: str, max_bytes: int) -> HttpResponse:
+async def _body(response: httpx.Response, url: str, settings: HttpSettings) -> HttpResponse:
     declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise BodyTooLarge
+    if declared.isdigit() and int(declared) > settings.max_wire_bytes:
+        raise BodyTooLarge(f"declared {declared} bytes, over {settings.max_wire_bytes} on the wire")
     chunks, size = [], 0
     async for chunk in response.aiter_bytes():
         size += len(chunk)
-        if size > max_bytes:
-            raise BodyTooLarge
+        if size > settings.max_body_bytes:
+            raise BodyTooLarge(f"over {settings.max_body_bytes} bytes decoded")
+        if response.num_bytes_downloaded > settings.max_wire_bytes:
+            raise BodyTooLarge(f"over {settings.max_wire_bytes} bytes on the wire")
         chunks.append(chunk)
+    headers = response.headers
     return HttpResponse(
         url=url,
         final_url=str(response.url),
         status=response.status_code,
         body=b"".join(chunks),
-        content_type=response.headers.get("Content-Type", ""),
-        etag=response.headers.get("ETag"),
-        last_modified=response.headers.get("Last-Modified"),
+        content_type=headers.get("Content-Type", ""),
+        etag=headers.get("ETag"),
+        last_modified=headers.get("Last-Modified"),
+        retry_after=parse_retry_after(headers.get("Retry-After")),
+        fresh_for=freshness(headers.get("Cache-Control"), headers.get("Expires")),
     )
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value: delta seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    when = _http_date(value)
+    if when is None:
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def freshness(
+    cache_control: str | None, expires: str | None, now: float | None = None
+) -> float | None:
+    """How long the server says the response stays fresh: Cache-Control max-age (s-maxage
+    ignored, as we are not a shared cache) wins over Expires; None when neither says."""
+    for directive in (cache_control or "").lower().split(","):
+        name, _, value = directive.strip().partition("=")
+        if name == "max-age" and value.strip().strip('"').isdigit():
+            return float(value.strip().strip('"'))
+    when = _http_date(expires) if expires else None
+    if when is None:
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def _http_date(value: str) -> float | None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
 
 
 def status_failure(response: HttpResponse, stage: str) -> Failure | None:
@@ -124,7 +214,9 @@ def status_failure(response: HttpResponse, stage: str) -> Failure | None:
     if 200 <= response.status < 300 or response.status == 304:
         return None
     reason = reason_for_status(response.status)
-    return Failure(stage, reason, f"HTTP {response.status}", response.url)
+    return Failure(
+        stage, reason, f"HTTP {response.status}", response.url, retry_after=response.retry_after
+    )
 
 
 def reason_for_exception(exc: httpx.HTTPError) -> Reason:

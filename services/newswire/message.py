@@ -67,6 +67,10 @@ def to_message(article: Article) -> dict[str, Any]:
         "image": article.image,
         "tags": list(article.tags),
         "extras": dict(article.extras),
+        "media": [
+            {"url": m.url, "type": m.type, "medium": m.medium, "length": m.length}
+            for m in article.media
+        ],
         "extraction": {
             "method": extraction.method.value,
             "fallback_reason": extraction.fallback_reason.value

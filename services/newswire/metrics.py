@@ -13,14 +13,14 @@ SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 POLLS = Counter(
     "polls",
-    "Feed polls by feed and outcome (ok, not_modified or a failure reason)",
+    "Feed polls by feed and outcome (ok, not_modified, unchanged or a failure reason)",
     ["feed", "outlet", "outcome"],
     namespace=NS,
 )
 POLL_SECONDS = Histogram(
     "poll_duration_seconds",
     "Time to fetch and parse a feed",
-    ["outlet"],
+    ["feed"],
     namespace=NS,
     buckets=SECONDS,
 )
@@ -46,6 +46,36 @@ FEED_LAST_SUCCESS = Gauge(
     "feed_last_success_timestamp_seconds",
     "Unix time of the feed's last successful poll",
     ["feed"],
+    namespace=NS,
+)
+FEED_CONSECUTIVE_ERRORS = Gauge(
+    "feed_consecutive_errors",
+    "Failed polls of the feed since its last success",
+    ["feed"],
+    namespace=NS,
+)
+FEED_INTERVAL = Gauge(
+    "feed_interval_seconds",
+    "The feed's current poll interval (adapted to how often it posts)",
+    ["feed"],
+    namespace=NS,
+)
+FEED_NEXT_POLL = Gauge(
+    "feed_next_poll_timestamp_seconds",
+    "Unix time of the feed's next scheduled poll (backoff included)",
+    ["feed"],
+    namespace=NS,
+)
+HOST_IN_FLIGHT = Gauge(
+    "host_requests_in_flight",
+    "HTTP requests in flight per host (feed-list hosts; others as 'other')",
+    ["host"],
+    namespace=NS,
+)
+HOST_PAUSES = Counter(
+    "host_pauses",
+    "Times a host was paused after answering 429 or 503",
+    ["host"],
     namespace=NS,
 )
 PAGE_FETCHES = Counter(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from newswire.errors import Reason
 
@@ -29,6 +30,14 @@ class FeedSpec:
     url: str
     outlet: OutletSpec
     interval_s: float
+    min_interval_s: float = 0.0
+    max_interval_s: float = float("inf")
+    ignore_validators: bool = False
+
+    @property
+    def host(self) -> str:
+        """The feed URL's host name (lower case)."""
+        return (urlsplit(self.url).hostname or "").lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +46,33 @@ class Validators:
 
     etag: str | None = None
     last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the state store remembers of a feed between polls (and across restarts)."""
+
+    feed_url: str
+    feed_id: str
+    interval_s: float
+    next_poll: float = 0.0  # unix time; 0 means "due now"
+    consecutive_errors: int = 0
+    last_success: float | None = None
+    last_error: float | None = None
+    last_reason: str | None = None
+    items_seen: int = 0
+    validators: Validators = Validators()
+    body_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """An enclosure, media:content or media:thumbnail of a feed entry."""
+
+    url: str
+    type: str | None = None
+    medium: str | None = None
+    length: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +93,18 @@ class FeedEntry:
     image: str | None = None
     language: str | None = None
     extras: tuple[tuple[str, str], ...] = ()
+    media: tuple[Media, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
-    """What the parser made of a feed body."""
+    """What the parser made of a feed body. `update_hint_s` is how often the feed says it
+    changes (RSS <ttl>, sy:updatePeriod/sy:updateFrequency), in seconds."""
 
     entries: tuple[FeedEntry, ...]
     malformed: str | None = None
     skipped: int = 0
+    update_hint_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +116,7 @@ class FeedDocument:
     final_url: str
     content_type: str
     validators: Validators
+    fresh_for: float | None = None  # seconds, from Cache-Control max-age or Expires
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +124,7 @@ class NotModified:
     """The server answered 304: nothing new since the last poll."""
 
     feed: FeedSpec
+    fresh_for: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +135,7 @@ class Failure:
     reason: Reason
     detail: str
     url: str | None = None
+    retry_after: float | None = None  # seconds the server asked us to wait (Retry-After)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +228,7 @@ class Article:
     summary: str | None = None
     image: str | None = None
     extras: tuple[tuple[str, str], ...] = field(default=())
+    media: tuple[Media, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,35 +1,41 @@
 """The pipeline: the only module that knows the order of the stages.
 
 poll -> parse -> (per entry) dedup by link and GUID -> fetch -> extract + tag (worker) ->
-dedup by canonical URL -> publish -> record as seen. A feed's validators are saved only when
-every entry of that poll was handled, so an undelivered article is polled again.
+dedup by canonical URL -> publish -> record as seen. After every poll the feed's schedule
+(newswire.schedule) is stored; its validators and body hash only when every entry of that
+poll was handled, so an undelivered article is polled again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
-
-import httpx
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
 
 from newswire import metrics
 from newswire.dedup import Deduplicator, article_keys, entry_keys
 from newswire.errors import Reason
 from newswire.fetch import fetch_page
+from newswire.http_client import HttpFetcher
 from newswire.models import (
     Article,
     Failure,
     FeedDocument,
     FeedEntry,
     FeedSpec,
+    FeedState,
     FetchedPage,
     NotModified,
+    ParsedFeed,
 )
-from newswire.poll import fetch_feed, parse_feed
+from newswire.poll import body_digest, fetch_feed, parse_feed
 from newswire.publish import Delivered, Publisher
+from newswire.schedule import after_failure, after_success, next_interval
 from newswire.settings import Settings
 from newswire.state import StateStore
 from newswire.worker import process_entry
@@ -53,98 +59,147 @@ class RunStats:
         self.failures[key] = self.failures.get(key, 0) + 1
 
 
+class EntryOutcome(StrEnum):
+    """What became of one feed entry."""
+
+    PUBLISHED = "published"
+    REPEAT = "repeat"  # a duplicate: nothing to do
+    RETRY = "retry"  # not delivered: the next poll tries again
+
+
 class Pipeline:
-    """Runs feeds through the stages, one poll cycle at a time."""
+    """Runs feeds through the stages, one poll of one feed at a time."""
 
     def __init__(
         self,
         settings: Settings,
-        client: httpx.AsyncClient,
+        fetcher: HttpFetcher,
         store: StateStore,
         publisher: Publisher,
         pool: Executor,
+        rng: random.Random | None = None,
     ) -> None:
         self._settings = settings
-        self._client = client
+        self._fetcher = fetcher
         self._store = store
         self._dedup = Deduplicator(store)
         self._publisher = publisher
         self._pool = pool
+        self._rng = rng or random.Random()
         self._feed_slots = asyncio.Semaphore(settings.http.feed_concurrency)
         self._page_slots = asyncio.Semaphore(settings.http.page_concurrency)
         self.stats = RunStats()
 
     async def poll_all(self, feeds: tuple[FeedSpec, ...]) -> None:
-        """Poll every feed once and process everything new."""
+        """Poll every feed once, due or not, and process everything new."""
         await asyncio.gather(*(self.poll_feed(feed) for feed in feeds))
 
-    async def poll_feed(self, feed: FeedSpec) -> None:
-        """One poll cycle of one feed."""
-        async with self._feed_slots:
-            document = await self._fetch_and_parse(feed)
-        if document is None:
-            return
-        fetched, entries = document
-        handled = await asyncio.gather(*(self.process(feed, entry) for entry in entries))
-        if all(handled):
-            self._store.save_validators(feed.url, fetched.validators)
-        metrics.FEED_LAST_SUCCESS.labels(feed.id).set(time.time())
-
-    async def _fetch_and_parse(
-        self, feed: FeedSpec
-    ) -> tuple[FeedDocument, tuple[FeedEntry, ...]] | None:
-        started = time.monotonic()
+    async def poll_feed(self, feed: FeedSpec) -> FeedState:
+        """One poll of one feed; returns (and stores) the feed's new state and schedule."""
+        state = self._store.feed_state(feed)
+        started, now = time.monotonic(), time.time()
         self.stats.polls += 1
-        result = await fetch_feed(
-            self._client, feed, self._store.validators(feed.url), self._settings.http
-        )
+        async with self._feed_slots:
+            result = await fetch_feed(self._fetcher, feed, state.validators)
         if isinstance(result, NotModified):
-            metrics.POLLS.labels(feed.id, feed.outlet.id, "not_modified").inc()
-            metrics.FEED_LAST_SUCCESS.labels(feed.id).set(time.time())
-            return None
-        if isinstance(result, Failure):
-            self._poll_failed(feed, result)
-            return None
-        parsed = await asyncio.get_running_loop().run_in_executor(self._pool, parse_feed, result)
-        metrics.POLL_SECONDS.labels(feed.outlet.id).observe(time.monotonic() - started)
+            new_state = self._succeeded(feed, state, now, "not_modified", (), (result.fresh_for,))
+        elif isinstance(result, Failure):
+            new_state = self._poll_failed(feed, state, now, result)
+        else:
+            new_state = await self._document(feed, state, now, result)
+        metrics.POLL_SECONDS.labels(feed.id).observe(time.monotonic() - started)
+        self._store.save_feed_state(new_state)
+        metrics.FEED_CONSECUTIVE_ERRORS.labels(feed.id).set(new_state.consecutive_errors)
+        metrics.FEED_INTERVAL.labels(feed.id).set(new_state.interval_s)
+        metrics.FEED_NEXT_POLL.labels(feed.id).set(new_state.next_poll)
+        return new_state
+
+    async def _document(
+        self, feed: FeedSpec, state: FeedState, now: float, document: FeedDocument
+    ) -> FeedState:
+        digest = body_digest(document.body)
+        if digest == state.body_hash:
+            # new validators, same bytes: nothing to parse; remember the new validators
+            unchanged = replace(state, validators=document.validators)
+            return self._succeeded(feed, unchanged, now, "unchanged", (), (document.fresh_for,))
+        parsed = await asyncio.get_running_loop().run_in_executor(self._pool, parse_feed, document)
         if isinstance(parsed, Failure):
-            self._poll_failed(feed, parsed)
-            return None
+            return self._poll_failed(feed, state, now, parsed)
+        self._parsed(feed, parsed)
+        outcomes = await asyncio.gather(*(self.process(feed, e) for e in parsed.entries))
+        published = sum(1 for o in outcomes if o is EntryOutcome.PUBLISHED)
+        state = replace(state, items_seen=state.items_seen + published)
+        if EntryOutcome.RETRY not in outcomes:
+            # every entry handled: the next poll may skip what this one saw
+            state = replace(state, validators=document.validators, body_hash=digest)
+        dates = tuple(e.published for e in parsed.entries if e.published is not None)
+        hints = (parsed.update_hint_s, document.fresh_for)
+        return self._succeeded(feed, state, now, "ok", dates, hints)
+
+    def _parsed(self, feed: FeedSpec, parsed: ParsedFeed) -> None:
         if parsed.malformed:
             metrics.FEEDS_MALFORMED.labels(feed.id).inc()
             log.warning("feed malformed, entries kept", extra=_ctx(feed, parsed.malformed))
-        metrics.POLLS.labels(feed.id, feed.outlet.id, "ok").inc()
         metrics.FEED_ENTRIES.labels(feed.outlet.id).inc(len(parsed.entries))
         if parsed.skipped:
             metrics.ENTRIES_SKIPPED.labels(feed.outlet.id).inc(parsed.skipped)
         self.stats.entries += len(parsed.entries)
-        return result, parsed.entries
 
-    def _poll_failed(self, feed: FeedSpec, failure: Failure) -> None:
+    def _succeeded(
+        self,
+        feed: FeedSpec,
+        state: FeedState,
+        now: float,
+        outcome: str,
+        dates: tuple[datetime, ...],
+        hints: tuple[float | None, ...],
+    ) -> FeedState:
+        metrics.POLLS.labels(feed.id, feed.outlet.id, outcome).inc()
+        metrics.FEED_LAST_SUCCESS.labels(feed.id).set(now)
+        poll = self._settings.poll
+        interval = next_interval(feed, state.interval_s, dates, hints, adapt=poll.adapt)
+        return after_success(state, feed, now, interval, poll, self._rng)
+
+    def _poll_failed(
+        self, feed: FeedSpec, state: FeedState, now: float, failure: Failure
+    ) -> FeedState:
         metrics.POLLS.labels(feed.id, feed.outlet.id, failure.reason.value).inc()
         self._count_failure(failure)
-        log.warning("poll failed", extra=_ctx(feed, failure.detail, failure))
+        new_state = after_failure(
+            state, failure, now, self._settings.poll, self._settings.http.retry_after_cap, self._rng
+        )
+        context = _ctx(feed, failure.detail, failure)
+        context.update(
+            consecutive_errors=new_state.consecutive_errors,
+            retry_in=round(new_state.next_poll - now, 1),
+        )
+        log.warning("poll failed", extra=context)
+        return new_state
 
-    async def process(self, feed: FeedSpec, entry: FeedEntry) -> bool:
-        """Take one entry to the broker; True when it needs no retry (sent or a repeat)."""
+    async def process(self, feed: FeedSpec, entry: FeedEntry) -> EntryOutcome:
+        """Take one entry to the broker."""
         keys = entry_keys(entry)
         duplicate = self._dedup.claim(keys)
         if duplicate is not None:
             self._count_duplicate(duplicate.layer)
-            return True
+            return EntryOutcome.REPEAT
         metrics.IN_FLIGHT.inc()
         try:
-            article, final_url = await self._build(feed, entry)
+            page, reason = await self._fetch_page(feed, entry)
+            if reason is Reason.HOST_PAUSED:
+                return EntryOutcome.RETRY  # the page is there, the host asked us to wait
+            article = await self._build(feed, entry, page, reason)
             if not article.text:
                 self._empty(feed, article)
-                return False
+                return EntryOutcome.RETRY
+            final_url = page.final_url if page else None
             more = tuple(k for k in article_keys(article, final_url) if k not in keys)
             duplicate = self._dedup.claim(more)
             if duplicate is not None:
                 self._count_duplicate(duplicate.layer)
                 if duplicate.article_id is not None:
                     self._dedup.alias(duplicate.article_id, keys)
-                return True
+                return EntryOutcome.REPEAT
             try:
                 return await self._publish(article, keys + more)
             finally:
@@ -153,32 +208,33 @@ class Pipeline:
             self._dedup.release(keys)
             metrics.IN_FLIGHT.dec()
 
-    async def _build(self, feed: FeedSpec, entry: FeedEntry) -> tuple[Article, str | None]:
-        page, reason = await self._fetch_page(feed, entry)
+    async def _build(
+        self, feed: FeedSpec, entry: FeedEntry, page: FetchedPage | None, reason: Reason | None
+    ) -> Article:
         started = time.monotonic()
         article = await asyncio.get_running_loop().run_in_executor(
             self._pool, process_entry, entry, page, reason, feed, self._settings.extract
         )
         metrics.EXTRACT_SECONDS.observe(time.monotonic() - started)
         metrics.EXTRACTIONS.labels(feed.outlet.id, article.extraction.method.value).inc()
-        return article, page.final_url if page else None
+        return article
 
     async def _fetch_page(
         self, feed: FeedSpec, entry: FeedEntry
     ) -> tuple[FetchedPage | None, Reason | None]:
         started = time.monotonic()
         async with self._page_slots:
-            page = await fetch_page(self._client, entry.link, self._settings.http)
+            page = await fetch_page(self._fetcher, entry.link)
         metrics.FETCH_SECONDS.observe(time.monotonic() - started)
         if isinstance(page, Failure):
             metrics.PAGE_FETCHES.labels(feed.outlet.id, page.reason.value).inc()
             self._count_failure(page)
-            log.info("page fetch failed, using feed text", extra=_ctx(feed, page.detail, page))
+            log.info("page fetch failed", extra=_ctx(feed, page.detail, page))
             return None, page.reason
         metrics.PAGE_FETCHES.labels(feed.outlet.id, "ok").inc()
         return page, None
 
-    async def _publish(self, article: Article, keys: tuple[str, ...]) -> bool:
+    async def _publish(self, article: Article, keys: tuple[str, ...]) -> EntryOutcome:
         started = time.monotonic()
         outcome = await self._publisher.publish(article)
         if isinstance(outcome, Failure):
@@ -192,10 +248,10 @@ class Pipeline:
                     "detail": outcome.detail,
                 },
             )
-            return False
+            return EntryOutcome.RETRY
         self._dedup.commit(article.id, keys)
         self._delivered(article, outcome, time.monotonic() - started)
-        return True
+        return EntryOutcome.PUBLISHED
 
     def _delivered(self, article: Article, outcome: Delivered, seconds: float) -> None:
         metrics.PUBLISH_SECONDS.observe(seconds)

@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import calendar
 import email.utils
+import hashlib
 import re
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
-import httpx
 
+from newswire import jsonfeed
 from newswire.errors import Reason
-from newswire.http_client import http_get, status_failure
+from newswire.http_client import HttpFetcher, status_failure
 from newswire.models import (
     Failure,
     FeedDocument,
     FeedEntry,
     FeedSpec,
+    Media,
     NotModified,
     ParsedFeed,
     Validators,
 )
-from newswire.settings import HttpSettings
 from newswire.urls import is_http_url
 
 STAGE = "poll"
@@ -33,38 +34,56 @@ FEED_ACCEPT = (
 )
 _BYLINE = re.compile(r"^\s*by\s+", re.IGNORECASE)
 _IMG_SRC = re.compile(r"""<img[^>]+src=["']([^"']+)["']""", re.IGNORECASE)
+_SY_PERIODS = {
+    "hourly": 3600.0,
+    "daily": 86400.0,
+    "weekly": 7 * 86400.0,
+    "monthly": 30 * 86400.0,
+    "yearly": 365 * 86400.0,
+}
 _EXTRA_FIELDS = {"photographer": "photographer", "itemid": "item_id", "updatedate": "update_date"}
 
 
 async def fetch_feed(
-    client: httpx.AsyncClient, feed: FeedSpec, validators: Validators, settings: HttpSettings
+    fetcher: HttpFetcher, feed: FeedSpec, validators: Validators
 ) -> FeedDocument | NotModified | Failure:
-    """GET the feed, sending the remembered validators; 304 comes back as NotModified."""
+    """GET the feed, sending the remembered validators (unless the feed is set to ignore
+    them); 304 comes back as NotModified."""
     headers = {"Accept": FEED_ACCEPT}
-    if validators.etag:
+    if validators.etag and not feed.ignore_validators:
         headers["If-None-Match"] = validators.etag
-    if validators.last_modified:
+    if validators.last_modified and not feed.ignore_validators:
         headers["If-Modified-Since"] = validators.last_modified
-    response = await http_get(client, feed.url, stage=STAGE, settings=settings, headers=headers)
+    response = await fetcher.get(feed.url, stage=STAGE, headers=headers)
     if isinstance(response, Failure):
         return response
     failure = status_failure(response, STAGE)
     if failure is not None:
         return failure
     if response.status == 304:
-        return NotModified(feed)
+        return NotModified(feed, response.fresh_for)
     return FeedDocument(
         feed=feed,
         body=response.body,
         final_url=response.final_url,
         content_type=response.content_type,
         validators=Validators(response.etag, response.last_modified),
+        fresh_for=response.fresh_for,
     )
 
 
+def body_digest(body: bytes) -> str:
+    """A hash of a feed body: an unchanged body under new validators is not parsed again."""
+    return hashlib.sha256(body).hexdigest()
+
+
 def parse_feed(document: FeedDocument) -> ParsedFeed | Failure:
-    """Parse a feed body (CPU work: run it off the event loop). Malformed feeds yield what
-    they can; an HTML page or a body with nothing feed-like is a failure with its reason."""
+    """Parse a feed body (CPU work: run it off the event loop): RSS 0.9x/1.0/2.0, Atom
+    0.3/1.0 through feedparser, JSON Feed 1.x through newswire.jsonfeed. Malformed feeds yield
+    what they can; an HTML page or a body with nothing feed-like is a failure with its
+    reason."""
+    if jsonfeed.looks_like_json(document.body, document.content_type):
+        return _convert(document, jsonfeed.parse(document.body, document.final_url))
     parsed = feedparser.parse(
         document.body,
         response_headers={
@@ -73,10 +92,15 @@ def parse_feed(document: FeedDocument) -> ParsedFeed | Failure:
         },
         sanitize_html=False,
     )
+    return _convert(document, parsed)
+
+
+def _convert(document: FeedDocument, parsed: Any) -> ParsedFeed | Failure:
     malformed = _malformed_reason(parsed)
     if not parsed.get("entries") and not parsed.get("version"):
         reason = Reason.NOT_A_FEED if _looks_like_html(document) else Reason.PARSE_ERROR
-        return Failure(STAGE, reason, malformed or "no feed found", document.feed.url)
+        detail = "an HTML page, not a feed" if reason is Reason.NOT_A_FEED else None
+        return Failure(STAGE, reason, detail or malformed or "no feed found", document.feed.url)
     feed = document.feed
     channel = parsed.get("feed", {})
     converted = [to_entry(raw, feed, channel.get("language")) for raw in parsed.get("entries", ())]
@@ -85,7 +109,23 @@ def parse_feed(document: FeedDocument) -> ParsedFeed | Failure:
         entries=entries,
         skipped=len(converted) - len(entries),
         malformed=malformed,
+        update_hint_s=update_hint(channel),
     )
+
+
+def update_hint(channel: Any) -> float | None:
+    """How often the feed says it changes, in seconds: RSS <ttl> (minutes) and the
+    syndication module's updatePeriod/updateFrequency; the longer when both are given."""
+    hints = []
+    ttl = str(channel.get("ttl") or "").strip()
+    if ttl.isdigit() and int(ttl) > 0:
+        hints.append(int(ttl) * 60.0)
+    period = _SY_PERIODS.get(str(channel.get("sy_updateperiod") or "").strip().lower())
+    if period is not None:
+        frequency = str(channel.get("sy_updatefrequency") or "1").strip()
+        per = int(frequency) if frequency.isdigit() and int(frequency) > 0 else 1
+        hints.append(period / per)
+    return max(hints) if hints else None
 
 
 def _malformed_reason(parsed: Any) -> str | None:
@@ -125,6 +165,7 @@ def to_entry(raw: Any, feed: FeedSpec, feed_language: str | None) -> FeedEntry |
         image=_image(raw),
         language=feed_language or feed.outlet.language,
         extras=tuple((name, str(raw[key])) for key, name in _EXTRA_FIELDS.items() if raw.get(key)),
+        media=_media(raw),
     )
 
 
@@ -162,6 +203,36 @@ def _image(raw: Any) -> str | None:
             return str(enclosure["href"])
     match = _IMG_SRC.search(raw.get("summary") or "")
     return match.group(1) if match else None
+
+
+def _media(raw: Any) -> tuple[Media, ...]:
+    """Enclosures, media:content and media:thumbnail, each URL once, in that order."""
+    found: dict[str, Media] = {}
+    for enclosure in raw.get("enclosures", ()):
+        _add_media(
+            found, enclosure.get("href"), enclosure.get("type"), None, enclosure.get("length")
+        )
+    for media in raw.get("media_content", ()):
+        _add_media(
+            found, media.get("url"), media.get("type"), media.get("medium"), media.get("filesize")
+        )
+    for thumbnail in raw.get("media_thumbnail", ()):
+        _add_media(found, thumbnail.get("url"), None, "image", None)
+    return tuple(found.values())
+
+
+def _add_media(
+    found: dict[str, Media], url: object, kind: object, medium: object, length: object
+) -> None:
+    if not isinstance(url, str) or not is_http_url(url.strip()) or url.strip() in found:
+        return
+    size = str(length or "").strip()
+    found[url.strip()] = Media(
+        url=url.strip(),
+        type=str(kind) if kind else None,
+        medium=str(medium) if medium else None,
+        length=int(size) if size.isdigit() else None,
+    )
 
 
 def _timestamp(value: time.struct_time | None) -> datetime | None:

@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import random
 import signal
+import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 
@@ -16,7 +17,7 @@ from newswire import metrics
 from newswire.broker import EmbeddedBroker, any_reachable
 from newswire.config import Config
 from newswire.health import OpsServer
-from newswire.http_client import make_client
+from newswire.http_client import HttpFetcher
 from newswire.models import FeedSpec
 from newswire.pipeline import Pipeline, RunStats
 from newswire.publish import Publisher, configured_topics, ensure_topics
@@ -97,27 +98,31 @@ async def _run(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with make_client(config.settings.http) as client:
-        pipeline = Pipeline(config.settings, client, store, publisher, pool)
+    known_hosts = frozenset(feed.host for feed in config.feeds)
+    async with HttpFetcher(config.settings.http, known_hosts) as fetcher:
+        pipeline = Pipeline(config.settings, fetcher, store, publisher, pool)
         if once:
             await pipeline.poll_all(config.feeds)
         else:
             await asyncio.gather(
-                *(_poll_forever(pipeline, feed, config, stop) for feed in config.feeds)
+                *(_poll_forever(pipeline, store, feed, stop) for feed in config.feeds)
             )
     return pipeline.stats
 
 
 async def _poll_forever(
-    pipeline: Pipeline, feed: FeedSpec, config: Config, stop: asyncio.Event
+    pipeline: Pipeline, store: StateStore, feed: FeedSpec, stop: asyncio.Event
 ) -> None:
-    jitter = config.settings.poll.jitter
-    await _sleep_or_stop(stop, random.uniform(0, min(feed.interval_s, 5.0)))
+    """Poll one feed on its stored schedule: a restart resumes it; a feed never polled (or
+    overdue) starts within a few seconds, spread so feeds do not all start at once."""
+    state = store.feed_state(feed)
+    spread = random.uniform(0, min(feed.interval_s, 5.0))
+    await _sleep_or_stop(stop, max(state.next_poll - time.time(), spread))
     while not stop.is_set():
-        await pipeline.poll_feed(feed)
-        await _sleep_or_stop(stop, feed.interval_s * random.uniform(1 - jitter, 1 + jitter))
+        state = await pipeline.poll_feed(feed)
+        await _sleep_or_stop(stop, state.next_poll - time.time())
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+        await asyncio.wait_for(stop.wait(), timeout=max(seconds, 0.0))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -65,17 +65,38 @@ class HttpSettings(Section):
     connect_timeout: Seconds = 5.0
     read_timeout: Seconds = 15.0
     total_timeout: Seconds = 30.0
-    max_body_bytes: int = Field(default=5_000_000, ge=1024)
+    max_wire_bytes: int = Field(default=5_000_000, ge=1024)
+    max_body_bytes: int = Field(default=10_000_000, ge=1024)
     max_redirects: int = Field(default=5, ge=0, le=20)
     max_connections: int = Field(default=64, ge=1)
     feed_concurrency: int = Field(default=8, ge=1)
     page_concurrency: int = Field(default=16, ge=1)
-    http2: bool = False
+    host_concurrency: int = Field(default=4, ge=1)
+    host_min_delay: Annotated[float, BeforeValidator(parse_duration), Field(ge=0)] = 0.25
+    host_pause: Seconds = 60.0
+    retry_after_cap: Seconds = 21600.0
+    http2: bool = True
+    proxy: str | None = None
 
 
 class PollSettings(Section):
     default_interval: Seconds = 300.0
+    min_interval: Seconds = 120.0
+    max_interval: Seconds = 3600.0
+    adapt: bool = True
     jitter: float = Field(default=0.1, ge=0, lt=1)
+    soft_backoff: Seconds = 60.0
+    soft_backoff_cap: Seconds = 3600.0
+    hard_backoff: Seconds = 1800.0
+    hard_backoff_cap: Seconds = 86400.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PollSettings:
+        if not self.min_interval <= self.default_interval <= self.max_interval:
+            raise ValueError("needs min_interval <= default_interval <= max_interval")
+        if self.soft_backoff > self.soft_backoff_cap or self.hard_backoff > self.hard_backoff_cap:
+            raise ValueError("a backoff is larger than its cap")
+        return self
 
 
 class ExtractSettings(Section):

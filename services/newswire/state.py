@@ -1,13 +1,16 @@
-"""The embedded state store: feed validators and seen article keys, in one SQLite file."""
+"""The embedded state store: each feed's schedule, counters and validators, and the seen
+article keys, in one SQLite file."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from newswire.models import Validators
+from newswire.models import FeedSpec, FeedState, Validators
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen_keys (
@@ -22,6 +25,21 @@ CREATE TABLE IF NOT EXISTS feed_state (
     last_success REAL
 ) WITHOUT ROWID;
 """
+# Columns added after the first release; added to older files at open.
+FEED_COLUMNS = {
+    "feed_id": "TEXT",
+    "interval_s": "REAL",
+    "next_poll": "REAL",
+    "consecutive_errors": "INTEGER NOT NULL DEFAULT 0",
+    "last_error": "REAL",
+    "last_reason": "TEXT",
+    "items_seen": "INTEGER NOT NULL DEFAULT 0",
+    "body_hash": "TEXT",
+}
+_FEED_FIELDS = (
+    "feed_url, feed_id, interval_s, next_poll, consecutive_errors, last_success, last_error, "
+    "last_reason, items_seen, etag, last_modified, body_hash"
+)
 
 
 class StateStore:
@@ -34,6 +52,13 @@ class StateStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(feed_state)")}
+        for name, kind in FEED_COLUMNS.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE feed_state ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         """Close the database."""
@@ -58,20 +83,40 @@ class StateStore:
                 [(key, article_id, now) for key in keys],
             )
 
-    def validators(self, feed_url: str) -> Validators:
-        """The validators remembered for a feed (empty if never polled)."""
+    def feed_state(self, feed: FeedSpec) -> FeedState:
+        """The remembered state of a feed; a feed never polled is due now."""
         row = self._db.execute(
-            "SELECT etag, last_modified FROM feed_state WHERE feed_url = ?", (feed_url,)
+            f"SELECT {_FEED_FIELDS} FROM feed_state WHERE feed_url = ?", (feed.url,)
         ).fetchone()
-        return Validators(row[0], row[1]) if row else Validators()
+        if row is None:
+            return FeedState(feed_url=feed.url, feed_id=feed.id, interval_s=feed.interval_s)
+        state = _to_state(row)
+        return replace(state, feed_id=feed.id, interval_s=state.interval_s or feed.interval_s)
 
-    def save_validators(self, feed_url: str, validators: Validators) -> None:
-        """Remember a feed's validators after every entry of that poll was handled."""
+    def feed_states(self) -> list[FeedState]:
+        """Every feed the store knows, by feed id."""
+        rows = self._db.execute(f"SELECT {_FEED_FIELDS} FROM feed_state ORDER BY feed_id")
+        return [_to_state(row) for row in rows]
+
+    def save_feed_state(self, state: FeedState) -> None:
+        """Remember a feed's schedule, counters and validators."""
         self._db.execute(
-            "INSERT INTO feed_state (feed_url, etag, last_modified, last_success) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT(feed_url) DO UPDATE SET etag = excluded.etag, "
-            "last_modified = excluded.last_modified, last_success = excluded.last_success",
-            (feed_url, validators.etag, validators.last_modified, time.time()),
+            f"INSERT OR REPLACE INTO feed_state ({_FEED_FIELDS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                state.feed_url,
+                state.feed_id,
+                state.interval_s,
+                state.next_poll,
+                state.consecutive_errors,
+                state.last_success,
+                state.last_error,
+                state.last_reason,
+                state.items_seen,
+                state.validators.etag,
+                state.validators.last_modified,
+                state.body_hash,
+            ),
         )
 
     def writable(self) -> bool:
@@ -81,3 +126,20 @@ class StateStore:
         except sqlite3.Error:
             return False
         return True
+
+
+def _to_state(row: tuple[Any, ...]) -> FeedState:
+    url, feed_id, interval, next_poll, errors, success, error, reason, seen, etag, lm, hsh = row
+    return FeedState(
+        feed_url=url,
+        feed_id=feed_id or "",
+        interval_s=interval or 0.0,
+        next_poll=next_poll or 0.0,
+        consecutive_errors=errors,
+        last_success=success,
+        last_error=error,
+        last_reason=reason,
+        items_seen=seen,
+        validators=Validators(etag, lm),
+        body_hash=hsh,
+    )

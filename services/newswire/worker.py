@@ -83,6 +83,7 @@ def build_article(
         summary=_summary(entry, extracted),
         image=entry.image or extracted.image,
         extras=entry.extras,
+        media=entry.media,
     )
 
 
