@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from newswire.errors import Reason
+from newswire.http_client import HttpFetcher
 from newswire.models import (
     Failure,
     FeedDocument,
@@ -18,7 +19,6 @@ from newswire.models import (
     ParsedFeed,
     Validators,
 )
-from newswire.http_client import HttpFetcher
 from newswire.poll import fetch_feed, parse_feed
 from newswire.settings import HttpSettings
 from tests.site import DATA
