@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 from newswire.broker import EmbeddedBroker
+from newswire.service import worker_pool
 from tests.site import FixtureSite
 
 # All test traffic is on loopback: never send it to a proxy the environment may name.
@@ -34,6 +36,15 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     broker = EmbeddedBroker("127.0.0.1:0", log_file=log)
     yield broker.start()
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def pool() -> Iterator[ProcessPoolExecutor]:
+    """The service's own worker pool (spawned processes with the tagger loaded)."""
+    from tests.builders import CONFIG
+
+    with worker_pool(CONFIG) as executor:
+        yield executor
 
 
 @pytest.fixture

@@ -28,10 +28,11 @@ class Resource:
 
 @dataclass(frozen=True)
 class Request:
-    """A request the server received."""
+    """A request the server received, and when (time.monotonic())."""
 
     path: str
     headers: dict[str, str]
+    at: float = 0.0
 
 
 class _Server(ThreadingHTTPServer):
@@ -45,6 +46,8 @@ class FixtureSite:
     def __init__(self) -> None:
         self.resources: dict[str, Resource] = {}
         self.requests: list[Request] = []
+        self.active = 0  # requests being answered now
+        self.max_active = 0  # the most answered at once
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -80,6 +83,15 @@ class FixtureSite:
         with self._lock:
             self.requests.append(request)
 
+    def enter(self) -> None:
+        with self._lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.active -= 1
+
 
 def _handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -87,7 +99,14 @@ def _handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True  # headers and body go out as separate writes
 
         def do_GET(self) -> None:
-            site.record(Request(self.path, dict(self.headers.items())))
+            site.enter()
+            try:
+                self._answer()
+            finally:
+                site.leave()
+
+        def _answer(self) -> None:
+            site.record(Request(self.path, dict(self.headers.items()), time.monotonic()))
             resource = site.resources.get(self.path) or site.resources.get(self.path.split("?")[0])
             if resource is None:
                 self._send(404, b"<html><body>Not found</body></html>", "text/html")

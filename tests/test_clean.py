@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from newswire.clean import clean_text, normalise
+from newswire.clean import clean_text
+from newswire.text import normalise
 
 SHAFAQ_DATELINES = (
     r"^Shafaq News(?: Agency)?\s*/\s*",

@@ -9,9 +9,10 @@ import pytest
 
 from newswire.config import load_config
 from newswire.errors import Reason
-from newswire.extract import extract_page, extract_text, html_fragment_text, text_from_entry
+from newswire.extract import extract_page, extract_text, text_from_entry
 from newswire.models import ExtractionMethod, FeedEntry, FetchedPage, OutletSpec
 from newswire.settings import ExtractSettings
+from newswire.text import html_fragment_text
 from tests.site import DATA
 
 REPO_CONFIG = Path(__file__).parents[1] / "config"

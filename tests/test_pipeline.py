@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from newswire.http_client import HttpFetcher
 from newswire.models import FeedSpec
 from newswire.pipeline import Pipeline, RunStats
 from newswire.publish import Publisher, ensure_topics
-from newswire.service import worker_pool
 from newswire.settings import Settings
 from newswire.state import StateStore
 from tests.builders import CONFIG, FEEDS
@@ -23,12 +21,6 @@ from tests.site import FixtureSite, Resource
 
 pytestmark = pytest.mark.integration
 RSS = "application/rss+xml"
-
-
-@pytest.fixture(scope="module")
-def pool() -> Iterator[ProcessPoolExecutor]:
-    with worker_pool(CONFIG) as executor:
-        yield executor
 
 
 def serve(site: FixtureSite) -> tuple[FeedSpec, FeedSpec]:

@@ -9,11 +9,12 @@ import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newswire.clean import clean_text, normalise
+from newswire.clean import clean_text
 from newswire.errors import Reason
 from newswire.message import load_schema, to_message
 from newswire.models import ExtractionMethod, FeedEntry
 from newswire.settings import ExtractSettings
+from newswire.text import normalise
 from newswire.urls import canonical_url, is_http_url, is_tracking_param
 from newswire.worker import build_article
 from tests.builders import FEEDS, TAGGER

@@ -7,14 +7,10 @@ and share prompts, a repeated title); per-outlet rules come from feeds.yaml (dat
 
 from __future__ import annotations
 
-import html
 import re
-import unicodedata
 from collections.abc import Iterable
 
-_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+from newswire.text import normalise
 
 _PHOTO_CREDIT = re.compile(
     r"\((?:photo|image|picture|video)\s*(?:credit|courtesy)?\s*:[^)]*\)\s*$", re.IGNORECASE
@@ -34,14 +30,6 @@ _PROMPTS = re.compile(
     re.IGNORECASE,
 )
 MAX_PROMPT_CHARS = 160
-
-
-def normalise(text: str) -> str:
-    """NFC, entities decoded, zero-width and control characters removed, spaces folded."""
-    text = unicodedata.normalize("NFC", html.unescape(text))
-    text = _INVISIBLE.sub("", text)
-    text = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return _SPACES.sub(" ", text)
 
 
 def paragraphs(text: str) -> list[str]:

@@ -11,18 +11,16 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import lxml.html
 import trafilatura
-from lxml.etree import ParserError
 
-from newswire.clean import clean_text, normalise
+from newswire.clean import clean_text
 from newswire.errors import Reason
 from newswire.models import ExtractionMethod, FeedEntry, FetchedPage, OutletSpec, PageText
 from newswire.settings import ExtractSettings
+from newswire.text import html_fragment_text, one_line
 
 _HTML_LANG = re.compile(r"<html[^>]*?\blang=[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
-_BLOCKS = ("p", "li", "h2", "h3", "h4", "blockquote", "pre", "td")
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 _DATE_PARAMS = {"extensive_search": False, "original_date": True, "outputformat": _DATE_FORMAT}
 
@@ -81,7 +79,7 @@ def text_from_entry(entry: FeedEntry, outlet: OutletSpec, reason: Reason) -> Pag
         if text:
             return PageText(text=text, method=method, title=entry.title, fallback_reason=reason)
     return PageText(
-        text=" ".join(normalise(entry.title).split()),
+        text=one_line(entry.title),
         method=ExtractionMethod.TITLE_ONLY,
         title=entry.title,
         fallback_reason=reason,
@@ -116,22 +114,6 @@ def _with_page_metadata(text: PageText, page: PageText) -> PageText:
         title=page.title or text.title,
         fallback_reason=text.fallback_reason,
     )
-
-
-def html_fragment_text(fragment: str) -> str:
-    """Plain text of an HTML fragment, one line per block element."""
-    if "<" not in fragment:
-        return fragment
-    try:
-        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
-    except (ParserError, ValueError):
-        return re.sub(r"<[^>]+>", " ", fragment)
-    blocks = [el.text_content() for el in root.iter(*_BLOCKS)]
-    if not blocks:
-        for br in root.iter("br"):
-            br.tail = "\n" + (br.tail or "")
-        return str(root.text_content())
-    return "\n".join(blocks)
 
 
 def _clean_field(value: Any) -> str | None:

@@ -25,6 +25,7 @@ from newswire.models import (
     ParsedFeed,
     Validators,
 )
+from newswire.text import one_line
 from newswire.urls import is_http_url
 
 STAGE = "poll"
@@ -154,13 +155,14 @@ def to_entry(raw: Any, feed: FeedSpec, feed_language: str | None) -> FeedEntry |
         feed_id=feed.id,
         outlet_id=feed.outlet.id,
         link=link,
-        title=(raw.get("title") or "").strip(),
+        title=one_line(raw.get("title") or ""),
         guid=raw.get("id") or None,
         summary=raw.get("summary") or None,
         content_html=_content(raw),
         authors=_authors(raw),
         tags=tuple(t["term"].strip() for t in raw.get("tags", ()) if (t.get("term") or "").strip()),
-        published=_timestamp(raw.get("published_parsed")),
+        # RSS 1.0's dc:date reaches feedparser as `updated` only: it is the item's date
+        published=_timestamp(raw.get("published_parsed")) or _updated(raw),
         updated=_parse_date(raw.get("updatedate")) or _updated(raw),
         image=_image(raw),
         language=feed_language or feed.outlet.language,

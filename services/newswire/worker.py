@@ -8,9 +8,8 @@ import hashlib
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from newswire.clean import normalise
 from newswire.errors import Reason
-from newswire.extract import extract_text, html_fragment_text, language_code
+from newswire.extract import extract_text, language_code
 from newswire.models import (
     Article,
     FeedEntry,
@@ -21,6 +20,7 @@ from newswire.models import (
 )
 from newswire.settings import ExtractSettings
 from newswire.tag import Tagger
+from newswire.text import one_line
 from newswire.urls import article_id, canonical_url, is_http_url, same_site
 
 _tagger: Tagger | None = None
@@ -101,7 +101,7 @@ def choose_url(entry: FeedEntry, page: FetchedPage | None, extracted: PageText) 
 
 def _summary(entry: FeedEntry, extracted: PageText) -> str | None:
     if entry.summary:
-        text = " ".join(normalise(html_fragment_text(entry.summary)).split())
+        text = one_line(entry.summary)
         if text:
             return text
     return extracted.description

@@ -1,0 +1,55 @@
+"""The state store: feed schedules and validators survive a restart; old files are upgraded."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from newswire.models import FeedSpec, FeedState, OutletSpec, Validators
+from newswire.state import StateStore
+
+FEED = FeedSpec("o.rss", "https://o.test/rss", OutletSpec(id="o", name="O"), 300)
+
+
+def test_a_feed_never_polled_is_due_now_with_its_configured_interval(tmp_path: Path) -> None:
+    state = StateStore(tmp_path / "s.db").feed_state(FEED)
+    assert state == FeedState(FEED.url, FEED.id, 300)
+    assert state.next_poll == 0 and state.validators == Validators()
+
+
+def test_feed_state_round_trips_across_a_reopen(tmp_path: Path) -> None:
+    saved = FeedState(
+        feed_url=FEED.url,
+        feed_id=FEED.id,
+        interval_s=610.5,
+        next_poll=1_800_000_123.5,
+        consecutive_errors=3,
+        last_success=1_799_999_000.0,
+        last_error=1_800_000_000.0,
+        last_reason="http_5xx",
+        items_seen=42,
+        validators=Validators('"e"', "Sat, 21 Nov 2026 00:00:00 GMT"),
+        body_hash="ab" * 32,
+    )
+    store = StateStore(tmp_path / "s.db")
+    store.save_feed_state(saved)
+    store.close()
+    reopened = StateStore(tmp_path / "s.db")
+    assert reopened.feed_state(FEED) == saved
+    assert reopened.feed_states() == [saved]
+    assert reopened.writable()
+
+
+def test_a_state_file_from_the_first_release_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE feed_state (feed_url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, "
+        "last_success REAL) WITHOUT ROWID;"
+        "INSERT INTO feed_state VALUES ('https://o.test/rss', '\"old\"', NULL, 1.0);"
+    )
+    db.commit()
+    db.close()
+    state = StateStore(path).feed_state(FEED)
+    assert state.validators == Validators('"old"', None)
+    assert (state.interval_s, state.next_poll, state.consecutive_errors) == (300, 0, 0)
