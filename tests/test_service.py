@@ -16,6 +16,10 @@ import pytest
 import yaml
 
 from newswire.broker import free_port, port_open
+from newswire.config import load_config
+from newswire.models import FeedState
+from newswire.service import STATE_FILE
+from newswire.state import StateStore
 from tests.kafka_support import read_messages, unique_prefix
 from tests.site import FixtureSite, Resource
 
@@ -138,3 +142,32 @@ def test_embedded_broker_dies_with_a_killed_service(site: FixtureSite, tmp_path:
         service.kill()
         service.wait()
     wait_for(lambda: not port_open("127.0.0.1", broker_port), timeout=15)
+
+
+def test_a_restart_resumes_each_feeds_schedule_from_the_state_store(
+    site: FixtureSite, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    resting = site.add("/resting", Resource(feed_with([]), RSS))
+    due = site.add("/due", Resource(feed_with([]), RSS))
+    config = write_config(tmp_path, due, {"bootstrap_servers": kafka_bootstrap}, free_port())
+    feeds = yaml.safe_load((config / "feeds.yaml").read_text())
+    feeds["outlets"][0]["feeds"].append({"url": resting, "interval": "1s", "min_interval": "1s"})
+    (config / "feeds.yaml").write_text(yaml.safe_dump(feeds))
+    loaded = load_config(config, environ={})
+    store = StateStore(loaded.state_dir / STATE_FILE)
+    resting_spec = next(f for f in loaded.feeds if f.url == resting)
+    # the previous run polled it and scheduled the next poll an hour from now
+    store.save_feed_state(FeedState(resting, resting_spec.id, 3600, time.time() + 3600))
+    store.close()
+
+    service = subprocess.Popen(
+        [sys.executable, "-m", "newswire", "--config", str(config), "run"],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: site.hits("/due") >= 3)  # the other feed: polled every second
+        assert site.hits("/resting") == 0
+    finally:
+        service.send_signal(signal.SIGTERM)
+        service.wait(timeout=30)
+    assert service.returncode == 0

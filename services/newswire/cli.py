@@ -1,4 +1,4 @@
-"""The `newswire` command: run, run --once, extract, tail, check."""
+"""The `newswire` command: run, run --once, extract, tail, check, feeds, discover."""
 
 from __future__ import annotations
 
@@ -20,13 +20,16 @@ from lxml.etree import ParserError
 
 from newswire import __version__
 from newswire.config import Config, load_config
+from newswire.discover import Discovery, discover, feeds_yaml
 from newswire.errors import BrokerError, ConfigError
+from newswire.feed_table import feeds_table
 from newswire.fetch import decode_html, fetch_page
 from newswire.http_client import HttpFetcher
 from newswire.logs import setup_logging
 from newswire.message import to_message
 from newswire.models import Failure, FeedEntry, FeedSpec, FetchedPage, OutletSpec
 from newswire.publish import client_options
+from newswire.state import StateStore
 from newswire.tag import Tagger
 from newswire.urls import is_http_url
 from newswire.worker import build_article
@@ -37,6 +40,8 @@ EXAMPLES = """examples:
   newswire extract page.html --url https://shafaq.com/en/Iraq-News/some-story
   newswire extract https://www.jpost.com/middle-east/article-801234
   newswire tail news.articles --from-beginning --max 5
+  newswire feeds                    each feed's health: last success, errors, next poll
+  newswire discover https://www.rudaw.net/english   feeds a homepage advertises, as YAML
   KAFKA_BOOTSTRAP_SERVERS=kafka:9092 newswire check
 """
 
@@ -72,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--idle", type=float, default=0, help="stop after S seconds without one")
     tail.add_argument("--pretty", action="store_true", help="indent the JSON")
     commands.add_parser("check", help="validate the config and list the feeds")
+    commands.add_parser("feeds", help="each feed's health from the state store")
+    discover = commands.add_parser("discover", help="find a homepage's feeds, print feeds.yaml")
+    discover.add_argument("url", help="the outlet's homepage")
     return parser
 
 
@@ -118,6 +126,43 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
     print(f"kafka: {config.settings.kafka.bootstrap_servers}")
     for feed in config.feeds:
         print(f"  {feed.id:<44} every {feed.interval_s:>6.0f}s  {feed.url}")
+    return 0
+
+
+def cmd_feeds(config: Config, args: argparse.Namespace) -> int:
+    """Print every configured feed's health from the state store."""
+    from newswire.service import STATE_FILE
+
+    store = StateStore(config.state_dir / STATE_FILE)
+    try:
+        states = [store.feed_state(feed) for feed in config.feeds]
+    finally:
+        store.close()
+    print(feeds_table(states, time.time()))
+    return 0
+
+
+def cmd_discover(config: Config, args: argparse.Namespace) -> int:
+    """Print the feeds a homepage advertises, checked, as a feeds.yaml snippet."""
+
+    async def go() -> Discovery | Failure:
+        async with HttpFetcher(config.settings.http) as fetcher:
+            return await discover(fetcher, args.url)
+
+    found = asyncio.run(go())
+    if isinstance(found, Failure):
+        print(
+            f"newswire: cannot fetch {args.url}: {found.reason.value}: {found.detail}",
+            file=sys.stderr,
+        )
+        return 1
+    for feed in found.feeds:
+        status = feed.problem or f"{feed.entries} entries"
+        print(f"# {feed.url}: {status}")
+    if not any(feed.problem is None for feed in found.feeds):
+        print(f"newswire: no working feed advertised at {found.homepage}", file=sys.stderr)
+        return 1
+    print(feeds_yaml(found), end="")
     return 0
 
 
@@ -229,4 +274,11 @@ def _print_messages(consumer: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "extract": cmd_extract, "tail": cmd_tail}
+COMMANDS = {
+    "run": cmd_run,
+    "check": cmd_check,
+    "extract": cmd_extract,
+    "tail": cmd_tail,
+    "feeds": cmd_feeds,
+    "discover": cmd_discover,
+}
