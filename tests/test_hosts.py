@@ -145,3 +145,12 @@ def test_retry_after_forms(value: str | None, seconds: float | None) -> None:
 )
 def test_cache_hints(cache_control: str | None, expires: str | None, seconds: float | None) -> None:
     assert freshness(cache_control, expires, now=NOW) == seconds
+
+
+def test_requests_go_through_the_configured_proxy(site: FixtureSite) -> None:
+    # The fixture server plays the proxy: it receives the absolute URL and answers itself,
+    # so nothing is sent to feeds.example (which does not exist).
+    site.add("http://feeds.example/rss", Resource(b"<rss/>", "application/rss+xml"))
+    (result,) = asyncio.run(get_all(http_settings(proxy=site.base), ["http://feeds.example/rss"]))
+    assert isinstance(result, HttpResponse) and result.status == 200
+    assert [r.path for r in site.requests] == ["http://feeds.example/rss"]
