@@ -116,3 +116,59 @@ def test_extract_decodes_a_file_with_the_charset_its_meta_declares() -> None:
     text = json.loads(result.stdout)["text"]
     assert text.startswith("أفاد مصدر محلي")
     assert "البوكمال" in text
+
+
+def tail_message(n: int, outlet: str, language: str, regions: list[dict[str, object]]) -> bytes:
+    return json.dumps(
+        {
+            "title": f"Story {n}",
+            "url": f"https://x.test/{n}",
+            "outlet": {"id": outlet, "name": outlet.title()},
+            "language": language,
+            "published_at": "2026-11-21T10:00:00Z",
+            "text": "Body text.",
+            "regions": regions,
+            "watchlists": ["syria-iraq-border"] if n == 0 else [],
+        }
+    ).encode()
+
+
+@pytest.mark.integration
+def test_tail_filters_by_outlet_region_and_language(kafka_bootstrap: str) -> None:
+    from kafka import KafkaProducer
+
+    from newswire.publish import ensure_topics
+    from newswire.settings import KafkaSettings, TopicSettings
+
+    topic = f"{unique_prefix()}.tail"
+    ensure_topics(KafkaSettings(), kafka_bootstrap, TopicSettings(partitions=1), [topic])
+    bukamal = {"id": "sy-albukamal", "name": "Al-Bukamal", "country": "SY", "parents": ["syria"]}
+    baghdad = {"id": "iq-baghdad", "name": "Baghdad", "country": "IQ", "parents": ["iraq"]}
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    for value in (
+        tail_message(0, "shafaq-news", "en", [bukamal]),
+        tail_message(1, "shafaq-news", "ar", [bukamal]),
+        tail_message(2, "jerusalem-post", "en-GB", [baghdad]),
+    ):
+        producer.send(topic, value=value).get(timeout=20)
+    producer.close()
+    env = {"PATH": "", "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
+
+    def titles(*filters: str) -> list[str]:
+        result = newswire("tail", topic, "--from-beginning", "--idle", "2", *filters, env=env)
+        assert result.returncode == 0, result.stderr
+        return [json.loads(line)["title"] for line in result.stdout.splitlines()]
+
+    assert titles("--region", "syria") == ["Story 0", "Story 1"]  # a parent matches
+    assert titles("--region", "SY", "--language", "en") == ["Story 0"]
+    assert titles("--region", "syria-iraq-border") == ["Story 0"]  # a watchlist matches
+    assert titles("--language", "en") == ["Story 0", "Story 2"]  # en-GB is English
+    assert titles("--outlet", "jerusalem-post") == ["Story 2"]
+    pretty = newswire("tail", topic, "--from-beginning", "--max", "1", "--pretty", env=env)
+    lines = pretty.stdout.decode().splitlines()
+    assert lines[:4] == [
+        "2026-11-21T10:00:00Z  Shafaq-News  [en]",
+        "  Story 0",
+        "  https://x.test/0",
+        "  regions: Al-Bukamal  watchlists: syria-iraq-border",
+    ]

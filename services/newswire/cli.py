@@ -31,6 +31,7 @@ from newswire.models import Failure, FeedEntry, FeedSpec, FetchedPage, OutletSpe
 from newswire.publish import client_options
 from newswire.state import StateStore
 from newswire.tag import Tagger
+from newswire.tail import TailFilter, render
 from newswire.urls import is_http_url
 from newswire.worker import build_article
 
@@ -40,6 +41,7 @@ EXAMPLES = """examples:
   newswire extract page.html --url https://shafaq.com/en/Iraq-News/some-story
   newswire extract https://www.jpost.com/middle-east/article-801234
   newswire tail news.articles --from-beginning --max 5
+  newswire tail news.articles --region syria-iraq-border --language en --pretty
   newswire feeds                    each feed's health: last success, errors, next poll
   newswire discover https://www.rudaw.net/english   feeds a homepage advertises, as YAML
   KAFKA_BOOTSTRAP_SERVERS=kafka:9092 newswire check
@@ -75,7 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--from-beginning", action="store_true")
     tail.add_argument("--max", type=int, default=0, help="stop after N messages")
     tail.add_argument("--idle", type=float, default=0, help="stop after S seconds without one")
-    tail.add_argument("--pretty", action="store_true", help="indent the JSON")
+    tail.add_argument("--pretty", action="store_true", help="a readable block per article")
+    tail.add_argument("--outlet", help="only this outlet id")
+    tail.add_argument("--region", help="only articles touching this place, country or watchlist")
+    tail.add_argument("--language", help="only this language (en, ar, ...)")
     commands.add_parser("check", help="validate the config and list the feeds")
     commands.add_parser("feeds", help="each feed's health from the state store")
     discover = commands.add_parser("discover", help="find a homepage's feeds, print feeds.yaml")
@@ -253,17 +258,21 @@ def cmd_tail(config: Config, args: argparse.Namespace) -> int:
 
 def _print_messages(consumer: Any, args: argparse.Namespace) -> int:
     printed, last = 0, time.monotonic()
+    wanted = TailFilter(args.outlet, args.region, args.language)
     try:
         while not args.max or printed < args.max:
             batch = consumer.poll(timeout_ms=500)
             records = [r for part in batch.values() for r in part]
             if not records and args.idle and time.monotonic() - last > args.idle:
                 break
+            if records:
+                last = time.monotonic()
             for record in records:
                 value = json.loads(record.value)
-                print(json.dumps(value, ensure_ascii=False, indent=2 if args.pretty else None))
+                if not wanted.matches(value):
+                    continue
+                print(render(value, args.pretty))
                 printed += 1
-                last = time.monotonic()
                 if args.max and printed >= args.max:
                     break
             sys.stdout.flush()
