@@ -217,10 +217,27 @@ def test_interval_adapts_to_how_often_the_feed_posts(site: FixtureSite, poller: 
     now = datetime.now(UTC)
     items = [(f"/p{i}", f"Story {i}", now - timedelta(minutes=10 * i)) for i in range(6)]
     url = site.add("/rss", Resource(rss(*items), RSS))
+    lags_before = sample("newswire_freshness_lag_seconds_count")
+    lag_sum_before = sample("newswire_freshness_lag_seconds_sum")
     state = poller.poll(feed_at(url))
     assert state.interval_s == 600
     assert round(state.next_poll - (state.last_success or 0)) == 600
     assert sample("newswire_feed_interval_seconds", feed="polling-test") == 600
+    # freshness: six articles published 0, 10, ... 50 minutes before they were acknowledged
+    assert sample("newswire_freshness_lag_seconds_count") == lags_before + 6
+    lag_sum = sample("newswire_freshness_lag_seconds_sum") - lag_sum_before
+    assert 150 * 60 <= lag_sum <= 150 * 60 + 6 * 60
+    assert sample("newswire_feeds_silent") == 0
+
+
+def test_a_feed_quiet_for_three_of_its_usual_gaps_is_counted_silent(
+    site: FixtureSite, poller: Poller
+) -> None:
+    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    items = [(f"/p{i}", f"Story {i}", two_hours_ago - timedelta(minutes=3 * i)) for i in range(4)]
+    url = site.add("/rss", Resource(rss(*items), RSS))
+    poller.poll(feed_at(url))  # usual gap 3 min, clamped to the 2 min floor: silent after 9 min
+    assert sample("newswire_feeds_silent") == 1
 
 
 def test_ttl_and_max_age_lengthen_the_interval(site: FixtureSite, poller: Poller) -> None:

@@ -17,6 +17,7 @@ from newswire.schedule import (
     after_success,
     backoff,
     error_class,
+    is_silent,
     jittered,
     next_interval,
     observed_interval,
@@ -157,3 +158,8 @@ def test_publisher_hints_lengthen_but_never_past_the_maximum_or_under_the_minimu
     assert next_interval(FEED, 300, busy, (None, 900.0, 1200.0)) == 1200  # the longest wins
     assert next_interval(FEED, 300, busy, (86400.0,)) == 3600  # a day: capped at the maximum
     assert next_interval(FEED, 300, busy, (10.0,)) == 120  # max-age=10: not under the minimum
+
+
+def test_silent_after_three_usual_gaps() -> None:
+    assert not is_silent(newest=NOW - 1799, usual_gap=600, now=NOW)
+    assert is_silent(newest=NOW - 1801, usual_gap=600, now=NOW)

@@ -160,6 +160,7 @@ def test_a_restart_resumes_each_feeds_schedule_from_the_state_store(
     store.save_feed_state(FeedState(resting, resting_spec.id, 3600, time.time() + 3600))
     store.close()
 
+    metrics_port = yaml.safe_load((config / "newswire.yaml").read_text())["metrics"]["port"]
     service = subprocess.Popen(
         [sys.executable, "-m", "newswire", "--config", str(config), "run"],
         stderr=subprocess.DEVNULL,
@@ -167,6 +168,8 @@ def test_a_restart_resumes_each_feeds_schedule_from_the_state_store(
     try:
         wait_for(lambda: site.hits("/due") >= 3)  # the other feed: polled every second
         assert site.hits("/resting") == 0
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+        assert "newswire_broker_reachable 1.0" in metrics
     finally:
         service.send_signal(signal.SIGTERM)
         service.wait(timeout=30)

@@ -137,4 +137,20 @@ IN_FLIGHT = Gauge(
     "Articles between dedup claim and broker ack",
     namespace=NS,
 )
+FRESHNESS = Histogram(
+    "freshness_lag_seconds",
+    "From an entry's published time to broker acknowledgement of its article",
+    namespace=NS,
+    buckets=(30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600, 86400),
+)
+FEEDS_SILENT = Gauge(
+    "feeds_silent",
+    "Feeds whose newest entry is older than 3 times their usual gap between entries",
+    namespace=NS,
+)
+BROKER_REACHABLE = Gauge(
+    "broker_reachable",
+    "1 when a bootstrap broker accepts connections (checked every 15 s), else 0",
+    namespace=NS,
+)
 FEEDS_CONFIGURED = Gauge("feeds_configured", "Feeds in the feed list", namespace=NS)

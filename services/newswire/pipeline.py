@@ -35,7 +35,13 @@ from newswire.models import (
 )
 from newswire.poll import body_digest, fetch_feed, parse_feed
 from newswire.publish import Delivered, Publisher
-from newswire.schedule import after_failure, after_success, next_interval
+from newswire.schedule import (
+    after_failure,
+    after_success,
+    is_silent,
+    next_interval,
+    observed_interval,
+)
 from newswire.settings import Settings
 from newswire.state import StateStore
 from newswire.worker import process_entry
@@ -88,6 +94,7 @@ class Pipeline:
         self._rng = rng or random.Random()
         self._feed_slots = asyncio.Semaphore(settings.http.feed_concurrency)
         self._page_slots = asyncio.Semaphore(settings.http.page_concurrency)
+        self._activity: dict[str, tuple[float, float]] = {}  # feed id -> newest entry, gap
         self.stats = RunStats()
 
     async def poll_all(self, feeds: tuple[FeedSpec, ...]) -> None:
@@ -112,6 +119,8 @@ class Pipeline:
         metrics.FEED_CONSECUTIVE_ERRORS.labels(feed.id).set(new_state.consecutive_errors)
         metrics.FEED_INTERVAL.labels(feed.id).set(new_state.interval_s)
         metrics.FEED_NEXT_POLL.labels(feed.id).set(new_state.next_poll)
+        silent = sum(1 for newest, gap in self._activity.values() if is_silent(newest, gap, now))
+        metrics.FEEDS_SILENT.set(silent)
         return new_state
 
     async def _document(
@@ -133,8 +142,16 @@ class Pipeline:
             # every entry handled: the next poll may skip what this one saw
             state = replace(state, validators=document.validators, body_hash=digest)
         dates = tuple(e.published for e in parsed.entries if e.published is not None)
+        self._note_activity(feed, dates)
         hints = (parsed.update_hint_s, document.fresh_for)
         return self._succeeded(feed, state, now, "ok", dates, hints)
+
+    def _note_activity(self, feed: FeedSpec, dates: tuple[datetime, ...]) -> None:
+        """Remember the feed's newest entry and usual gap, for the silent-feeds gauge."""
+        gap = observed_interval(dates)
+        if gap is not None:
+            newest = max(d.timestamp() for d in dates)
+            self._activity[feed.id] = (newest, max(gap, feed.min_interval_s))
 
     def _parsed(self, feed: FeedSpec, parsed: ParsedFeed) -> None:
         if parsed.malformed:
@@ -255,6 +272,8 @@ class Pipeline:
 
     def _delivered(self, article: Article, outcome: Delivered, seconds: float) -> None:
         metrics.PUBLISH_SECONDS.observe(seconds)
+        if article.published is not None:
+            metrics.FRESHNESS.observe(max(time.time() - article.published.timestamp(), 0.0))
         for topic in outcome.topics:
             metrics.PUBLISHED.labels(topic).inc()
         for watchlist in article.tagging.watchlists:

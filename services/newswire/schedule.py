@@ -135,3 +135,12 @@ def after_failure(
         last_error=now,
         last_reason=failure.reason.value,
     )
+
+
+SILENT_AFTER_GAPS = 3.0  # a feed is silent after this many of its usual gaps without an entry
+
+
+def is_silent(newest: float, usual_gap: float, now: float) -> bool:
+    """True when the feed's newest entry (unix time) is older than SILENT_AFTER_GAPS times
+    its usual gap between entries."""
+    return now - newest > SILENT_AFTER_GAPS * usual_gap

@@ -26,6 +26,7 @@ from newswire.worker import init_worker
 
 log = logging.getLogger("newswire.service")
 STATE_FILE = "newswire.sqlite3"
+BROKER_CHECK_SECONDS = 15.0
 
 
 @contextlib.contextmanager
@@ -87,17 +88,23 @@ def run_service(config: Config, once: bool) -> RunStats:
         ops.start()
         stack.callback(ops.stop)
         log.info("serving /metrics, /healthz, /readyz", extra={"listen": ops.port})
-        stats = asyncio.run(_run(config, store, publisher, pool, once))
+        stats = asyncio.run(_run(config, bootstrap, store, publisher, pool, once))
     return stats
 
 
 async def _run(
-    config: Config, store: StateStore, publisher: Publisher, pool: Executor, once: bool
+    config: Config,
+    bootstrap: str,
+    store: StateStore,
+    publisher: Publisher,
+    pool: Executor,
+    once: bool,
 ) -> RunStats:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    watch = asyncio.create_task(_watch_broker(bootstrap, stop))
     known_hosts = frozenset(feed.host for feed in config.feeds)
     async with HttpFetcher(config.settings.http, known_hosts) as fetcher:
         pipeline = Pipeline(config.settings, fetcher, store, publisher, pool)
@@ -107,7 +114,17 @@ async def _run(
             await asyncio.gather(
                 *(_poll_forever(pipeline, store, feed, stop) for feed in config.feeds)
             )
+    stop.set()
+    await watch
     return pipeline.stats
+
+
+async def _watch_broker(bootstrap: str, stop: asyncio.Event) -> None:
+    """Keep newswire_broker_reachable current, every BROKER_CHECK_SECONDS until stopped."""
+    while not stop.is_set():
+        reachable = await asyncio.to_thread(any_reachable, bootstrap)
+        metrics.BROKER_REACHABLE.set(1 if reachable else 0)
+        await _sleep_or_stop(stop, BROKER_CHECK_SECONDS)
 
 
 async def _poll_forever(
