@@ -22,8 +22,9 @@ import httpx
 import pytest
 import yaml
 from prometheus_client import REGISTRY
+from prometheus_client.metrics import MetricWrapperBase
 
-import newswire.metrics  # noqa: F401  (registers every metric)
+import newswire.metrics
 from newswire.broker import free_port
 from tests.site import FixtureSite, Resource
 from tests.test_service import feed_with, wait_for, write_config
@@ -237,3 +238,23 @@ def test_a_real_prometheus_scrapes_newswire_and_loads_the_rules(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_metric_names_follow_prometheus_conventions_with_bounded_labels() -> None:
+    bounded = {"feed", "outlet", "outcome", "topic", "stage", "reason", "layer", "method"}
+    bounded |= {"watchlist", "host"}
+    families = [f for f in REGISTRY.collect() if f.name.startswith("newswire_")]
+    assert len(families) >= 25
+    for family in families:
+        assert re.fullmatch(r"newswire_[a-z][a-z0-9_]*", family.name)
+        if family.type == "histogram":
+            assert family.name.endswith("_seconds"), family.name  # base unit
+        if "timestamp" in family.name:
+            assert family.name.endswith("_timestamp_seconds"), family.name
+        if family.type == "counter":
+            assert not family.name.endswith("_total")  # the client adds it once
+    for name in dir(newswire.metrics):
+        metric = getattr(newswire.metrics, name)
+        if isinstance(metric, MetricWrapperBase):
+            labels = set(metric._labelnames)  # the client has no public accessor
+            assert labels <= bounded, (name, labels - bounded)
