@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from newswire.http_client import HttpFetcher
 from newswire.models import FeedSpec
-from newswire.pipeline import Pipeline, RunStats
-from newswire.publish import Publisher, ensure_topics
+from newswire.pipeline import RunStats
+from newswire.publish import configured_topics, ensure_topics
 from newswire.settings import Settings
 from newswire.state import StateStore
 from tests.builders import CONFIG, FEEDS
 from tests.kafka_support import read_messages, unique_prefix
+from tests.pipeline_support import poll_and_drain
 from tests.site import FixtureSite, Resource
 
 pytestmark = pytest.mark.integration
@@ -50,17 +50,8 @@ def run_pipeline(
     pool: ProcessPoolExecutor,
     feeds: tuple[FeedSpec, ...],
 ) -> RunStats:
-    async def cycle() -> RunStats:
-        publisher = Publisher(settings, bootstrap)
-        try:
-            async with HttpFetcher(settings.http) as fetcher:
-                pipeline = Pipeline(settings, fetcher, store, publisher, pool)
-                await pipeline.poll_all(feeds)
-                return pipeline.stats
-        finally:
-            publisher.close()
-
-    return asyncio.run(cycle())
+    stats, _ = asyncio.run(poll_and_drain(settings, bootstrap, store, pool, feeds))
+    return stats
 
 
 def sample(name: str, **labels: str) -> float:
@@ -70,7 +61,9 @@ def sample(name: str, **labels: str) -> float:
 def configured(prefix: str, **kafka: object) -> Settings:
     settings = CONFIG.settings.model_copy(
         update={
-            "topics": CONFIG.settings.topics.model_copy(update={"articles": f"{prefix}.articles"}),
+            "topics": CONFIG.settings.topics.model_copy(
+                update={"articles": f"{prefix}.articles", "dead_letters": f"{prefix}.dlq"}
+            ),
             "routes": (),
             "kafka": CONFIG.settings.kafka.model_copy(update=kafka),
         }
@@ -81,7 +74,7 @@ def configured(prefix: str, **kafka: object) -> Settings:
 def with_fresh_topic(bootstrap: str) -> Settings:
     """Settings whose articles topic is new and created on the broker."""
     settings = configured(unique_prefix())
-    ensure_topics(settings.kafka, bootstrap, settings.topics, [settings.topics.articles])
+    ensure_topics(settings.kafka, bootstrap, settings.topics, configured_topics(settings))
     return settings
 
 
@@ -130,24 +123,29 @@ def test_metrics_count_polls_articles_duplicates_and_fallbacks(
     )
 
 
-def test_failed_publish_keeps_the_feed_unvalidated_so_nothing_is_lost(
+def test_an_article_over_the_brokers_size_limit_goes_to_the_dead_letter_topic(
     site: FixtureSite, kafka_bootstrap: str, tmp_path: Path, pool: ProcessPoolExecutor
 ) -> None:
-    prefix = unique_prefix()
     feeds = serve(site)
     store = StateStore(tmp_path / "state.db")
-    tiny = configured(prefix, max_request_bytes=1024)  # every article is too large
-    ensure_topics(tiny.kafka, kafka_bootstrap, tiny.topics, [tiny.topics.articles])
+    tiny = configured(unique_prefix(), max_request_bytes=1024)  # every article is too large
+    topics = [tiny.topics.articles, tiny.topics.dead_letters]
+    ensure_topics(tiny.kafka, kafka_bootstrap, tiny.topics, topics)
+    before = sample("newswire_dead_letters_total", stage="publish", reason="message_too_large")
 
-    failed = run_pipeline(tiny, kafka_bootstrap, store, pool, feeds[:1])
-    assert failed.published == 0
-    assert failed.failures.get("publish/message_too_large") == 3
-    assert store.feed_state(feeds[0]).validators.etag is None  # so the next poll is a full GET
-
-    healed = run_pipeline(configured(prefix), kafka_bootstrap, store, pool, feeds[:1])
-    assert healed.published == 3
-    assert store.feed_state(feeds[0]).validators.etag == '"s1"'
-    assert len(read_messages(kafka_bootstrap, f"{prefix}.articles")) == 3
+    stats = run_pipeline(tiny, kafka_bootstrap, store, pool, feeds[:1])
+    assert (stats.published, stats.unsent) == (3, 0)  # accepted, then dead-lettered
+    assert read_messages(kafka_bootstrap, tiny.topics.articles) == []
+    letters = read_messages(kafka_bootstrap, tiny.topics.dead_letters)
+    assert len(letters) == 3
+    assert {(m["stage"], m["reason"], m["attempts"]) for m in letters} == {
+        ("publish", "message_too_large", 1)
+    }
+    assert all(m["size"] > 1024 and m["url"].startswith(site.base) for m in letters)
+    assert all(len(m["article_id"]) == 32 and m["topic"] == tiny.topics.articles for m in letters)
+    after = sample("newswire_dead_letters_total", stage="publish", reason="message_too_large")
+    assert after == before + 3
+    assert store.outbox_size() == 0
 
 
 def test_unreachable_feed_is_counted_not_raised(

@@ -14,14 +14,13 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from newswire.http_client import HttpFetcher
 from newswire.models import FeedSpec, FeedState
-from newswire.pipeline import Pipeline
-from newswire.publish import Publisher, ensure_topics
+from newswire.publish import configured_topics, ensure_topics
 from newswire.settings import Settings
 from newswire.state import StateStore
 from tests.builders import CONFIG, FEEDS
 from tests.kafka_support import read_messages, unique_prefix
+from tests.pipeline_support import poll_and_drain
 from tests.site import FixtureSite, Resource
 
 pytestmark = pytest.mark.integration
@@ -52,16 +51,9 @@ class Poller:
     pool: ProcessPoolExecutor
 
     def poll(self, feed: FeedSpec) -> FeedState:
-        async def once() -> FeedState:
-            publisher = Publisher(self.settings, self.bootstrap)
-            try:
-                async with HttpFetcher(self.settings.http) as fetcher:
-                    pipeline = Pipeline(self.settings, fetcher, self.store, publisher, self.pool)
-                    return await pipeline.poll_feed(feed)
-            finally:
-                publisher.close()
-
-        return asyncio.run(once())
+        cycle = poll_and_drain(self.settings, self.bootstrap, self.store, self.pool, (feed,))
+        _, (state,) = asyncio.run(cycle)
+        return state
 
     def published(self) -> list[dict[str, object]]:
         return read_messages(self.bootstrap, self.settings.topics.articles)
@@ -80,7 +72,7 @@ def poller(kafka_bootstrap: str, tmp_path: Path, pool: ProcessPoolExecutor) -> P
             ),
         }
     )
-    ensure_topics(settings.kafka, kafka_bootstrap, settings.topics, [topics.articles])
+    ensure_topics(settings.kafka, kafka_bootstrap, settings.topics, configured_topics(settings))
     return Poller(settings, kafka_bootstrap, StateStore(tmp_path / "state.db"), pool)
 
 

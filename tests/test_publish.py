@@ -9,8 +9,14 @@ import pytest
 from kafka import KafkaAdminClient
 
 from newswire.errors import Reason
-from newswire.models import Failure
-from newswire.publish import Delivered, Publisher, ensure_topics, routed_topics
+from newswire.models import Failure, OutboxRecord
+from newswire.publish import (
+    Publisher,
+    configured_topics,
+    ensure_topics,
+    records_for,
+    routed_topics,
+)
 from newswire.settings import Route, Settings, TopicSettings
 from tests.builders import fixture_article
 from tests.kafka_support import read_topic, unique_prefix
@@ -22,7 +28,9 @@ BAGHDAD = fixture_article("shafaq-baghdad-green-zone", "shafaq-news", "https://s
 
 def settings_for(prefix: str) -> Settings:
     return Settings(
-        topics=TopicSettings(articles=f"{prefix}.articles", partitions=2),
+        topics=TopicSettings(
+            articles=f"{prefix}.articles", dead_letters=f"{prefix}.dlq", partitions=2
+        ),
         routes=(
             Route(topic=f"{prefix}.border", match=("syria-iraq-border",)),
             Route(topic=f"{prefix}.iraq", match=("IQ",)),
@@ -50,17 +58,20 @@ def test_ensure_topics_creates_missing_topics_once(kafka_bootstrap: str) -> None
         admin.close()
 
 
-def test_publish_waits_for_the_ack_on_every_routed_topic(kafka_bootstrap: str) -> None:
+def test_send_waits_for_the_ack_of_every_routed_record(kafka_bootstrap: str) -> None:
     prefix = unique_prefix()
     settings = settings_for(prefix)
     topics = [f"{prefix}.articles", f"{prefix}.border", f"{prefix}.iraq"]
-    ensure_topics(settings.kafka, kafka_bootstrap, settings.topics, topics)
+    ensure_topics(settings.kafka, kafka_bootstrap, settings.topics, configured_topics(settings))
+    records = records_for(BORDER, settings)
+    assert [r.topic for r in records] == topics
+    assert {(r.key, r.article_id) for r in records} == {(BORDER.id.encode(), BORDER.id)}
     publisher = Publisher(settings, kafka_bootstrap)
     try:
-        outcome = asyncio.run(publisher.publish(BORDER))
+        outcomes = asyncio.run(publisher.send(records))
     finally:
         publisher.close()
-    assert outcome == Delivered(BORDER.id, tuple(topics))
+    assert outcomes == [None, None, None]
     for topic in topics:
         records = read_topic(kafka_bootstrap, topic)
         assert [r.key for r in records] == [BORDER.id.encode()]
@@ -72,13 +83,15 @@ def test_message_over_the_size_limit_is_a_failure_not_a_crash(kafka_bootstrap: s
     settings = settings.model_copy(
         update={"kafka": settings.kafka.model_copy(update={"max_request_bytes": 2048})}
     )
-    topics = [f"{prefix}.articles", f"{prefix}.border", f"{prefix}.iraq"]
-    ensure_topics(settings.kafka, kafka_bootstrap, settings.topics, topics)
+    ensure_topics(settings.kafka, kafka_bootstrap, settings.topics, configured_topics(settings))
     big = dataclasses.replace(BAGHDAD, text="x" * 10_000)
+    small = OutboxRecord(f"{prefix}.articles", b"k", b"{}", (), "a" * 32, "https://x.test/")
     publisher = Publisher(settings, kafka_bootstrap)
     try:
-        outcome = asyncio.run(publisher.publish(big))
+        outcomes = asyncio.run(publisher.send([*records_for(big, settings), small]))
     finally:
         publisher.close()
+    (outcome, *_), last = outcomes, outcomes[-1]
     assert isinstance(outcome, Failure)
     assert (outcome.stage, outcome.reason) == ("publish", Reason.MESSAGE_TOO_LARGE)
+    assert last is None  # one refused record does not sink the others

@@ -65,11 +65,14 @@ def broker_binary() -> str:
 class EmbeddedBroker:
     """A Tansu broker in a child process, listening on loopback."""
 
-    def __init__(self, listen: str, log_file: Path | None = None) -> None:
+    def __init__(
+        self, listen: str, log_file: Path | None = None, advertised: str | None = None
+    ) -> None:
         host, _, port = listen.rpartition(":")
         self.host = host or "127.0.0.1"
         self.port = int(port) if port and int(port) else free_port(self.host)
         self._log_file = log_file
+        self._advertised = advertised  # host:port clients are told to use (default: listen)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -92,7 +95,7 @@ class EmbeddedBroker:
             "--listener-url",
             url,
             "--advertised-listener-url",
-            url,
+            f"tcp://{self._advertised}" if self._advertised else url,
             "--storage-engine",
             "memory://tansu/",
         ]

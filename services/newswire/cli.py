@@ -114,6 +114,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         "entries": stats.entries,
         "published": stats.published,
         "duplicates": stats.duplicates,
+        "unsent": stats.unsent,
         "failures": stats.failures,
     }
     logging.getLogger("newswire").info("run finished", extra={"summary": summary})

@@ -110,13 +110,13 @@ DUPLICATES = Counter(
 )
 PUBLISHED = Counter(
     "articles_published",
-    "Articles acknowledged by the broker, by topic",
+    "Records acknowledged by the broker, by topic (one per article and topic)",
     ["topic"],
     namespace=NS,
 )
 PUBLISH_SECONDS = Histogram(
     "publish_duration_seconds",
-    "Time from send to broker acknowledgement of an article",
+    "Time to send a batch from the outbox until every record is acknowledged",
     namespace=NS,
     buckets=SECONDS,
 )
@@ -151,6 +151,17 @@ FEEDS_SILENT = Gauge(
 BROKER_REACHABLE = Gauge(
     "broker_reachable",
     "1 when a bootstrap broker accepts connections (checked every 15 s), else 0",
+    namespace=NS,
+)
+OUTBOX_RECORDS = Gauge(
+    "outbox_records",
+    "Records accepted and stored, waiting for the broker's acknowledgement",
+    namespace=NS,
+)
+DEAD_LETTERS = Counter(
+    "dead_letters",
+    "Items sent to the dead-letter topic, by stage and reason",
+    ["stage", "reason"],
     namespace=NS,
 )
 FEEDS_CONFIGURED = Gauge("feeds_configured", "Feeds in the feed list", namespace=NS)

@@ -259,3 +259,19 @@ class Gazetteer:
 
     places: tuple[PlaceSpec, ...] = ()
     watchlists: tuple[WatchlistSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    """One Kafka record of an accepted article, held durably until the broker acknowledges
+    it. `seq` (the outbox order) is 0 before the record is stored."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...]
+    article_id: str
+    url: str
+    published_at: float | None = None
+    seq: int = 0
+    attempts: int = 0

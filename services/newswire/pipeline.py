@@ -1,7 +1,8 @@
 """The pipeline: the only module that knows the order of the stages.
 
 poll -> parse -> (per entry) dedup by link and GUID -> fetch -> extract + tag (worker) ->
-dedup by canonical URL -> publish -> record as seen. After every poll the feed's schedule
+dedup by canonical URL -> accept into the outbox with the dedup keys (one transaction); the
+outbox sends to the broker. After every poll the feed's schedule
 (newswire.schedule) is stored; its validators and body hash only when every entry of that
 poll was handled, so an undelivered article is polled again.
 """
@@ -33,8 +34,9 @@ from newswire.models import (
     NotModified,
     ParsedFeed,
 )
+from newswire.outbox import Outbox
 from newswire.poll import body_digest, fetch_feed, parse_feed
-from newswire.publish import Delivered, Publisher
+from newswire.publish import records_for
 from newswire.schedule import (
     after_failure,
     after_success,
@@ -55,8 +57,9 @@ class RunStats:
 
     polls: int = 0
     entries: int = 0
-    published: int = 0
+    published: int = 0  # accepted into the outbox
     duplicates: int = 0
+    unsent: int = 0  # records still in the outbox when the run ended
     failures: dict[str, int] = field(default_factory=dict)
 
     def failed(self, failure: Failure) -> None:
@@ -81,7 +84,7 @@ class Pipeline:
         settings: Settings,
         fetcher: HttpFetcher,
         store: StateStore,
-        publisher: Publisher,
+        outbox: Outbox,
         pool: Executor,
         rng: random.Random | None = None,
     ) -> None:
@@ -89,7 +92,7 @@ class Pipeline:
         self._fetcher = fetcher
         self._store = store
         self._dedup = Deduplicator(store)
-        self._publisher = publisher
+        self._outbox = outbox
         self._pool = pool
         self._rng = rng or random.Random()
         self._feed_slots = asyncio.Semaphore(settings.http.feed_concurrency)
@@ -252,37 +255,23 @@ class Pipeline:
         return page, None
 
     async def _publish(self, article: Article, keys: tuple[str, ...]) -> EntryOutcome:
-        started = time.monotonic()
-        outcome = await self._publisher.publish(article)
-        if isinstance(outcome, Failure):
-            self._count_failure(outcome)
-            log.error(
-                "publish failed",
-                extra={
-                    "url": article.url,
-                    "stage": outcome.stage,
-                    "reason": outcome.reason.value,
-                    "detail": outcome.detail,
-                },
-            )
-            return EntryOutcome.RETRY
-        self._dedup.commit(article.id, keys)
-        self._delivered(article, outcome, time.monotonic() - started)
-        return EntryOutcome.PUBLISHED
-
-    def _delivered(self, article: Article, outcome: Delivered, seconds: float) -> None:
-        metrics.PUBLISH_SECONDS.observe(seconds)
-        if article.published is not None:
-            metrics.FRESHNESS.observe(max(time.time() - article.published.timestamp(), 0.0))
-        for topic in outcome.topics:
-            metrics.PUBLISHED.labels(topic).inc()
+        """Accept the article into the outbox (durably, with its dedup keys); the outbox
+        sends it to the broker."""
+        await self._outbox.wait_for_room()
+        records = records_for(article, self._settings)
+        self._outbox.accept(article.id, keys, records)
         for watchlist in article.tagging.watchlists:
             metrics.REGIONS.labels(watchlist).inc()
         self.stats.published += 1
         log.info(
-            "published",
-            extra={"url": article.url, "article_id": article.id, "topics": list(outcome.topics)},
+            "accepted",
+            extra={
+                "url": article.url,
+                "article_id": article.id,
+                "topics": [r.topic for r in records],
+            },
         )
+        return EntryOutcome.PUBLISHED
 
     def _empty(self, feed: FeedSpec, article: Article) -> None:
         """Nothing to publish: no page, no text in the feed, not even a title. Counted and

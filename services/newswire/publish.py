@@ -1,11 +1,12 @@
-"""Publish stage: route an article to its topics and send it to Kafka, waiting for the ack."""
+"""Publish stage: route an article to its topics as records, and send records to Kafka
+(idempotent, acks=all), waiting for the acks. The outbox decides what to send when."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+import logging
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaProducer
@@ -20,18 +21,11 @@ from kafka.errors import (
 
 from newswire.errors import BrokerError, Reason
 from newswire.message import to_record
-from newswire.models import Article, Failure
+from newswire.models import Article, Failure, OutboxRecord
 from newswire.settings import KafkaSettings, Settings, TopicSettings
 
 STAGE = "publish"
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    """Every topic of an article acknowledged it."""
-
-    article_id: str
-    topics: tuple[str, ...]
+log = logging.getLogger("newswire.publish")
 
 
 def client_options(kafka: KafkaSettings, bootstrap: str) -> dict[str, Any]:
@@ -49,8 +43,9 @@ def client_options(kafka: KafkaSettings, bootstrap: str) -> dict[str, Any]:
 
 
 def configured_topics(settings: Settings) -> list[str]:
-    """Every topic newswire may publish to: the articles topic, then each route's."""
-    return list(dict.fromkeys([settings.topics.articles, *(r.topic for r in settings.routes)]))
+    """Every topic newswire may publish to: the articles topic, each route's, the DLQ."""
+    routes = [r.topic for r in settings.routes]
+    return list(dict.fromkeys([settings.topics.articles, *routes, settings.topics.dead_letters]))
 
 
 def routed_topics(article: Article, settings: Settings) -> tuple[str, ...]:
@@ -84,7 +79,7 @@ def ensure_topics(
 
 
 class Publisher:
-    """An idempotent, acks=all, compressed producer; one article at a time, awaited."""
+    """An idempotent, acks=all, compressed producer; sends are awaited batch by batch."""
 
     def __init__(self, settings: Settings, bootstrap: str) -> None:
         kafka = settings.kafka
@@ -120,21 +115,18 @@ class Publisher:
                 self._producer.close(timeout=0)
                 raise BrokerError(f"topic {topic!r} is not available: {exc}") from exc
 
-    async def publish(self, article: Article) -> Delivered | Failure:
-        """Send the article to each of its topics and wait until all acknowledge it."""
-        record = to_record(article)
-        topics = routed_topics(article, self._settings)
+    async def send(self, records: Sequence[OutboxRecord]) -> list[Failure | None]:
+        """Send records and wait for every ack (within the delivery timeout): None for each
+        acknowledged record, else a Failure with its reason. Never raises a Kafka error."""
+        if not records:
+            return []
+        acks = [self._send(r.topic, r.key, r.value, r.headers) for r in records]
         try:
-            acks = [self._send(topic, record.key, record.value, record.headers) for topic in topics]
             async with asyncio.timeout(self._timeout + 5):
-                await asyncio.gather(*acks)
+                await asyncio.wait(acks)
         except TimeoutError:
-            return Failure(STAGE, Reason.PUBLISH_TIMEOUT, "no ack in time", article.url)
-        except KafkaError as exc:
-            return Failure(
-                STAGE, reason_for_kafka(exc), f"{type(exc).__name__}: {exc}", article.url
-            )
-        return Delivered(article.id, topics)
+            pass
+        return [_outcome(ack, record) for ack, record in zip(acks, records, strict=True)]
 
     def _send(
         self, topic: str, key: bytes, value: bytes, headers: tuple[tuple[str, bytes], ...]
@@ -143,14 +135,50 @@ class Publisher:
         return a future settled by the producer's I/O thread on ack or error."""
         loop = asyncio.get_running_loop()
         acked: asyncio.Future[Any] = loop.create_future()
-        future = self._producer.send(topic, key=key, value=value, headers=list(headers))
+        try:
+            future = self._producer.send(topic, key=key, value=value, headers=list(headers))
+        except KafkaError as exc:  # refused before it was queued (e.g. too large)
+            acked.set_exception(exc)
+            return acked
         future.add_callback(lambda meta: loop.call_soon_threadsafe(_settle, acked, meta, None))
         future.add_errback(lambda exc: loop.call_soon_threadsafe(_settle, acked, None, exc))
         return acked
 
     def close(self, timeout: float = 10.0) -> None:
-        """Flush and close the producer."""
-        self._producer.close(timeout=timeout)
+        """Flush and close the producer. With the broker away the flush cannot finish: the
+        producer is then stopped at once (what it held unacknowledged is still in the
+        outbox), rather than raising at shutdown."""
+        try:
+            self._producer.close(timeout=timeout)
+        except KafkaTimeoutError:
+            log.warning("broker unreachable at close; unacknowledged records stay in the outbox")
+            sender = getattr(self._producer, "_sender", None)  # kafka-python has no public way
+            if sender is not None:
+                sender.force_close()
+
+
+def _outcome(ack: asyncio.Future[Any], record: OutboxRecord) -> Failure | None:
+    if not ack.done():
+        ack.cancel()
+        return Failure(STAGE, Reason.PUBLISH_TIMEOUT, "no ack in time", record.url)
+    exc = ack.exception()
+    if exc is None:
+        return None
+    if isinstance(exc, KafkaError):
+        return Failure(STAGE, reason_for_kafka(exc), f"{type(exc).__name__}: {exc}", record.url)
+    raise exc  # not a Kafka error: a bug, crash loudly
+
+
+def records_for(article: Article, settings: Settings) -> list[OutboxRecord]:
+    """The article's Kafka records: one per routed topic, same key, value and headers."""
+    record = to_record(article)
+    published = article.published.timestamp() if article.published else None
+    return [
+        OutboxRecord(
+            topic, record.key, record.value, record.headers, article.id, article.url, published
+        )
+        for topic in routed_topics(article, settings)
+    ]
 
 
 def _settle(acked: asyncio.Future[Any], meta: Any, exc: BaseException | None) -> None:

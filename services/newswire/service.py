@@ -19,6 +19,7 @@ from newswire.config import Config
 from newswire.health import OpsServer
 from newswire.http_client import HttpFetcher
 from newswire.models import FeedSpec
+from newswire.outbox import Outbox
 from newswire.pipeline import Pipeline, RunStats
 from newswire.publish import Publisher, configured_topics, ensure_topics
 from newswire.state import StateStore
@@ -105,17 +106,25 @@ async def _run(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     watch = asyncio.create_task(_watch_broker(bootstrap, stop))
+    outbox = Outbox(config.settings, store, publisher)
+    polled = asyncio.Event()  # polling is over: drain what is left, within the deadline
+    drain = asyncio.create_task(outbox.drain(polled))
     known_hosts = frozenset(feed.host for feed in config.feeds)
     async with HttpFetcher(config.settings.http, known_hosts) as fetcher:
-        pipeline = Pipeline(config.settings, fetcher, store, publisher, pool)
+        pipeline = Pipeline(config.settings, fetcher, store, outbox, pool)
         if once:
             await pipeline.poll_all(config.feeds)
         else:
             await asyncio.gather(
                 *(_poll_forever(pipeline, store, feed, stop) for feed in config.feeds)
             )
+    polled.set()
+    await drain
     stop.set()
     await watch
+    pipeline.stats.unsent = outbox.size
+    if outbox.size:
+        log.warning("records left in the outbox for the next start", extra={"unsent": outbox.size})
     return pipeline.stats
 
 

@@ -51,6 +51,7 @@ class KafkaSettings(Section):
 
 class TopicSettings(Section):
     articles: str = Field(default="news.articles", min_length=1)
+    dead_letters: str = Field(default="news.dlq", min_length=1)
     partitions: int = Field(default=6, ge=1, le=1000)
     create: bool = True
 
@@ -111,6 +112,12 @@ class StateSettings(Section):
     dir: str = "state"
 
 
+class OutboxSettings(Section):
+    max_records: int = Field(default=50_000, ge=1)
+    batch: int = Field(default=500, ge=1, le=10_000)
+    drain_deadline: Seconds = 30.0
+
+
 class MetricsSettings(Section):
     host: str = "0.0.0.0"
     port: int = Field(default=9464, ge=0, le=65535)
@@ -136,6 +143,7 @@ class Settings(Section):
     poll: PollSettings = PollSettings()
     extract: ExtractSettings = ExtractSettings()
     state: StateSettings = StateSettings()
+    outbox: OutboxSettings = OutboxSettings()
     metrics: MetricsSettings = MetricsSettings()
     paths: PathSettings = PathSettings()
     log: LogSettings = LogSettings()

@@ -3,14 +3,17 @@ article keys, in one SQLite file."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import json
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from newswire.models import FeedSpec, FeedState, Validators
+from newswire.models import FeedSpec, FeedState, OutboxRecord, Validators
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen_keys (
@@ -18,6 +21,17 @@ CREATE TABLE IF NOT EXISTS seen_keys (
     article_id TEXT NOT NULL,
     seen_at REAL NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    key BLOB NOT NULL,
+    value BLOB NOT NULL,
+    headers TEXT NOT NULL,
+    article_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    published_at REAL,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS feed_state (
     feed_url TEXT PRIMARY KEY,
     etag TEXT,
@@ -60,6 +74,18 @@ class StateStore:
             if name not in have:
                 self._db.execute(f"ALTER TABLE feed_state ADD COLUMN {name} {kind}")
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One explicit transaction (the connection is in autocommit mode, where sqlite3's own
+        context manager would not BEGIN): all of it is committed, or none of it."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
     def close(self) -> None:
         """Close the database."""
         self._db.close()
@@ -77,11 +103,76 @@ class StateStore:
     def remember(self, article_id: str, keys: Iterable[str]) -> None:
         """Record that `keys` identify the delivered article `article_id`."""
         now = time.time()
-        with self._db:
+        with self._transaction():
             self._db.executemany(
                 "INSERT OR IGNORE INTO seen_keys (key, article_id, seen_at) VALUES (?, ?, ?)",
                 [(key, article_id, now) for key in keys],
             )
+
+    def accept(self, article_id: str, keys: Iterable[str], records: Iterable[OutboxRecord]) -> None:
+        """In one transaction: the article's records into the outbox and its keys as seen.
+        A crash either side of it loses nothing: before, the entry is polled again; after,
+        the outbox still holds the records."""
+        now = time.time()
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO outbox (topic, key, value, headers, article_id, url, published_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.topic,
+                        r.key,
+                        r.value,
+                        _headers_json(r.headers),
+                        r.article_id,
+                        r.url,
+                        r.published_at,
+                    )
+                    for r in records
+                ],
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO seen_keys (key, article_id, seen_at) VALUES (?, ?, ?)",
+                [(key, article_id, now) for key in keys],
+            )
+
+    def outbox_batch(self, limit: int) -> list[OutboxRecord]:
+        """The oldest `limit` records waiting for the broker, in the order they came."""
+        rows = self._db.execute(
+            "SELECT seq, topic, key, value, headers, article_id, url, published_at, attempts "
+            "FROM outbox ORDER BY seq LIMIT ?",
+            (limit,),
+        )
+        return [
+            OutboxRecord(
+                topic=topic,
+                key=bytes(key),
+                value=bytes(value),
+                headers=_headers_from_json(headers),
+                article_id=article_id,
+                url=url,
+                published_at=published_at,
+                seq=seq,
+                attempts=attempts,
+            )
+            for seq, topic, key, value, headers, article_id, url, published_at, attempts in rows
+        ]
+
+    def outbox_remove(self, seqs: Iterable[int]) -> None:
+        """Forget records the broker acknowledged (or that went to the dead-letter topic)."""
+        with self._transaction():
+            self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+
+    def outbox_attempted(self, seqs: Iterable[int]) -> None:
+        """Count one more failed attempt for each record."""
+        with self._transaction():
+            self._db.executemany(
+                "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", [(s,) for s in seqs]
+            )
+
+    def outbox_size(self) -> int:
+        """Records waiting for the broker."""
+        return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
     def feed_state(self, feed: FeedSpec) -> FeedState:
         """The remembered state of a feed; a feed never polled is due now."""
@@ -143,3 +234,11 @@ def _to_state(row: tuple[Any, ...]) -> FeedState:
         validators=Validators(etag, lm),
         body_hash=hsh,
     )
+
+
+def _headers_json(headers: tuple[tuple[str, bytes], ...]) -> str:
+    return json.dumps([[name, base64.b64encode(value).decode()] for name, value in headers])
+
+
+def _headers_from_json(text: str) -> tuple[tuple[str, bytes], ...]:
+    return tuple((name, base64.b64decode(value)) for name, value in json.loads(text))

@@ -1,0 +1,200 @@
+"""The outbox: accepted articles wait in SQLite (the state store) until the broker
+acknowledges them, and are sent from there in the order they came.
+
+The pipeline writes an article's records and its dedup keys in one transaction
+(`StateStore.accept`), after waiting for room (`wait_for_room`: backpressure at
+`outbox.max_records`). The drainer sends the oldest `outbox.batch` records, deletes what the
+broker acknowledged, and on a failure waits (1 s doubling to 30 s) and tries again from the
+first unacknowledged record. A record the broker refuses for good (over its size limit) goes to
+the dead-letter topic with its reason. Nothing is held in memory without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Sequence
+
+from newswire import metrics
+from newswire.errors import Reason
+from newswire.models import Failure, OutboxRecord
+from newswire.publish import Publisher
+from newswire.settings import Settings
+from newswire.state import StateStore
+
+log = logging.getLogger("newswire.outbox")
+FIRST_RETRY_SECONDS = 1.0
+MAX_RETRY_SECONDS = 30.0
+DEAD_FOR_GOOD = frozenset({Reason.MESSAGE_TOO_LARGE})
+
+
+class Outbox:
+    """Backpressure for the pipeline and the drain loop to the broker."""
+
+    def __init__(self, settings: Settings, store: StateStore, publisher: Publisher) -> None:
+        self._settings = settings
+        self._store = store
+        self._publisher = publisher
+        self._work = asyncio.Event()
+        self._room = asyncio.Event()
+        self._size = store.outbox_size()
+        metrics.OUTBOX_RECORDS.set(self._size)
+
+    @property
+    def size(self) -> int:
+        """Records waiting for the broker."""
+        return self._size
+
+    async def wait_for_room(self) -> None:
+        """Return once the outbox is below `outbox.max_records` (backpressure)."""
+        while self._size >= self._settings.outbox.max_records:
+            self._room.clear()
+            await self._room.wait()
+
+    def accept(self, article_id: str, keys: Sequence[str], records: Sequence[OutboxRecord]) -> None:
+        """Store an article's records and dedup keys durably, and wake the drainer."""
+        self._store.accept(article_id, keys, records)
+        self._resized(self._size + len(records))
+        self._work.set()
+
+    async def drain(self, stop: asyncio.Event) -> None:
+        """Send until `stop` is set and the outbox is empty, or `stop` is set and the drain
+        deadline has passed (what is left stays for the next start)."""
+        delay = FIRST_RETRY_SECONDS
+        stopped_at: float | None = None
+        while True:
+            if stop.is_set() and stopped_at is None:
+                stopped_at = time.monotonic()
+            if stopped_at is not None and (
+                self._size == 0
+                or time.monotonic() - stopped_at > self._settings.outbox.drain_deadline
+            ):
+                return
+            batch = self._store.outbox_batch(self._settings.outbox.batch)
+            if not batch:
+                await _wait_either(self._work, stop, timeout=None)
+                self._work.clear()
+                continue
+            if await self.send_batch(batch):
+                delay = FIRST_RETRY_SECONDS
+                continue
+            await _wait_either(stop, asyncio.Event(), timeout=delay)
+            delay = min(delay * 2, MAX_RETRY_SECONDS)
+
+    async def send_batch(self, batch: Sequence[OutboxRecord]) -> bool:
+        """Send one batch; True when every record was acknowledged or dead-lettered."""
+        started = time.monotonic()
+        outcomes = await self._publisher.send(batch)
+        metrics.PUBLISH_SECONDS.observe(time.monotonic() - started)
+        done, dead, failed = [], [], []
+        for record, failure in zip(batch, outcomes, strict=True):
+            if failure is None:
+                done.append(record)
+            elif failure.reason in DEAD_FOR_GOOD:
+                dead.append((record, failure))
+            else:
+                failed.append((record, failure))
+        self._acknowledged(done)
+        dead_done = await self._dead_letter(dead)
+        if failed:
+            self._store.outbox_attempted(r.seq for r, _ in failed)
+            for _, failure in failed[:1]:
+                metrics.ERRORS.labels(failure.stage, failure.reason.value).inc()
+                log.warning(
+                    "broker did not acknowledge; kept in the outbox",
+                    extra={
+                        "stage": failure.stage,
+                        "reason": failure.reason.value,
+                        "detail": failure.detail,
+                        "waiting": self._size,
+                    },
+                )
+        return not failed and dead_done
+
+    def _acknowledged(self, records: Sequence[OutboxRecord]) -> None:
+        if not records:
+            return
+        self._store.outbox_remove(r.seq for r in records)
+        self._resized(self._size - len(records))
+        now = time.time()
+        for record in records:
+            metrics.PUBLISHED.labels(record.topic).inc()
+            if record.topic == self._settings.topics.articles and record.published_at:
+                metrics.FRESHNESS.observe(max(now - record.published_at, 0.0))
+
+    async def _dead_letter(self, dead: Sequence[tuple[OutboxRecord, Failure]]) -> bool:
+        """Send each refused record's dead letter; drop the record once the letter is acked."""
+        if not dead:
+            return True
+        topic, limit = self._settings.topics.dead_letters, self._settings.kafka.max_request_bytes
+        letters = [dead_letter(r, f, topic, limit) for r, f in dead]
+        outcomes = await self._publisher.send(letters)
+        sent = [record for (record, _), o in zip(dead, outcomes, strict=True) if o is None]
+        for record, failure in dead:
+            metrics.ERRORS.labels(failure.stage, failure.reason.value).inc()
+            metrics.DEAD_LETTERS.labels(failure.stage, failure.reason.value).inc()
+            log.error(
+                "sent to the dead-letter topic",
+                extra={
+                    "url": record.url,
+                    "stage": failure.stage,
+                    "reason": failure.reason.value,
+                    "detail": failure.detail,
+                },
+            )
+        if sent:
+            self._store.outbox_remove(r.seq for r in sent)
+            self._resized(self._size - len(sent))
+        return len(sent) == len(dead)
+
+    def _resized(self, size: int) -> None:
+        self._size = max(size, 0)
+        metrics.OUTBOX_RECORDS.set(self._size)
+        if self._size < self._settings.outbox.max_records:
+            self._room.set()
+
+
+RECORD_OVERHEAD = 512  # bytes a record needs beyond its value (batch header, key, headers)
+
+
+def dead_letter(
+    record: OutboxRecord, failure: Failure, topic: str, max_request_bytes: int
+) -> OutboxRecord:
+    """The dead letter of a record refused for good: stage, reason, attempts and what was
+    refused (topic, key, size, article id and URL, and up to 2,000 bytes of the value, fewer
+    if the broker's limit needs it, so the letter itself fits)."""
+    letter = {
+        "schema": "newswire.dead_letter",
+        "schema_version": 1,
+        "stage": failure.stage,
+        "reason": failure.reason.value,
+        "detail": failure.detail[:300],
+        "attempts": record.attempts + 1,
+        "article_id": record.article_id,
+        "url": record.url,
+        "topic": record.topic,
+        "key": record.key.decode("utf-8", "replace"),
+        "size": len(record.value),
+        "value_head": "",
+    }
+    budget = max_request_bytes - RECORD_OVERHEAD
+    head = 2000
+    while True:
+        letter["value_head"] = record.value[:head].decode("utf-8", "ignore")
+        value = json.dumps(letter, ensure_ascii=False).encode()
+        if len(value) <= budget or head == 0:
+            break
+        head //= 2
+    headers = (("schema", b"newswire.dead_letter.v1"),)
+    return OutboxRecord(topic, record.key, value, headers, record.article_id, record.url)
+
+
+async def _wait_either(first: asyncio.Event, second: asyncio.Event, timeout: float | None) -> None:
+    waits = [asyncio.create_task(first.wait()), asyncio.create_task(second.wait())]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waits:
+            task.cancel()

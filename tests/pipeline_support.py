@@ -1,0 +1,38 @@
+"""Run the pipeline in-process the way the service does: poll, accept into the outbox,
+drain the outbox to the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Executor
+
+from newswire.http_client import HttpFetcher
+from newswire.models import FeedSpec, FeedState
+from newswire.outbox import Outbox
+from newswire.pipeline import Pipeline, RunStats
+from newswire.publish import Publisher
+from newswire.settings import Settings
+from newswire.state import StateStore
+
+
+async def poll_and_drain(
+    settings: Settings,
+    bootstrap: str,
+    store: StateStore,
+    pool: Executor,
+    feeds: tuple[FeedSpec, ...],
+) -> tuple[RunStats, list[FeedState]]:
+    """Poll each feed once, then drain the outbox (within outbox.drain_deadline)."""
+    publisher = Publisher(settings, bootstrap)
+    try:
+        outbox = Outbox(settings, store, publisher)
+        async with HttpFetcher(settings.http) as fetcher:
+            pipeline = Pipeline(settings, fetcher, store, outbox, pool)
+            states = list(await asyncio.gather(*(pipeline.poll_feed(f) for f in feeds)))
+        done = asyncio.Event()
+        done.set()
+        await outbox.drain(done)
+        pipeline.stats.unsent = outbox.size
+        return pipeline.stats, states
+    finally:
+        publisher.close()

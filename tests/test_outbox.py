@@ -1,0 +1,190 @@
+"""The durable outbox: accepted atomically with the dedup keys, drained in order, bounded
+(backpressure), and riding out a broker outage with nothing lost and nothing doubled."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY
+
+from newswire.broker import EmbeddedBroker, free_port
+from newswire.models import OutboxRecord
+from newswire.outbox import Outbox
+from newswire.publish import Publisher, configured_topics, ensure_topics
+from newswire.settings import Settings
+from newswire.state import StateStore
+from tests.builders import CONFIG, FEEDS
+from tests.kafka_support import read_messages, unique_prefix
+from tests.pipeline_support import poll_and_drain
+from tests.site import FixtureSite
+from tests.tcp_proxy import CuttableProxy
+from tests.test_pipeline import serve
+
+
+def record(n: int, topic: str = "t", key: bytes | None = None) -> OutboxRecord:
+    value = f'{{"n":{n}}}'.encode()
+    return OutboxRecord(
+        topic, key or f"k{n}".encode(), value, (("schema", b"x.v1"),), f"a{n}", f"u{n}"
+    )
+
+
+def settings_with(prefix: str, **outbox: object) -> Settings:
+    base = CONFIG.settings
+    return base.model_copy(
+        update={
+            "topics": base.topics.model_copy(
+                update={"articles": f"{prefix}.articles", "dead_letters": f"{prefix}.dlq"}
+            ),
+            "routes": (),
+            "outbox": base.outbox.model_copy(update=outbox),
+            "kafka": base.kafka.model_copy(update={"delivery_timeout": 3.0}),
+            "http": base.http.model_copy(update={"host_min_delay": 0.0}),
+        }
+    )
+
+
+def test_accept_stores_records_and_seen_keys_in_one_transaction(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.db")
+    store.accept("a1", ["url:https://x.test/1", "guid:o:1"], [record(1), record(2)])
+    assert store.known(["guid:o:1"]) == ("guid:o:1", "a1")
+    batch = store.outbox_batch(10)
+    assert [(r.key, r.value, r.headers) for r in batch] == [
+        (b"k1", b'{"n":1}', (("schema", b"x.v1"),)),
+        (b"k2", b'{"n":2}', (("schema", b"x.v1"),)),
+    ]
+    assert batch[0].seq < batch[1].seq
+    store.outbox_attempted([batch[0].seq])
+    store.outbox_remove([batch[1].seq])
+    store.close()
+    reopened = StateStore(tmp_path / "s.db")  # durable across a restart
+    (left,) = reopened.outbox_batch(10)
+    assert (left.key, left.attempts, reopened.outbox_size()) == (b"k1", 1, 1)
+
+
+def test_a_failed_transaction_leaves_neither_records_nor_keys(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.db")
+    poison = OutboxRecord("t", b"k", None, (), "a", "u")  # type: ignore[arg-type]
+    with pytest.raises(Exception, match="NOT NULL"):
+        store.accept("a1", ["url:https://x.test/1"], [record(1), poison])
+    assert store.outbox_size() == 0
+    assert store.known(["url:https://x.test/1"]) is None
+
+
+@pytest.mark.integration
+def test_accepting_waits_while_the_outbox_is_full(kafka_bootstrap: str, tmp_path: Path) -> None:
+    prefix = unique_prefix()
+    settings = settings_with(prefix, max_records=2)
+    ensure_topics(settings.kafka, kafka_bootstrap, settings.topics, configured_topics(settings))
+    topic = settings.topics.articles
+
+    async def scenario() -> list[str]:
+        publisher = Publisher(settings, kafka_bootstrap)
+        try:
+            outbox = Outbox(settings, StateStore(tmp_path / "s.db"), publisher)
+            events: list[str] = []
+            outbox.accept("a1", [], [record(1, topic, b"same"), record(2, topic, b"same")])
+
+            async def third() -> None:
+                await outbox.wait_for_room()
+                events.append("room")
+                outbox.accept("a3", [], [record(3, topic, b"same")])
+
+            waiting = asyncio.create_task(third())
+            await asyncio.sleep(0.3)
+            events.append("full" if not waiting.done() else "no backpressure")
+            done = asyncio.Event()
+            done.set()
+            await outbox.drain(done)  # sends 1 and 2, which makes room for 3 ...
+            await waiting
+            await outbox.drain(done)  # ... then 3
+            events.append(f"left {outbox.size}")
+            return events
+        finally:
+            publisher.close()
+
+    assert asyncio.run(scenario()) == ["full", "room", "left 0"]
+    values = [m["n"] for m in read_messages(kafka_bootstrap, topic)]
+    assert values == [1, 2, 3]  # one key, one partition: in the order accepted
+
+
+@pytest.fixture
+def broker_behind_proxy(tmp_path: Path) -> Iterator[tuple[str, CuttableProxy]]:
+    """A broker of this test's own, advertised through a proxy that can be cut: clients
+    reach it only through the proxy. (Its own, also with KAFKA_BOOTSTRAP_SERVERS set: the
+    test must control what the broker advertises.)"""
+    proxy_port = free_port()
+    broker = EmbeddedBroker(
+        "127.0.0.1:0", tmp_path / "broker.log", advertised=f"127.0.0.1:{proxy_port}"
+    )
+    broker.start()
+    proxy = CuttableProxy(("127.0.0.1", broker.port), proxy_port).start()
+    try:
+        yield f"127.0.0.1:{proxy_port}", proxy
+    finally:
+        proxy.cut()
+        broker.stop()
+
+
+@pytest.mark.integration
+def test_a_broker_outage_loses_nothing_and_the_outbox_drains_when_it_returns(
+    site: FixtureSite,
+    broker_behind_proxy: tuple[str, CuttableProxy],
+    tmp_path: Path,
+    pool: ProcessPoolExecutor,
+) -> None:
+    bootstrap, proxy = broker_behind_proxy
+    settings = settings_with(unique_prefix(), drain_deadline=4.0)
+    ensure_topics(settings.kafka, bootstrap, settings.topics, configured_topics(settings))
+    store = StateStore(tmp_path / "state.db")
+    feeds = serve(site)
+    shafaq_en = feeds[0]
+
+    async def outage() -> tuple[int, float]:
+        publisher = Publisher(settings, bootstrap)  # connected while the broker was up
+        try:
+            proxy.cut()
+            stats, _ = await poll_and_drain_with(publisher, settings, store, pool, (shafaq_en,))
+            return stats.published, REGISTRY.get_sample_value("newswire_outbox_records") or 0
+        finally:
+            publisher.close(timeout=1)
+
+    accepted, waiting = asyncio.run(outage())
+    assert accepted == 3  # polling and extraction went on
+    assert waiting == 3 and store.outbox_size() == 3  # held, not lost
+    assert site.hits("/en/rss") == 1
+
+    proxy.restore()
+    stats, _ = asyncio.run(poll_and_drain(settings, bootstrap, store, pool, feeds))
+    assert stats.published == 0  # the Iraq feed's items are the same stories: repeats
+    assert store.outbox_size() == 0
+    messages = read_messages(bootstrap, settings.topics.articles)
+    ids = [m["id"] for m in messages]
+    assert len(ids) == 3 and len(set(ids)) == 3  # every article, once
+
+
+async def poll_and_drain_with(
+    publisher: Publisher,
+    settings: Settings,
+    store: StateStore,
+    pool: ProcessPoolExecutor,
+    feeds: tuple[object, ...],
+) -> tuple[object, object]:
+    """poll_and_drain with a publisher made before the outage (the service's situation)."""
+    from newswire.http_client import HttpFetcher
+    from newswire.pipeline import Pipeline
+
+    outbox = Outbox(settings, store, publisher)
+    async with HttpFetcher(settings.http) as fetcher:
+        pipeline = Pipeline(settings, fetcher, store, outbox, pool)
+        states = [await pipeline.poll_feed(feed) for feed in feeds]  # type: ignore[arg-type]
+    done = asyncio.Event()
+    done.set()
+    await outbox.drain(done)  # gives up after outbox.drain_deadline: the broker is away
+    return pipeline.stats, states
+
+
+_ = FEEDS  # the fixture pages' outlets come from the shipped config
