@@ -152,7 +152,7 @@ def test_dashboard_shows_what_ops_need_from_exported_metrics_only() -> None:
         "newswire_errors_total",  # errors by reason
         "newswire_feed_consecutive_errors",  # feed health table
         "newswire_freshness_lag_seconds_bucket",
-        "newswire_articles_in_flight",  # backlog
+        "newswire_outbox_records",  # outbox backlog
         "newswire_duplicates_total",
         "newswire_regions_tagged_total",
     ):
