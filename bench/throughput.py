@@ -196,7 +196,7 @@ def main() -> None:
     print(f"pages={args.pages} feeds={args.feeds} cores={os.cpu_count()}")
     steady = (args.pages - 1) / steady_s
     print(f"newswire run --once : {newswire_s:7.2f} s  {rate:7.1f} articles/s (start-up included)")
-    print(f"newswire steady     : {steady_s:7.2f} s  {steady:7.1f} articles/s (first to last accepted)")
+    print(f"newswire steady     : {steady_s:7.2f} s  {steady:7.1f} articles/s (accepted, steady)")
     print(f"naive loop          : {naive_s:7.2f} s  {naive_n / naive_s:7.1f} articles/s")
     print(f"limit (extract+tag) : {limit_s:7.2f} s  {args.pages / limit_s:7.1f} articles/s")
     print(
