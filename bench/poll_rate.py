@@ -93,6 +93,7 @@ def bench_settings(concurrency: int) -> Settings:
             "host_concurrency": concurrency,
             "host_min_delay": 0.0,
             "max_connections": concurrency,
+            "allow_hosts": ("127.0.0.1",),  # the local server; the SSRF guard refuses it
         }
     )
     return settings.model_copy(update={"http": http})

@@ -13,7 +13,9 @@ from newswire.worker import build_article
 from tests.site import DATA
 
 REPO_CONFIG = Path(__file__).parents[1] / "config"
-CONFIG = load_config(REPO_CONFIG, environ={})
+# Tests serve feeds and pages from 127.0.0.1, which the SSRF guard refuses unless allowed.
+LOOPBACK_ALLOWED = {"NEWSWIRE_HTTP__ALLOW_HOSTS": "[127.0.0.1]"}
+CONFIG = load_config(REPO_CONFIG, environ=LOOPBACK_ALLOWED)
 FEEDS = {f.outlet.id: f for f in CONFIG.feeds}
 TAGGER = Tagger(CONFIG.gazetteer)
 

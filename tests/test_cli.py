@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import jsonschema
 import pytest
 
 from newswire.message import load_schema
+from tests.builders import LOOPBACK_ALLOWED
 from tests.kafka_support import unique_prefix
 from tests.site import DATA, FixtureSite
 
@@ -20,6 +22,9 @@ REPO_CONFIG = Path(__file__).parents[1] / "config"
 def newswire(
     *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
+    """Run the CLI on the shipped config (by default allowing the loopback test server)."""
+    if env is None:
+        env = {**os.environ, **LOOPBACK_ALLOWED}
     return subprocess.run(
         [sys.executable, "-m", "newswire", "--config", str(REPO_CONFIG), *args],
         capture_output=True,
@@ -172,3 +177,12 @@ def test_tail_filters_by_outlet_region_and_language(kafka_bootstrap: str) -> Non
         "  https://x.test/0",
         "  regions: Al-Bukamal  watchlists: syria-iraq-border",
     ]
+
+
+@pytest.mark.integration
+def test_the_ssrf_guard_refuses_loopback_unless_allowed(site: FixtureSite) -> None:
+    url = site.add_file("/a", "site/jpost-northern-drill.html", "text/html; charset=utf-8")
+    refused = newswire("extract", url, env=dict(os.environ))  # the shipped config: guarded
+    assert refused.returncode == 1
+    assert b"blocked_address" in refused.stderr and b"loopback" in refused.stderr
+    assert site.requests == []  # never connected

@@ -67,6 +67,7 @@ def write_config(tmp: Path, bootstrap: str, prefix: str, feeds: dict[str, str]) 
     settings["state"] = {"dir": str(tmp / "state")}
     settings["metrics"] = {"host": "127.0.0.1", "port": 0}
     settings["extract"]["workers"] = 2
+    settings["http"]["allow_hosts"] = ["127.0.0.1"]  # the test server; refused by default
     (config / "newswire.yaml").write_text(yaml.safe_dump(settings))
     return config
 

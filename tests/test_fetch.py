@@ -19,7 +19,12 @@ from tests.site import FixtureSite, Resource
 
 pytestmark = pytest.mark.integration
 FAST = HttpSettings(
-    connect_timeout=2, read_timeout=1, total_timeout=2, max_body_bytes=50_000, max_redirects=3
+    connect_timeout=2,
+    read_timeout=1,
+    total_timeout=2,
+    max_body_bytes=50_000,
+    max_redirects=3,
+    allow_hosts=("127.0.0.1",),
 )
 
 

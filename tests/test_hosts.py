@@ -22,6 +22,7 @@ NOW = 1_800_000_000.0
 
 def http_settings(**overrides: object) -> HttpSettings:
     base: dict[str, object] = {"host_min_delay": 0, "host_concurrency": 64, "total_timeout": 5}
+    base["allow_hosts"] = ["127.0.0.1"]
     base.update(overrides)
     return HttpSettings.model_validate(base)
 

@@ -54,6 +54,7 @@ def write_config(tmp: Path, feed_url: str, kafka: dict[str, object], metrics_por
         "state": {"dir": str(tmp / "state")},
         "metrics": {"host": "127.0.0.1", "port": metrics_port},
         "extract": {"workers": 1},
+        "http": {"allow_hosts": ["127.0.0.1"]},  # the test server; the SSRF guard refuses it
     }
     (config / "newswire.yaml").write_text(yaml.safe_dump(settings))
     return config

@@ -27,6 +27,7 @@ class Reason(StrEnum):
     TOO_LARGE = "too_large"
     TOO_MANY_REDIRECTS = "too_many_redirects"
     INVALID_URL = "invalid_url"
+    BLOCKED_ADDRESS = "blocked_address"
     HTTP_401 = "http_401"
     HTTP_403 = "http_403"
     HTTP_404 = "http_404"

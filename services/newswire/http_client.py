@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from newswire.errors import Reason, reason_for_status
+from newswire.guard import AddressGuard, BlockedAddress, GuardedBackend, Resolver, resolve
 from newswire.hosts import HostGate
 from newswire.models import Failure
 from newswire.settings import HttpSettings
@@ -45,17 +47,19 @@ PAUSE_STATUSES = frozenset({429, 503})
 class HttpFetcher:
     """The shared async client and the per-host gate; every GET of newswire goes through
     `get`, which applies the caps, follows redirects hop by hop and maps failures to reasons.
-    Pass `transport` to serve requests from a test double."""
+    Pass `transport` to serve requests from a test double, `resolver` to answer name
+    lookups from one (the guard still decides)."""
 
     def __init__(
         self,
         settings: HttpSettings,
         known_hosts: frozenset[str] = frozenset(),
         transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver = resolve,
     ) -> None:
         self.settings = settings
         self.gate = HostGate(settings.host_concurrency, settings.host_min_delay, known_hosts)
-        self._client = make_client(settings, transport)
+        self._client = make_client(settings, transport, resolver)
 
     async def __aenter__(self) -> HttpFetcher:
         return self
@@ -122,10 +126,13 @@ class HttpFetcher:
 
 
 def make_client(
-    settings: HttpSettings, transport: httpx.AsyncBaseTransport | None = None
+    settings: HttpSettings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    resolver: Resolver = resolve,
 ) -> httpx.AsyncClient:
-    """The async client: timeouts, pool limits, User-Agent, HTTP/2, proxy (from config, or
-    the standard HTTP(S)_PROXY / NO_PROXY variables). Redirects are followed by HttpFetcher."""
+    """The async client: timeouts, pool limits, User-Agent, HTTP/2, the SSRF guard on every
+    connection (newswire.guard), proxy (from config, or the standard HTTP(S)_PROXY /
+    NO_PROXY variables). Redirects are followed by HttpFetcher, hop by hop."""
     timeout = httpx.Timeout(
         settings.read_timeout, connect=settings.connect_timeout, pool=settings.total_timeout
     )
@@ -133,16 +140,28 @@ def make_client(
         max_connections=settings.max_connections,
         max_keepalive_connections=settings.max_connections,
     )
+    guard = AddressGuard(settings.allow_private_networks, settings.allow_hosts)
     return httpx.AsyncClient(
         timeout=timeout,
-        limits=limits,
         follow_redirects=False,
         headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
-        http2=settings.http2,
         proxy=settings.proxy,
         trust_env=True,
-        transport=transport,
+        transport=transport
+        or guarded_transport(settings, limits, GuardedBackend(guard, resolver=resolver)),
     )
+
+
+def guarded_transport(
+    settings: HttpSettings, limits: httpx.Limits, backend: httpcore.AsyncNetworkBackend
+) -> httpx.AsyncHTTPTransport:
+    """httpx's own transport, its connection pool opening connections through `backend`."""
+    transport = httpx.AsyncHTTPTransport(limits=limits, http2=settings.http2, trust_env=True)
+    pool = transport._pool  # httpx exposes no way to pass httpcore a network backend
+    if not hasattr(pool, "_network_backend"):
+        raise RuntimeError("httpcore changed: the SSRF guard cannot be installed")
+    pool._network_backend = backend
+    return transport
 
 
 async def _body(response: httpx.Response, url: str, settings: HttpSettings) -> HttpResponse:
@@ -237,6 +256,8 @@ def reason_for_exception(exc: httpx.HTTPError) -> Reason:
 def _connect_reason(exc: httpx.ConnectError) -> Reason:
     cause: BaseException | None = exc
     while cause is not None:
+        if isinstance(cause, BlockedAddress):
+            return Reason.BLOCKED_ADDRESS
         if isinstance(cause, ssl.SSLError):
             return Reason.TLS
         text = str(cause).lower()

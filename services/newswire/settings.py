@@ -78,6 +78,8 @@ class HttpSettings(Section):
     retry_after_cap: Seconds = 21600.0
     http2: bool = True
     proxy: str | None = None
+    allow_private_networks: bool = False
+    allow_hosts: tuple[str, ...] = ()
 
 
 class PollSettings(Section):
