@@ -52,15 +52,26 @@ class CuttableProxy:
                 client, _ = listener.accept()
             except OSError:
                 return  # cut
+            if not self._track(listener, client):
+                return
             try:
                 server = socket.create_connection(self.upstream)
             except OSError:
                 client.close()
                 continue
-            with self._lock:
-                self._sockets += [client, server]
+            if not self._track(listener, server):
+                return
             for source, target in ((client, server), (server, client)):
                 threading.Thread(target=_pump, args=(source, target), daemon=True).start()
+
+    def _track(self, listener: socket.socket, sock: socket.socket) -> bool:
+        """Register a socket so a cut resets it; close it at once if the cut came first."""
+        with self._lock:
+            if self._listener is listener:
+                self._sockets.append(sock)
+                return True
+        sock.close()
+        return False
 
 
 def _pump(source: socket.socket, target: socket.socket) -> None:
