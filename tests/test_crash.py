@@ -1,0 +1,110 @@
+"""Crash safety: `newswire run` killed with SIGKILL at 20 random moments while feeds keep
+posting, then run to completion: every article is on the topic, and an article seen twice
+always has the same id (at-least-once, never under two ids)."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+import yaml
+
+from newswire.broker import free_port
+from tests.kafka_support import read_messages, unique_prefix
+from tests.site import DATA, FixtureSite, Resource
+from tests.test_service import published, wait_for
+
+pytestmark = pytest.mark.integration
+FEEDS = 3
+KILLS = 20
+PAGES = sorted((DATA / "site").glob("*.html"))
+
+
+def feed_xml(base: str, items: list[int]) -> bytes:
+    body = "".join(
+        f"<item><title>Report {i}</title><link>{base}/story/{i}</link><guid>s-{i}</guid></item>"
+        for i in items
+    )
+    return f'<rss version="2.0"><channel><title>t</title>{body}</channel></rss>'.encode()
+
+
+def add_story(site: FixtureSite, index: int, per_feed: dict[int, list[int]]) -> None:
+    html = PAGES[index % len(PAGES)].read_text(encoding="utf-8")
+    html = html.replace("<p>", f"<p>Dispatch {index}: officials confirmed the report.</p><p>", 1)
+    site.add(f"/story/{index}", Resource(html.encode()))
+    per_feed[index % FEEDS].append(index)
+    feed = index % FEEDS
+    site.add(f"/feed/{feed}", Resource(feed_xml(site.base, per_feed[feed]), "application/rss+xml"))
+
+
+def write_config(tmp: Path, site: FixtureSite, bootstrap: str, prefix: str, port: int) -> Path:
+    config = tmp / "config"
+    config.mkdir()
+    (config / "regions.yaml").write_text((DATA.parents[1] / "config" / "regions.yaml").read_text())
+    feeds = [
+        {"url": site.url(f"/feed/{f}"), "id": f"crash-{f}", "interval": "1s", "min_interval": "1s"}
+        for f in range(FEEDS)
+    ]
+    outlets = [{"id": "shafaq-news", "name": "Shafaq News", "language": "en", "feeds": feeds}]
+    (config / "feeds.yaml").write_text(yaml.safe_dump({"outlets": outlets}))
+    settings = {
+        "kafka": {"bootstrap_servers": bootstrap},
+        "topics": {"articles": f"{prefix}.articles", "dead_letters": f"{prefix}.dlq"},
+        "routes": [],
+        "state": {"dir": str(tmp / "state")},
+        "metrics": {"host": "127.0.0.1", "port": port},
+        "extract": {"workers": 1},
+        "http": {"allow_hosts": ["127.0.0.1"], "host_min_delay": 0},
+        "log": {"level": "WARNING"},
+    }
+    (config / "newswire.yaml").write_text(yaml.safe_dump(settings))
+    return config
+
+
+def test_killed_at_random_moments_nothing_is_lost_and_repeats_keep_their_id(
+    site: FixtureSite, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    rng = random.Random(20261121)
+    per_feed: dict[int, list[int]] = defaultdict(list)
+    stories = 0
+    for _ in range(6):
+        add_story(site, stories, per_feed)
+        stories += 1
+    prefix, port = unique_prefix(), free_port()
+    config = write_config(tmp_path, site, kafka_bootstrap, prefix, port)
+    command = [sys.executable, "-m", "newswire", "--config", str(config), "run"]
+
+    for _ in range(KILLS):
+        service = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 3.5))  # start-up, polling, extraction, outbox, idle
+        service.send_signal(signal.SIGKILL)
+        service.wait()
+        for _ in range(2):  # the feeds keep posting while newswire is down
+            add_story(site, stories, per_feed)
+            stories += 1
+
+    service = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        topic = f"{prefix}.articles"
+        wait_for(
+            lambda: len({m["url"] for m in read_messages(kafka_bootstrap, topic)}) >= stories,
+            timeout=120,
+        )
+        assert published(port) >= 0  # the last run is healthy and serving metrics
+    finally:
+        service.send_signal(signal.SIGTERM)
+        service.wait(timeout=60)
+    assert service.returncode == 0
+
+    ids_by_url: dict[str, set[str]] = defaultdict(set)
+    for message in read_messages(kafka_bootstrap, f"{prefix}.articles"):
+        ids_by_url[message["url"]].add(message["id"])
+    assert len(ids_by_url) == stories  # every article arrived
+    assert all(len(ids) == 1 for ids in ids_by_url.values())  # repeats keep their id
+    assert len({i for ids in ids_by_url.values() for i in ids}) == stories
