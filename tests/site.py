@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,6 +27,9 @@ class Resource:
     delay: float = 0.0
     trickle: float = 0.0  # seconds between body bytes
     headers: dict[str, str] = field(default_factory=dict)
+    reset: bool = False  # drop the connection (RST) instead of answering
+    raw: bytes | None = None  # bytes written instead of an HTTP response (garbage)
+    no_length: bool = False  # no Content-Length: the body ends when the connection closes
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,16 @@ def _handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
                 self._send(404, b"<html><body>Not found</body></html>", "text/html")
                 return
             time.sleep(resource.delay)
+            if resource.reset:
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.close_connection = True
+                return
+            if resource.raw is not None:
+                self.wfile.write(resource.raw)
+                self.close_connection = True
+                return
             if self._not_modified(resource):
                 self._send(304, b"", None, resource)
                 return
@@ -144,14 +160,19 @@ def _handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
                         self.send_header(name, value)
                 for name, value in resource.headers.items():
                     self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
+            if resource is not None and resource.no_length:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            else:
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            if resource is None or not resource.trickle:
-                self.wfile.write(body)
-                return
-            for byte in range(len(body)):
-                self.wfile.write(body[byte : byte + 1])
-                time.sleep(resource.trickle)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                if resource is None or not resource.trickle:
+                    self.wfile.write(body)
+                    return
+                for byte in range(len(body)):
+                    self.wfile.write(body[byte : byte + 1])
+                    time.sleep(resource.trickle)
 
         def log_message(self, format: str, *args: object) -> None:
             return

@@ -137,6 +137,7 @@ class Pipeline:
         parsed = await asyncio.get_running_loop().run_in_executor(self._pool, parse_feed, document)
         if isinstance(parsed, Failure):
             return self._poll_failed(feed, state, now, parsed)
+        parsed = self._capped(feed, parsed)
         self._parsed(feed, parsed)
         outcomes = await asyncio.gather(*(self.process(feed, e) for e in parsed.entries))
         published = sum(1 for o in outcomes if o is EntryOutcome.PUBLISHED)
@@ -148,6 +149,16 @@ class Pipeline:
         self._note_activity(feed, dates)
         hints = (parsed.update_hint_s, document.fresh_for)
         return self._succeeded(feed, state, now, "ok", dates, hints)
+
+    def _capped(self, feed: FeedSpec, parsed: ParsedFeed) -> ParsedFeed:
+        """At most poll.max_entries entries of one poll (the first ones: feeds list the newest
+        first); the rest are counted as skipped."""
+        limit = self._settings.poll.max_entries
+        if len(parsed.entries) <= limit:
+            return parsed
+        log.warning("feed over poll.max_entries", extra=_ctx(feed, f"{len(parsed.entries)}"))
+        extra = len(parsed.entries) - limit
+        return replace(parsed, entries=parsed.entries[:limit], skipped=parsed.skipped + extra)
 
     def _note_activity(self, feed: FeedSpec, dates: tuple[datetime, ...]) -> None:
         """Remember the feed's newest entry and usual gap, for the silent-feeds gauge."""
