@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
@@ -17,7 +18,8 @@ from newswire.outbox import Outbox
 from newswire.publish import Publisher, configured_topics, ensure_topics
 from newswire.settings import Settings
 from newswire.state import StateStore
-from tests.builders import CONFIG, FEEDS
+from newswire.urls import canonical_url
+from tests.builders import CONFIG
 from tests.kafka_support import read_messages, unique_prefix
 from tests.pipeline_support import poll_and_drain
 from tests.site import FixtureSite
@@ -187,4 +189,39 @@ async def poll_and_drain_with(
     return pipeline.stats, states
 
 
-_ = FEEDS  # the fixture pages' outlets come from the shipped config
+@pytest.mark.integration
+def test_a_crash_in_extraction_sends_the_original_entry_to_the_dead_letter_topic(
+    site: FixtureSite, kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import newswire.pipeline
+    from newswire.worker import init_worker, process_entry
+
+    def crashes_on_the_green_zone(*args: Any) -> Any:
+        if "Green-Zone" in args[0].link:
+            raise ValueError("bug in a cleaning rule")
+        return process_entry(*args)
+
+    monkeypatch.setattr(newswire.pipeline, "process_entry", crashes_on_the_green_zone)
+    init_worker(CONFIG.gazetteer)  # the threads below share this process's tagger
+    settings = settings_with(unique_prefix())
+    ensure_topics(settings.kafka, kafka_bootstrap, settings.topics, configured_topics(settings))
+    store = StateStore(tmp_path / "s.db")
+    feed = serve(site)[0]
+    with ThreadPoolExecutor(2) as threads:
+        stats, _ = asyncio.run(poll_and_drain(settings, kafka_bootstrap, store, threads, (feed,)))
+    assert stats.failures.get("extract/extract_error") == 1
+    (letter,) = read_messages(kafka_bootstrap, settings.topics.dead_letters)
+    assert (letter["stage"], letter["reason"], letter["attempts"]) == (
+        "extract",
+        "extract_error",
+        1,
+    )
+    assert letter["detail"] == "ValueError: bug in a cleaning rule"
+    assert letter["entry"]["link"].endswith("Rocket-lands-near-Baghdad-s-Green-Zone-no-casualties")
+    assert letter["entry"]["title"] and letter["entry"]["feed_id"] == feed.id
+    articles = read_messages(kafka_bootstrap, settings.topics.articles)
+    assert len(articles) == 2  # the other entries went on
+    # failed for good: its keys are recorded, so no later poll tries it again
+    assert store.known([f"url:{canonical_url(letter['entry']['link'])}"]) is not None

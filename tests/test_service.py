@@ -21,7 +21,7 @@ from newswire.models import FeedState
 from newswire.service import STATE_FILE
 from newswire.state import StateStore
 from tests.kafka_support import read_messages, unique_prefix
-from tests.site import FixtureSite, Resource
+from tests.site import DATA, FixtureSite, Resource
 
 pytestmark = pytest.mark.integration
 REPO_CONFIG = Path(__file__).parents[1] / "config"
@@ -175,3 +175,42 @@ def test_a_restart_resumes_each_feeds_schedule_from_the_state_store(
         service.send_signal(signal.SIGTERM)
         service.wait(timeout=30)
     assert service.returncode == 0
+
+
+def test_sigterm_with_slow_pages_in_flight_exits_0_within_the_deadline_and_loses_nothing(
+    site: FixtureSite, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    paths = [f"/en/slow/{n}" for n in range(6)]
+    for n, path in enumerate(paths):
+        html = (DATA / "site" / "shafaq-albukamal-strikes.html").read_text(encoding="utf-8")
+        html = html.replace("<p>", f"<p>Dispatch {n} from the border.</p><p>", 1)
+        site.add(path, Resource(html.encode(), delay=1.5))  # one page at a time, 1.5 s each
+    feed_url = site.add("/en/rss", Resource(feed_with([(p, f"Slow {p}") for p in paths]), RSS))
+    prefix, port = unique_prefix(), free_port()
+    config = write_config(tmp_path, feed_url, {"bootstrap_servers": kafka_bootstrap}, port)
+    settings = yaml.safe_load((config / "newswire.yaml").read_text())
+    settings["topics"] = {"articles": f"{prefix}.articles", "dead_letters": f"{prefix}.dlq"}
+    settings["http"].update(host_concurrency=1, host_min_delay=0)
+    settings["poll"] = {"stop_deadline": "2s"}
+    (config / "newswire.yaml").write_text(yaml.safe_dump(settings))
+    command = [sys.executable, "-m", "newswire", "--config", str(config), "run"]
+
+    service = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    wait_for(lambda: published(port) >= 1)  # the first page is through, the rest in flight
+    stopped = time.monotonic()
+    service.send_signal(signal.SIGTERM)
+    service.wait(timeout=60)
+    assert service.returncode == 0
+    assert time.monotonic() - stopped < 2 + 30  # the stop deadline, then the drain deadline
+    first_run = {m["url"] for m in read_messages(kafka_bootstrap, f"{prefix}.articles")}
+    assert 1 <= len(first_run) < len(paths)  # stopped mid-feed
+
+    service = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        topic = f"{prefix}.articles"
+        wait_for(lambda: len({m["url"] for m in read_messages(kafka_bootstrap, topic)}) == 6)
+    finally:
+        service.send_signal(signal.SIGTERM)
+        service.wait(timeout=60)
+    messages = read_messages(kafka_bootstrap, f"{prefix}.articles")
+    assert len({m["id"] for m in messages}) == 6  # each once by id

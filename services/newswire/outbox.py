@@ -12,17 +12,20 @@ the dead-letter topic with its reason. Nothing is held in memory without bound.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
 from collections.abc import Sequence
+from datetime import datetime
 
 from newswire import metrics
 from newswire.errors import Reason
-from newswire.models import Failure, OutboxRecord
+from newswire.models import Failure, FeedEntry, OutboxRecord
 from newswire.publish import Publisher
 from newswire.settings import Settings
 from newswire.state import StateStore
+from newswire.urls import article_id, canonical_url
 
 log = logging.getLogger("newswire.outbox")
 FIRST_RETRY_SECONDS = 1.0
@@ -53,9 +56,9 @@ class Outbox:
             self._room.clear()
             await self._room.wait()
 
-    def accept(self, article_id: str, keys: Sequence[str], records: Sequence[OutboxRecord]) -> None:
+    def accept(self, ident: str, keys: Sequence[str], records: Sequence[OutboxRecord]) -> None:
         """Store an article's records and dedup keys durably, and wake the drainer."""
-        self._store.accept(article_id, keys, records)
+        self._store.accept(ident, keys, records)
         self._resized(self._size + len(records))
         self._work.set()
 
@@ -189,6 +192,40 @@ def dead_letter(
         head //= 2
     headers = (("schema", b"newswire.dead_letter.v1"),)
     return OutboxRecord(topic, record.key, value, headers, record.article_id, record.url)
+
+
+def entry_letter(entry: FeedEntry, failure: Failure, topic: str) -> OutboxRecord:
+    """The dead letter of a feed entry that failed for good before it became an article (a
+    crash in extraction): stage, reason, detail, attempts and the original entry."""
+    ident = article_id(canonical_url(entry.link))
+    original = {
+        field.name: _plain(getattr(entry, field.name)) for field in dataclasses.fields(entry)
+    }
+    letter = {
+        "schema": "newswire.dead_letter",
+        "schema_version": 1,
+        "stage": failure.stage,
+        "reason": failure.reason.value,
+        "detail": failure.detail[:1000],
+        "attempts": 1,
+        "article_id": ident,
+        "url": entry.link,
+        "entry": original,
+    }
+    value = json.dumps(letter, ensure_ascii=False).encode()
+    headers = (("schema", b"newswire.dead_letter.v1"),)
+    return OutboxRecord(topic, ident.encode(), value, headers, ident, entry.link)
+
+
+def _plain(value: object) -> object:
+    """A FeedEntry field as JSON: datetimes as ISO 8601, tuples as lists."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
 
 
 async def _wait_either(first: asyncio.Event, second: asyncio.Event, timeout: float | None) -> None:

@@ -14,6 +14,7 @@ import logging
 import random
 import time
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -34,7 +35,7 @@ from newswire.models import (
     NotModified,
     ParsedFeed,
 )
-from newswire.outbox import Outbox
+from newswire.outbox import Outbox, entry_letter
 from newswire.poll import body_digest, fetch_feed, parse_feed
 from newswire.publish import records_for
 from newswire.schedule import (
@@ -219,7 +220,13 @@ class Pipeline:
             page, reason = await self._fetch_page(feed, entry)
             if reason is Reason.HOST_PAUSED:
                 return EntryOutcome.RETRY  # the page is there, the host asked us to wait
-            article = await self._build(feed, entry, page, reason)
+            try:
+                article = await self._build(feed, entry, page, reason)
+            except BrokenProcessPool:
+                raise  # a worker process died: the pool is gone, the service must restart
+            except Exception as exc:  # a bug in extraction: dead-letter it, never retry forever
+                await self._extraction_crashed(feed, entry, keys, exc)
+                return EntryOutcome.REPEAT
             if not article.text:
                 self._empty(feed, article)
                 return EntryOutcome.RETRY
@@ -283,6 +290,23 @@ class Pipeline:
             },
         )
         return EntryOutcome.PUBLISHED
+
+    async def _extraction_crashed(
+        self, feed: FeedSpec, entry: FeedEntry, keys: tuple[str, ...], exc: Exception
+    ) -> None:
+        """Send the original entry to the dead-letter topic and record its keys as seen."""
+        detail = f"{type(exc).__name__}: {exc}"
+        failure = Failure("extract", Reason.EXTRACT_ERROR, detail, entry.link)
+        letter = entry_letter(entry, failure, self._settings.topics.dead_letters)
+        await self._outbox.wait_for_room()
+        self._outbox.accept(letter.article_id, keys, [letter])
+        self._count_failure(failure)
+        metrics.DEAD_LETTERS.labels(failure.stage, failure.reason.value).inc()
+        log.error(
+            "extraction crashed; entry sent to the dead-letter topic",
+            extra=_ctx(feed, detail, failure),
+            exc_info=exc,
+        )
 
     def _empty(self, feed: FeedSpec, article: Article) -> None:
         """Nothing to publish: no page, no text in the feed, not even a title. Counted and

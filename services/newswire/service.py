@@ -115,9 +115,10 @@ async def _run(
         if once:
             await pipeline.poll_all(config.feeds)
         else:
-            await asyncio.gather(
+            polls = asyncio.gather(
                 *(_poll_forever(pipeline, store, feed, stop) for feed in config.feeds)
             )
+            await _until_stopped(polls, stop, config.settings.poll.stop_deadline)
     polled.set()
     await drain
     stop.set()
@@ -126,6 +127,21 @@ async def _run(
     if outbox.size:
         log.warning("records left in the outbox for the next start", extra={"unsent": outbox.size})
     return pipeline.stats
+
+
+async def _until_stopped(
+    polls: asyncio.Future[list[None]], stop: asyncio.Event, deadline: float
+) -> None:
+    """Run the polls until `stop`; then give the polls in flight `deadline` seconds to finish,
+    and cancel the rest. A cancelled poll has accepted nothing it had not finished (accepting
+    is one transaction) and saved no validators, so its entries come back next start."""
+    await stop.wait()
+    done, _ = await asyncio.wait([polls], timeout=deadline)
+    if not done:
+        log.warning("stop deadline reached; cancelling polls in flight", extra={"after": deadline})
+        polls.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polls
 
 
 async def _watch_broker(bootstrap: str, stop: asyncio.Event) -> None:

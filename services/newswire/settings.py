@@ -88,6 +88,7 @@ class PollSettings(Section):
     max_interval: Seconds = 3600.0
     adapt: bool = True
     max_entries: int = Field(default=300, ge=1)
+    stop_deadline: Seconds = 10.0
     jitter: float = Field(default=0.1, ge=0, lt=1)
     soft_backoff: Seconds = 60.0
     soft_backoff_cap: Seconds = 3600.0
