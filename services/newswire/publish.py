@@ -16,9 +16,11 @@ from kafka.errors import (
     KafkaError,
     KafkaTimeoutError,
     MessageSizeTooLargeError,
+    SaslAuthenticationFailedError,
     TopicAlreadyExistsError,
 )
 
+from newswire.broker import any_reachable
 from newswire.errors import BrokerError, Reason
 from newswire.message import to_record
 from newswire.models import Article, Failure, OutboxRecord
@@ -63,7 +65,7 @@ def ensure_topics(
     try:
         admin = KafkaAdminClient(**client_options(kafka, bootstrap), request_timeout_ms=15_000)
     except KafkaError as exc:
-        raise BrokerError(f"no Kafka broker reachable at {bootstrap}: {exc}") from exc
+        raise connect_error(kafka, bootstrap, exc) from exc
     try:
         existing = set(admin.list_topics())
         missing = [n for n in dict.fromkeys(names) if n not in existing]
@@ -102,7 +104,7 @@ class Publisher:
         except KafkaConfigurationError:
             raise
         except KafkaError as exc:
-            raise BrokerError(f"no Kafka broker reachable at {bootstrap}: {exc}") from exc
+            raise connect_error(kafka, bootstrap, exc) from exc
         self._load_metadata(configured_topics(settings))
 
     def _load_metadata(self, topics: list[str]) -> None:
@@ -188,6 +190,24 @@ def _settle(acked: asyncio.Future[Any], meta: Any, exc: BaseException | None) ->
         acked.set_exception(exc)
     else:
         acked.set_result(meta)
+
+
+def connect_error(kafka: KafkaSettings, bootstrap: str, exc: KafkaError) -> BrokerError:
+    """A clear error for a client that could not start: authentication refused, a broker
+    that listens but will not talk with these settings, or no broker at all."""
+    if isinstance(exc, SaslAuthenticationFailedError):
+        return BrokerError(
+            f"authentication failed at {bootstrap} (sasl_mechanism {kafka.sasl_mechanism}, "
+            f"user {kafka.sasl_username!r}): {exc}"
+        )
+    if any_reachable(bootstrap):
+        return BrokerError(
+            f"{bootstrap} accepts connections but the Kafka handshake failed with "
+            f"security_protocol {kafka.security_protocol}"
+            + (f" and sasl_mechanism {kafka.sasl_mechanism}" if kafka.sasl_mechanism else "")
+            + f": check the protocol, mechanism and credentials ({type(exc).__name__}: {exc})"
+        )
+    return BrokerError(f"no Kafka broker reachable at {bootstrap}: {exc}")
 
 
 def reason_for_kafka(exc: KafkaError) -> Reason:

@@ -26,6 +26,8 @@ def parse_duration(value: object) -> object:
 
 
 Seconds = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+# Kafka's rule for topic names: ASCII letters, digits, '.', '_' and '-', at most 249
+Topic = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,249}$")]
 
 
 class Section(BaseModel):
@@ -50,14 +52,14 @@ class KafkaSettings(Section):
 
 
 class TopicSettings(Section):
-    articles: str = Field(default="news.articles", min_length=1)
-    dead_letters: str = Field(default="news.dlq", min_length=1)
+    articles: Topic = "news.articles"
+    dead_letters: Topic = "news.dlq"
     partitions: int = Field(default=6, ge=1, le=1000)
     create: bool = True
 
 
 class Route(Section):
-    topic: str = Field(min_length=1)
+    topic: Topic
     match: tuple[str, ...] = Field(min_length=1)
 
 
