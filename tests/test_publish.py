@@ -95,3 +95,28 @@ def test_message_over_the_size_limit_is_a_failure_not_a_crash(kafka_bootstrap: s
     assert isinstance(outcome, Failure)
     assert (outcome.stage, outcome.reason) == ("publish", Reason.MESSAGE_TOO_LARGE)
     assert last is None  # one refused record does not sink the others
+
+
+def test_an_article_too_large_for_the_broker_is_trimmed_at_a_paragraph_to_fit() -> None:
+    import jsonschema
+
+    from newswire.message import load_schema, to_message, to_record
+    from newswire.publish import RECORD_OVERHEAD, fit_to_size
+
+    paragraphs = [f"Paragraph {n}: " + "word " * 60 for n in range(40)]
+    long = dataclasses.replace(BAGHDAD, text="\n\n".join(p.strip() for p in paragraphs))
+    full = len(to_record(long).value) + RECORD_OVERHEAD
+    limit = full - 3000
+
+    fitted = fit_to_size(long, limit)
+    assert len(to_record(fitted).value) + RECORD_OVERHEAD <= limit
+    assert long.text.startswith(fitted.text) and fitted.text.endswith("word")
+    assert fitted.text.count("\n\n") < long.text.count("\n\n")  # whole paragraphs dropped
+    assert fitted.trimmed_chars == len(long.text) - len(fitted.text) > 0
+    assert fitted.content_hash == long.content_hash  # the hash stays that of the full text
+    message = to_message(fitted)
+    jsonschema.validate(message, load_schema())
+    assert message["extraction"]["trimmed_chars"] == fitted.trimmed_chars
+
+    assert fit_to_size(long, full) is long  # fits: untouched
+    assert fit_to_size(long, 600) is long  # not even the metadata fits: left to the DLQ

@@ -77,6 +77,7 @@ def to_message(article: Article) -> dict[str, Any]:
             if extraction.fallback_reason
             else None,
             "chars": len(article.text),
+            "trimmed_chars": article.trimmed_chars,
         },
         "regions": [_region(r) for r in article.tagging.regions],
         "watchlists": list(article.tagging.watchlists),

@@ -229,6 +229,7 @@ class Article:
     image: str | None = None
     extras: tuple[tuple[str, str], ...] = field(default=())
     media: tuple[Media, ...] = ()
+    trimmed_chars: int = 0  # cut from the end of text to fit the broker's size limit
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from datetime import datetime
 from newswire import metrics
 from newswire.errors import Reason
 from newswire.models import Failure, FeedEntry, OutboxRecord
-from newswire.publish import Publisher
+from newswire.publish import RECORD_OVERHEAD, Publisher
 from newswire.settings import Settings
 from newswire.state import StateStore
 from newswire.urls import article_id, canonical_url
@@ -157,9 +157,6 @@ class Outbox:
         metrics.OUTBOX_RECORDS.set(self._size)
         if self._size < self._settings.outbox.max_records:
             self._room.set()
-
-
-RECORD_OVERHEAD = 512  # bytes a record needs beyond its value (batch header, key, headers)
 
 
 def dead_letter(

@@ -37,7 +37,7 @@ from newswire.models import (
 )
 from newswire.outbox import Outbox, entry_letter
 from newswire.poll import body_digest, fetch_feed, parse_feed
-from newswire.publish import records_for
+from newswire.publish import fit_to_size, records_for
 from newswire.schedule import (
     after_failure,
     after_success,
@@ -276,6 +276,7 @@ class Pipeline:
         """Accept the article into the outbox (durably, with its dedup keys); the outbox
         sends it to the broker."""
         await self._outbox.wait_for_room()
+        article = fit_to_size(article, self._settings.kafka.max_request_bytes)
         records = records_for(article, self._settings)
         self._outbox.accept(article.id, keys, records)
         for watchlist in article.tagging.watchlists:

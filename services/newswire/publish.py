@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -169,6 +170,28 @@ def _outcome(ack: asyncio.Future[Any], record: OutboxRecord) -> Failure | None:
     if isinstance(exc, KafkaError):
         return Failure(STAGE, reason_for_kafka(exc), f"{type(exc).__name__}: {exc}", record.url)
     raise exc  # not a Kafka error: a bug, crash loudly
+
+
+RECORD_OVERHEAD = 512  # bytes a record needs beyond its value (batch header, key, headers)
+
+
+def fit_to_size(article: Article, max_request_bytes: int) -> Article:
+    """The article, its text cut at a paragraph (else word) boundary from the end if that is
+    what it takes for its record to fit the broker's size limit. If even an empty text would
+    not fit, the article is returned as is (the outbox dead-letters it)."""
+    size = len(to_record(article).value) + RECORD_OVERHEAD
+    if size <= max_request_bytes:
+        return article
+    text = article.text.encode("utf-8")
+    keep = len(text) - (size - max_request_bytes)
+    if keep <= 0:
+        return article
+    cut = text[:keep].decode("utf-8", "ignore")
+    boundary = cut.rfind("\n\n")
+    if boundary <= 0:
+        boundary = cut.rfind(" ")
+    cut = (cut[:boundary] if boundary > 0 else cut).rstrip()
+    return dataclasses.replace(article, text=cut, trimmed_chars=len(article.text) - len(cut))
 
 
 def records_for(article: Article, settings: Settings) -> list[OutboxRecord]:
