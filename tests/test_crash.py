@@ -13,10 +13,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-import yaml
 
 from newswire.broker import free_port
 from tests.kafka_support import read_messages, unique_prefix
+from tests.service_support import service_config
 from tests.site import DATA, FixtureSite, Resource
 from tests.test_service import published, wait_for
 
@@ -43,30 +43,6 @@ def add_story(site: FixtureSite, index: int, per_feed: dict[int, list[int]]) -> 
     site.add(f"/feed/{feed}", Resource(feed_xml(site.base, per_feed[feed]), "application/rss+xml"))
 
 
-def write_config(tmp: Path, site: FixtureSite, bootstrap: str, prefix: str, port: int) -> Path:
-    config = tmp / "config"
-    config.mkdir()
-    (config / "regions.yaml").write_text((DATA.parents[1] / "config" / "regions.yaml").read_text())
-    feeds = [
-        {"url": site.url(f"/feed/{f}"), "id": f"crash-{f}", "interval": "1s", "min_interval": "1s"}
-        for f in range(FEEDS)
-    ]
-    outlets = [{"id": "shafaq-news", "name": "Shafaq News", "language": "en", "feeds": feeds}]
-    (config / "feeds.yaml").write_text(yaml.safe_dump({"outlets": outlets}))
-    settings = {
-        "kafka": {"bootstrap_servers": bootstrap},
-        "topics": {"articles": f"{prefix}.articles", "dead_letters": f"{prefix}.dlq"},
-        "routes": [],
-        "state": {"dir": str(tmp / "state")},
-        "metrics": {"host": "127.0.0.1", "port": port},
-        "extract": {"workers": 1},
-        "http": {"allow_hosts": ["127.0.0.1"], "host_min_delay": 0},
-        "log": {"level": "WARNING"},
-    }
-    (config / "newswire.yaml").write_text(yaml.safe_dump(settings))
-    return config
-
-
 def test_killed_at_random_moments_nothing_is_lost_and_repeats_keep_their_id(
     site: FixtureSite, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
@@ -77,7 +53,13 @@ def test_killed_at_random_moments_nothing_is_lost_and_repeats_keep_their_id(
         add_story(site, stories, per_feed)
         stories += 1
     prefix, port = unique_prefix(), free_port()
-    config = write_config(tmp_path, site, kafka_bootstrap, prefix, port)
+    feeds = [
+        {"url": site.url(f"/feed/{f}"), "id": f"crash-{f}", "interval": "1s", "min_interval": "1s"}
+        for f in range(FEEDS)
+    ]
+    config = service_config(
+        tmp_path, feeds, kafka_bootstrap, prefix, port, log={"level": "WARNING"}
+    )
     command = [sys.executable, "-m", "newswire", "--config", str(config), "run"]
 
     for _ in range(KILLS):

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from newswire.broker import free_port
 from tests.kafka_support import unique_prefix
+from tests.service_support import service_config
 from tests.site import DATA, FixtureSite, Resource
 from tests.test_service import wait_for
 
@@ -102,32 +102,23 @@ def test_the_service_survives_every_fault_and_names_each(
     table = faults()
     for name, (resource, _) in table.items():
         site.add(f"/{name}", resource)
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "regions.yaml").write_text((DATA.parents[1] / "config" / "regions.yaml").read_text())
     feeds = [{"url": site.url(f"/{n}"), "id": n, "interval": "30s"} for n in table]
-    outlets = [{"id": "faults", "name": "Faults", "language": "en", "feeds": feeds}]
-    (config / "feeds.yaml").write_text(yaml.safe_dump({"outlets": outlets}))
-    port, prefix = free_port(), unique_prefix()
-    settings = {
-        "kafka": {"bootstrap_servers": kafka_bootstrap},
-        "topics": {"articles": f"{prefix}.articles", "dead_letters": f"{prefix}.dlq"},
-        "routes": [],
-        "state": {"dir": str(tmp_path / "state")},
-        "metrics": {"host": "127.0.0.1", "port": port},
-        "extract": {"workers": 1},
-        "poll": {"min_interval": "30s", "max_entries": 50},
-        "http": {
-            "allow_hosts": ["127.0.0.1"],
-            "host_min_delay": 0,
+    port = free_port()
+    config = service_config(
+        tmp_path,
+        feeds,
+        kafka_bootstrap,
+        unique_prefix(),
+        port,
+        poll={"min_interval": "30s", "max_entries": 50},
+        http={
             "host_concurrency": 16,
             "read_timeout": "2s",
             "total_timeout": "3s",
             "max_wire_bytes": 2_000_000,
             "max_body_bytes": 4_000_000,
         },
-    }
-    (config / "newswire.yaml").write_text(yaml.safe_dump(settings))
+    )
     service = subprocess.Popen(
         [sys.executable, "-m", "newswire", "--config", str(config), "run"],
         stderr=subprocess.DEVNULL,
@@ -138,7 +129,7 @@ def test_the_service_survives_every_fault_and_names_each(
         assert service.poll() is None  # still up
         assert rss_mb(service.pid) < 400  # a 50 MB feed and a 200 MB bomb never held whole
         skipped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-        assert 'newswire_feed_entries_skipped_total{outlet="faults"} 1950.0' in skipped
+        assert 'newswire_feed_entries_skipped_total{outlet="shafaq-news"} 1950.0' in skipped
     finally:
         service.send_signal(signal.SIGTERM)
         service.wait(timeout=90)

@@ -165,20 +165,16 @@ def dead_letter(
     """The dead letter of a record refused for good: stage, reason, attempts and what was
     refused (topic, key, size, article id and URL, and up to 2,000 bytes of the value, fewer
     if the broker's limit needs it, so the letter itself fits)."""
-    letter = {
-        "schema": "newswire.dead_letter",
-        "schema_version": 1,
-        "stage": failure.stage,
-        "reason": failure.reason.value,
-        "detail": failure.detail[:300],
-        "attempts": record.attempts + 1,
-        "article_id": record.article_id,
-        "url": record.url,
-        "topic": record.topic,
-        "key": record.key.decode("utf-8", "replace"),
-        "size": len(record.value),
-        "value_head": "",
-    }
+    letter = _letter(failure, record.attempts + 1, record.article_id, record.url)
+    letter.update(
+        {
+            "topic": record.topic,
+            "key": record.key.decode("utf-8", "replace"),
+            "size": len(record.value),
+            "value_head": "",
+            "detail": failure.detail[:300],  # short: the letter must fit a small limit
+        }
+    )
     budget = max_request_bytes - RECORD_OVERHEAD
     head = 2000
     while True:
@@ -198,20 +194,25 @@ def entry_letter(entry: FeedEntry, failure: Failure, topic: str) -> OutboxRecord
     original = {
         field.name: _plain(getattr(entry, field.name)) for field in dataclasses.fields(entry)
     }
-    letter = {
+    letter = _letter(failure, 1, ident, entry.link)
+    letter["entry"] = original
+    value = json.dumps(letter, ensure_ascii=False).encode()
+    headers = (("schema", b"newswire.dead_letter.v1"),)
+    return OutboxRecord(topic, ident.encode(), value, headers, ident, entry.link)
+
+
+def _letter(failure: Failure, attempts: int, ident: str, url: str) -> dict[str, object]:
+    """What every dead letter says."""
+    return {
         "schema": "newswire.dead_letter",
         "schema_version": 1,
         "stage": failure.stage,
         "reason": failure.reason.value,
         "detail": failure.detail[:1000],
-        "attempts": 1,
+        "attempts": attempts,
         "article_id": ident,
-        "url": entry.link,
-        "entry": original,
+        "url": url,
     }
-    value = json.dumps(letter, ensure_ascii=False).encode()
-    headers = (("schema", b"newswire.dead_letter.v1"),)
-    return OutboxRecord(topic, ident.encode(), value, headers, ident, entry.link)
 
 
 def _plain(value: object) -> object:

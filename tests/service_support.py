@@ -1,0 +1,41 @@
+"""Config directories for `newswire run` as a subprocess in tests: the shipped gazetteer,
+given feeds, the test broker, loopback allowed through the SSRF guard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_CONFIG = Path(__file__).parents[1] / "config"
+
+
+def service_config(
+    tmp: Path,
+    feeds: list[dict[str, Any]],
+    bootstrap: str,
+    prefix: str,
+    metrics_port: int,
+    **sections: dict[str, Any],
+) -> Path:
+    """A config dir: one outlet (id shafaq-news) with `feeds`, topics under `prefix`, no
+    routes, state under `tmp`, one extraction worker; `sections` add to or replace sections."""
+    config = tmp / "config"
+    config.mkdir()
+    (config / "regions.yaml").write_text((REPO_CONFIG / "regions.yaml").read_text())
+    outlets = [{"id": "shafaq-news", "name": "Shafaq News", "language": "en", "feeds": feeds}]
+    (config / "feeds.yaml").write_text(yaml.safe_dump({"outlets": outlets}))
+    settings: dict[str, Any] = {
+        "kafka": {"bootstrap_servers": bootstrap},
+        "topics": {"articles": f"{prefix}.articles", "dead_letters": f"{prefix}.dlq"},
+        "routes": [],
+        "state": {"dir": str(tmp / "state")},
+        "metrics": {"host": "127.0.0.1", "port": metrics_port},
+        "extract": {"workers": 1},
+        "http": {"allow_hosts": ["127.0.0.1"], "host_min_delay": 0},
+    }
+    for name, values in sections.items():
+        settings[name] = {**settings.get(name, {}), **values}
+    (config / "newswire.yaml").write_text(yaml.safe_dump(settings))
+    return config
