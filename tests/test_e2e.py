@@ -125,6 +125,7 @@ def test_run_once_publishes_each_article_once_clean_and_tagged(
         "method": "feed_summary",
         "fallback_reason": "http_404",
         "chars": len(oil["text"]),
+        "trimmed_chars": 0,
     }
 
     crossing = by_path["/middle-east/article-801234"]
