@@ -36,9 +36,8 @@ from newswire.config import load_config  # noqa: E402
 from newswire.models import FeedEntry, FetchedPage  # noqa: E402
 from newswire.service import worker_pool  # noqa: E402
 from newswire.worker import process_entry  # noqa: E402
-from tests.site import DATA, FixtureSite, Resource  # noqa: E402
-
-TEMPLATES = sorted((DATA / "site").glob("*.html"))
+from tests.site import FixtureSite, Resource  # noqa: E402
+from tests.stories import story_html  # noqa: E402
 
 
 def chrome(index: int) -> tuple[str, str]:
@@ -64,14 +63,9 @@ def chrome(index: int) -> tuple[str, str]:
 
 
 def page_body(index: int) -> bytes:
-    """A distinct, realistically heavy article page built on a fixture page."""
-    html = TEMPLATES[index % len(TEMPLATES)].read_text(encoding="utf-8")
-    marker = f"Report number {index} adds that officials gave no further details on day {index}."
-    html = html.replace("</h1>", f" ({index})</h1>", 1)
-    html = html.replace("<p>", f"<p>{marker}</p><p>", 2)
+    """A distinct story (not a near-duplicate of another) in a realistically heavy page."""
     head, tail = chrome(index)
-    html = html.replace("<body>", f"<body>{head}", 1)
-    return html.replace("</body>", f"{tail}</body>", 1).encode()
+    return story_html(index, head, tail)
 
 
 def feed_body(base: str, items: list[int]) -> bytes:

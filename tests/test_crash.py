@@ -17,13 +17,13 @@ import pytest
 from newswire.broker import free_port
 from tests.kafka_support import read_messages, unique_prefix
 from tests.service_support import service_config
-from tests.site import DATA, FixtureSite, Resource
+from tests.site import FixtureSite, Resource
+from tests.stories import story_html
 from tests.test_service import published, wait_for
 
 pytestmark = pytest.mark.integration
 FEEDS = 3
 KILLS = 20
-PAGES = sorted((DATA / "site").glob("*.html"))
 
 
 def feed_xml(base: str, items: list[int]) -> bytes:
@@ -35,9 +35,7 @@ def feed_xml(base: str, items: list[int]) -> bytes:
 
 
 def add_story(site: FixtureSite, index: int, per_feed: dict[int, list[int]]) -> None:
-    html = PAGES[index % len(PAGES)].read_text(encoding="utf-8")
-    html = html.replace("<p>", f"<p>Dispatch {index}: officials confirmed the report.</p><p>", 1)
-    site.add(f"/story/{index}", Resource(html.encode()))
+    site.add(f"/story/{index}", Resource(story_html(index)))
     per_feed[index % FEEDS].append(index)
     feed = index % FEEDS
     site.add(f"/feed/{feed}", Resource(feed_xml(site.base, per_feed[feed]), "application/rss+xml"))

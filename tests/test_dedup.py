@@ -40,7 +40,8 @@ def test_delivered_keys_survive_a_restart(tmp_path: Path) -> None:
     dedup = Deduplicator(store)
     keys = entry_keys(entry())
     assert dedup.claim(keys) is None
-    dedup.commit("a" * 32, keys)
+    store.accept("a" * 32, keys, [])  # accepted into the outbox: keys recorded
+    dedup.release(keys)
     store.close()
 
     again = Deduplicator(StateStore(path))

@@ -21,7 +21,8 @@ from newswire.models import FeedState
 from newswire.service import STATE_FILE
 from newswire.state import StateStore
 from tests.kafka_support import read_messages, unique_prefix
-from tests.site import DATA, FixtureSite, Resource
+from tests.site import FixtureSite, Resource
+from tests.stories import story_html
 
 pytestmark = pytest.mark.integration
 REPO_CONFIG = Path(__file__).parents[1] / "config"
@@ -182,9 +183,7 @@ def test_sigterm_with_slow_pages_in_flight_exits_0_within_the_deadline_and_loses
 ) -> None:
     paths = [f"/en/slow/{n}" for n in range(6)]
     for n, path in enumerate(paths):
-        html = (DATA / "site" / "shafaq-albukamal-strikes.html").read_text(encoding="utf-8")
-        html = html.replace("<p>", f"<p>Dispatch {n} from the border.</p><p>", 1)
-        site.add(path, Resource(html.encode(), delay=1.5))  # one page at a time, 1.5 s each
+        site.add(path, Resource(story_html(n), delay=1.5))  # one page at a time, 1.5 s each
     feed_url = site.add("/en/rss", Resource(feed_with([(p, f"Slow {p}") for p in paths]), RSS))
     prefix, port = unique_prefix(), free_port()
     config = write_config(tmp_path, feed_url, {"bootstrap_servers": kafka_bootstrap}, port)

@@ -1,14 +1,24 @@
-"""Dedup stage: decide whether an entry or article was seen before, by URL and GUID.
+"""Dedup stage: decide whether an entry or article was seen before, in layers.
 
-Keys are claimed while an article is in flight, and recorded in the state store only once it
-is delivered, so a crash never loses an article (at worst it is republished with the same id).
+1. identity: canonical URL (also the page's own canonical link and the redirect target) and
+   the outlet's GUID;
+2. title: the same normalised title from the same outlet within `dedup.title_window`;
+3. near-duplicate: a MinHash sketch of the clean text close to one seen within `dedup.window`
+   in any outlet (`dedup.near_threshold`, estimated Jaccard similarity).
+
+Keys are claimed while an article is in flight, and recorded in the state store only when the
+article is accepted into the outbox (in the same transaction), so a crash never loses an
+article, and a duplicate is never recorded before its original.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from newswire.models import Article, FeedEntry
+from newswire.settings import DedupSettings
+from newswire.sketch import band_keys, similarity, words
 from newswire.state import StateStore
 from newswire.urls import canonical_url
 
@@ -20,6 +30,7 @@ class Duplicate:
     layer: str
     key: str
     article_id: str | None
+    cluster_id: str | None = None
 
 
 def entry_keys(entry: FeedEntry) -> tuple[str, ...]:
@@ -38,6 +49,15 @@ def article_keys(article: Article, final_url: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
+def title_key(article: Article, min_words: int) -> str | None:
+    """The title layer's key: outlet and normalised title; None for titles too short to tell
+    stories apart ("Live updates", "In brief")."""
+    folded = words(article.title)
+    if len(folded) < min_words:
+        return None
+    return f"title:{article.outlet.id}:{' '.join(folded)}"
+
+
 def layer_of(key: str) -> str:
     """The dedup layer a key belongs to (the text before its first colon)."""
     return key.partition(":")[0]
@@ -46,8 +66,9 @@ def layer_of(key: str) -> str:
 class Deduplicator:
     """Claims keys for in-flight articles and records them once delivered."""
 
-    def __init__(self, store: StateStore) -> None:
+    def __init__(self, store: StateStore, settings: DedupSettings | None = None) -> None:
         self._store = store
+        self._settings = settings or DedupSettings()
         self._in_flight: set[str] = set()
 
     def claim(self, keys: tuple[str, ...]) -> Duplicate | None:
@@ -65,10 +86,29 @@ class Deduplicator:
         """Give up a claim (the article was not delivered; it will come again)."""
         self._in_flight.difference_update(keys)
 
-    def commit(self, article_id: str, keys: tuple[str, ...]) -> None:
-        """Record delivered keys for good and drop the claim."""
-        self._store.remember(article_id, keys)
-        self.release(keys)
+    def title_repeat(self, key: str | None) -> Duplicate | None:
+        """The earlier article with the same outlet and title within the title window."""
+        if key is None:
+            return None
+        since = time.time() - self._settings.title_window
+        found = self._store.seen_since(key, since)
+        return Duplicate("title", key, found, found) if found else None
+
+    def near(self, article: Article) -> Duplicate | None:
+        """The closest article within the window whose sketch is near this one's."""
+        if article.sketch is None:
+            return None
+        since = time.time() - self._settings.window
+        best: tuple[float, str, str] | None = None
+        for other, cluster, sig in self._store.sketch_candidates(band_keys(article.sketch), since):
+            if other == article.id:
+                continue
+            score = similarity(article.sketch, sig)
+            if score >= self._settings.near_threshold and (best is None or score > best[0]):
+                best = (score, other, cluster)
+        if best is None:
+            return None
+        return Duplicate("near", f"near:{best[0]:.2f}", best[1], best[2])
 
     def alias(self, article_id: str, keys: tuple[str, ...]) -> None:
         """Remember more keys of an article already delivered."""

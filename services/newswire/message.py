@@ -9,6 +9,7 @@ from importlib import resources
 from typing import Any
 
 from newswire.models import Article, RegionTag
+from newswire.sketch import encode
 
 SCHEMA_NAME = "newswire.article"
 SCHEMA_VERSION = 1
@@ -82,6 +83,9 @@ def to_message(article: Article) -> dict[str, Any]:
         "regions": [_region(r) for r in article.tagging.regions],
         "watchlists": list(article.tagging.watchlists),
         "content_hash": article.content_hash,
+        "sketch": encode(article.sketch),
+        "cluster_id": article.cluster_id,
+        "duplicate_of": article.duplicate_of,
     }
 
 

@@ -230,6 +230,9 @@ class Article:
     extras: tuple[tuple[str, str], ...] = field(default=())
     media: tuple[Media, ...] = ()
     trimmed_chars: int = 0  # cut from the end of text to fit the broker's size limit
+    sketch: bytes | None = None  # MinHash signature of the text (newswire.sketch)
+    cluster_id: str | None = None  # the id of the first article of its story
+    duplicate_of: str | None = None  # set on a near-duplicate or title repeat
 
 
 @dataclass(frozen=True, slots=True)

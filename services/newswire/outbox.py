@@ -56,9 +56,15 @@ class Outbox:
             self._room.clear()
             await self._room.wait()
 
-    def accept(self, ident: str, keys: Sequence[str], records: Sequence[OutboxRecord]) -> None:
-        """Store an article's records and dedup keys durably, and wake the drainer."""
-        self._store.accept(ident, keys, records)
+    def accept(
+        self,
+        ident: str,
+        keys: Sequence[str],
+        records: Sequence[OutboxRecord],
+        sketch: tuple[str, bytes] | None = None,
+    ) -> None:
+        """Store an article's records, dedup keys and sketch durably; wake the drainer."""
+        self._store.accept(ident, keys, records, sketch)
         self._resized(self._size + len(records))
         self._work.set()
 

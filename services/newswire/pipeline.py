@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from newswire import metrics
-from newswire.dedup import Deduplicator, article_keys, entry_keys
+from newswire.dedup import Deduplicator, article_keys, entry_keys, title_key
 from newswire.errors import Reason
 from newswire.fetch import fetch_page
 from newswire.http_client import HttpFetcher
@@ -92,7 +92,7 @@ class Pipeline:
         self._settings = settings
         self._fetcher = fetcher
         self._store = store
-        self._dedup = Deduplicator(store)
+        self._dedup = Deduplicator(store, settings.dedup)
         self._outbox = outbox
         self._pool = pool
         self._rng = rng or random.Random()
@@ -239,7 +239,7 @@ class Pipeline:
                     self._dedup.alias(duplicate.article_id, keys)
                 return EntryOutcome.REPEAT
             try:
-                return await self._publish(article, keys + more)
+                return await self._deliver(article, keys + more)
             finally:
                 self._dedup.release(more)
         finally:
@@ -272,25 +272,54 @@ class Pipeline:
         metrics.PAGE_FETCHES.labels(feed.outlet.id, "ok").inc()
         return page, None
 
-    async def _publish(self, article: Article, keys: tuple[str, ...]) -> EntryOutcome:
-        """Accept the article into the outbox (durably, with its dedup keys); the outbox
-        sends it to the broker."""
+    async def _deliver(self, article: Article, keys: tuple[str, ...]) -> EntryOutcome:
+        """The title and near-duplicate layers, then the outcome their policy says: an
+        original is published in its own cluster; a repeat is dropped (its keys remembered),
+        diverted to the duplicates topic, or published with `duplicate_of` and `cluster_id`."""
+        dedup = self._settings.dedup
+        title = title_key(article, dedup.title_min_words)
+        match = self._dedup.title_repeat(title) or self._dedup.near(article)
+        if match is None:
+            original = replace(article, cluster_id=article.id)
+            await self._publish(original, keys + ((title,) if title else ()), index=True)
+            return EntryOutcome.PUBLISHED
+        self._count_duplicate(match.layer)
+        policy = dedup.title_policy if match.layer == "title" else dedup.near_policy
+        if policy == "drop":
+            self._outbox.accept(article.id, keys, [])  # remembered, nothing sent
+            return EntryOutcome.REPEAT
+        repeat = replace(article, duplicate_of=match.article_id, cluster_id=match.cluster_id)
+        divert = (self._settings.topics.duplicates,) if policy == "divert" else None
+        await self._publish(repeat, keys, topics=divert)
+        return EntryOutcome.REPEAT
+
+    async def _publish(
+        self,
+        article: Article,
+        keys: tuple[str, ...],
+        topics: tuple[str, ...] | None = None,
+        index: bool = False,
+    ) -> None:
+        """Accept the article into the outbox (durably, with its dedup keys and, for an
+        original, its sketch); the outbox sends it to the broker."""
         await self._outbox.wait_for_room()
         article = fit_to_size(article, self._settings.kafka.max_request_bytes)
-        records = records_for(article, self._settings)
-        self._outbox.accept(article.id, keys, records)
-        for watchlist in article.tagging.watchlists:
-            metrics.REGIONS.labels(watchlist).inc()
-        self.stats.published += 1
+        records = records_for(article, self._settings, topics)
+        sketch = (article.id, article.sketch) if index and article.sketch else None
+        self._outbox.accept(article.id, keys, records, sketch)
+        if article.duplicate_of is None:
+            for watchlist in article.tagging.watchlists:
+                metrics.REGIONS.labels(watchlist).inc()
+            self.stats.published += 1
         log.info(
             "accepted",
             extra={
                 "url": article.url,
                 "article_id": article.id,
                 "topics": [r.topic for r in records],
+                "duplicate_of": article.duplicate_of,
             },
         )
-        return EntryOutcome.PUBLISHED
 
     async def _extraction_crashed(
         self, feed: FeedSpec, entry: FeedEntry, keys: tuple[str, ...], exc: Exception

@@ -46,9 +46,10 @@ def client_options(kafka: KafkaSettings, bootstrap: str) -> dict[str, Any]:
 
 
 def configured_topics(settings: Settings) -> list[str]:
-    """Every topic newswire may publish to: the articles topic, each route's, the DLQ."""
+    """Every topic newswire may publish to: articles, each route's, duplicates, the DLQ."""
     routes = [r.topic for r in settings.routes]
-    return list(dict.fromkeys([settings.topics.articles, *routes, settings.topics.dead_letters]))
+    topics = settings.topics
+    return list(dict.fromkeys([topics.articles, *routes, topics.duplicates, topics.dead_letters]))
 
 
 def routed_topics(article: Article, settings: Settings) -> tuple[str, ...]:
@@ -194,15 +195,18 @@ def fit_to_size(article: Article, max_request_bytes: int) -> Article:
     return dataclasses.replace(article, text=cut, trimmed_chars=len(article.text) - len(cut))
 
 
-def records_for(article: Article, settings: Settings) -> list[OutboxRecord]:
-    """The article's Kafka records: one per routed topic, same key, value and headers."""
+def records_for(
+    article: Article, settings: Settings, topics: Sequence[str] | None = None
+) -> list[OutboxRecord]:
+    """The article's Kafka records: one per routed topic (or per topic of `topics`), same
+    key, value and headers."""
     record = to_record(article)
     published = article.published.timestamp() if article.published else None
     return [
         OutboxRecord(
             topic, record.key, record.value, record.headers, article.id, article.url, published
         )
-        for topic in routed_topics(article, settings)
+        for topic in (topics if topics is not None else routed_topics(article, settings))
     ]
 
 

@@ -22,12 +22,14 @@ from newswire.models import FeedSpec
 from newswire.outbox import Outbox
 from newswire.pipeline import Pipeline, RunStats
 from newswire.publish import Publisher, configured_topics, ensure_topics
+from newswire.settings import Settings
 from newswire.state import StateStore
 from newswire.worker import init_worker
 
 log = logging.getLogger("newswire.service")
 STATE_FILE = "newswire.sqlite3"
 BROKER_CHECK_SECONDS = 15.0
+PRUNE_SECONDS = 3600.0
 
 
 @contextlib.contextmanager
@@ -106,6 +108,7 @@ async def _run(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     watch = asyncio.create_task(_watch_broker(bootstrap, stop))
+    prune = asyncio.create_task(_prune_periodically(store, config.settings, stop))
     outbox = Outbox(config.settings, store, publisher)
     polled = asyncio.Event()  # polling is over: drain what is left, within the deadline
     drain = asyncio.create_task(outbox.drain(polled))
@@ -123,6 +126,7 @@ async def _run(
     await drain
     stop.set()
     await watch
+    await prune
     pipeline.stats.unsent = outbox.size
     if outbox.size:
         log.warning("records left in the outbox for the next start", extra={"unsent": outbox.size})
@@ -142,6 +146,17 @@ async def _until_stopped(
         polls.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await polls
+
+
+async def _prune_periodically(store: StateStore, settings: Settings, stop: asyncio.Event) -> None:
+    """At start and every PRUNE_SECONDS: forget dedup state older than its window."""
+    dedup = settings.dedup
+    while not stop.is_set():
+        now = time.time()
+        gone = store.prune(now - dedup.window, now - dedup.title_window, now - dedup.keep_keys)
+        if gone:
+            log.info("pruned dedup state", extra={"rows": gone})
+        await _sleep_or_stop(stop, PRUNE_SECONDS)
 
 
 async def _watch_broker(bootstrap: str, stop: asyncio.Event) -> None:

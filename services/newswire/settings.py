@@ -53,6 +53,7 @@ class KafkaSettings(Section):
 
 class TopicSettings(Section):
     articles: Topic = "news.articles"
+    duplicates: Topic = "news.duplicates"
     dead_letters: Topic = "news.dlq"
     partitions: int = Field(default=6, ge=1, le=1000)
     create: bool = True
@@ -118,6 +119,16 @@ class StateSettings(Section):
     dir: str = "state"
 
 
+class DedupSettings(Section):
+    window: Seconds = 7 * 86400.0
+    title_window: Seconds = 2 * 86400.0
+    title_min_words: int = Field(default=4, ge=1)
+    near_threshold: float = Field(default=0.3, gt=0, le=1)
+    title_policy: Literal["drop", "divert", "publish"] = "drop"
+    near_policy: Literal["drop", "divert", "publish"] = "divert"
+    keep_keys: Seconds = 30 * 86400.0
+
+
 class OutboxSettings(Section):
     max_records: int = Field(default=50_000, ge=1)
     batch: int = Field(default=500, ge=1, le=10_000)
@@ -150,6 +161,7 @@ class Settings(Section):
     extract: ExtractSettings = ExtractSettings()
     state: StateSettings = StateSettings()
     outbox: OutboxSettings = OutboxSettings()
+    dedup: DedupSettings = DedupSettings()
     metrics: MetricsSettings = MetricsSettings()
     paths: PathSettings = PathSettings()
     log: LogSettings = LogSettings()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from newswire.models import FeedSpec, FeedState, OutboxRecord, Validators
+from newswire.sketch import band_keys
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen_keys (
@@ -21,6 +22,19 @@ CREATE TABLE IF NOT EXISTS seen_keys (
     article_id TEXT NOT NULL,
     seen_at REAL NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sketches (
+    article_id TEXT PRIMARY KEY,
+    cluster_id TEXT NOT NULL,
+    signature BLOB NOT NULL,
+    seen_at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sketch_bands (
+    band INTEGER NOT NULL,
+    key INTEGER NOT NULL,
+    article_id TEXT NOT NULL,
+    PRIMARY KEY (band, key, article_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seen_keys_by_time ON seen_keys (seen_at);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     topic TEXT NOT NULL,
@@ -109,12 +123,20 @@ class StateStore:
                 [(key, article_id, now) for key in keys],
             )
 
-    def accept(self, article_id: str, keys: Iterable[str], records: Iterable[OutboxRecord]) -> None:
-        """In one transaction: the article's records into the outbox and its keys as seen.
-        A crash either side of it loses nothing: before, the entry is polled again; after,
-        the outbox still holds the records."""
+    def accept(
+        self,
+        article_id: str,
+        keys: Iterable[str],
+        records: Iterable[OutboxRecord],
+        sketch: tuple[str, bytes] | None = None,
+    ) -> None:
+        """In one transaction: the article's records into the outbox, its keys as seen, and
+        its sketch (cluster id, signature) indexed. A crash either side of it loses nothing:
+        before, the entry is polled again; after, the outbox still holds the records."""
         now = time.time()
         with self._transaction():
+            if sketch is not None:
+                self._index_sketch(article_id, sketch[0], sketch[1], now)
             self._db.executemany(
                 "INSERT INTO outbox (topic, key, value, headers, article_id, url, published_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -135,6 +157,62 @@ class StateStore:
                 "INSERT OR IGNORE INTO seen_keys (key, article_id, seen_at) VALUES (?, ?, ?)",
                 [(key, article_id, now) for key in keys],
             )
+
+    def _index_sketch(self, article_id: str, cluster_id: str, sig: bytes, now: float) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO sketches (article_id, cluster_id, signature, seen_at) "
+            "VALUES (?, ?, ?, ?)",
+            (article_id, cluster_id, sig, now),
+        )
+        self._db.executemany(
+            "INSERT OR IGNORE INTO sketch_bands (band, key, article_id) VALUES (?, ?, ?)",
+            [(band, key, article_id) for band, key in band_keys(sig)],
+        )
+
+    def sketch_candidates(
+        self, bands: Iterable[tuple[int, int]], since: float
+    ) -> list[tuple[str, str, bytes]]:
+        """(article id, cluster id, signature) of indexed articles sharing a band, seen since
+        `since`."""
+        found: dict[str, tuple[str, str, bytes]] = {}
+        for band, key in bands:
+            rows = self._db.execute(
+                "SELECT s.article_id, s.cluster_id, s.signature FROM sketch_bands b "
+                "JOIN sketches s ON s.article_id = b.article_id "
+                "WHERE b.band = ? AND b.key = ? AND s.seen_at >= ?",
+                (band, key, since),
+            )
+            for article_id, cluster_id, sig in rows:
+                found[article_id] = (article_id, cluster_id, bytes(sig))
+        return list(found.values())
+
+    def seen_since(self, key: str, since: float) -> str | None:
+        """The article id recorded for `key` if it was recorded since `since`."""
+        row = self._db.execute(
+            "SELECT article_id FROM seen_keys WHERE key = ? AND seen_at >= ?", (key, since)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def prune(self, sketches_before: float, titles_before: float, keys_before: float) -> int:
+        """Forget sketches, title keys and other keys older than their windows; return how
+        many rows went."""
+        with self._transaction():
+            gone = self._db.execute(
+                "DELETE FROM sketch_bands WHERE article_id IN "
+                "(SELECT article_id FROM sketches WHERE seen_at < ?)",
+                (sketches_before,),
+            ).rowcount
+            gone += self._db.execute(
+                "DELETE FROM sketches WHERE seen_at < ?", (sketches_before,)
+            ).rowcount
+            gone += self._db.execute(
+                "DELETE FROM seen_keys WHERE key LIKE 'title:%' AND seen_at < ?",
+                (titles_before,),
+            ).rowcount
+            gone += self._db.execute(
+                "DELETE FROM seen_keys WHERE seen_at < ?", (keys_before,)
+            ).rowcount
+        return gone
 
     def outbox_batch(self, limit: int) -> list[OutboxRecord]:
         """The oldest `limit` records waiting for the broker, in the order they came."""

@@ -19,6 +19,7 @@ from newswire.models import (
     PageText,
 )
 from newswire.settings import ExtractSettings
+from newswire.sketch import signature
 from newswire.tag import Tagger
 from newswire.text import one_line
 from newswire.urls import article_id, canonical_url, is_http_url, same_site
@@ -84,6 +85,7 @@ def build_article(
         image=entry.image or extracted.image,
         extras=entry.extras,
         media=entry.media,
+        sketch=signature(extracted.text),
     )
 
 
