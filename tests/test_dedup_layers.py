@@ -17,7 +17,7 @@ from newswire.publish import configured_topics, ensure_topics
 from newswire.settings import Settings
 from newswire.state import StateStore
 from tests.builders import CONFIG, FEEDS
-from tests.kafka_support import read_messages, unique_prefix
+from tests.kafka_support import read_messages, read_topic, unique_prefix
 from tests.pipeline_support import poll_and_drain
 from tests.site import FixtureSite, Resource
 from tests.stories import story
@@ -185,3 +185,45 @@ def test_pruning_forgets_what_is_older_than_each_window(tmp_path: Path) -> None:
     assert gone == 1 + 64 + 1  # the sketch, its 64 bands, the title key
     assert store.known(["url:https://x.test/1"]) is not None
     assert store.known(["title:o:a b c d"]) is None
+
+
+def atom(site: FixtureSite, path: str, title: str, updated: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<title>t</title><id>tag:t</id><updated>{updated}</updated><entry><title>{title}</title>"
+        f'<id>tag:t:1</id><link href="{site.url(path)}"/><published>2026-11-20T08:00:00Z'
+        f"</published><updated>{updated}</updated></entry></feed>"
+    ).encode()
+
+
+def test_a_materially_changed_article_is_published_as_a_revision_with_the_same_key(
+    site: FixtureSite, kafka_bootstrap: str, tmp_path: Path, pool: ProcessPoolExecutor
+) -> None:
+    settings = settings_for(kafka_bootstrap)
+    store = StateStore(tmp_path / "s.db")
+    title, paragraphs = story(21)
+    _, more = story(22)
+    spec = feed(site, "/rev.atom", "shafaq-news")
+
+    def poll(body: list[str], updated: str) -> None:
+        site.add("/story", Resource(page(title, body)))
+        site.add("/rev.atom", Resource(atom(site, "/story", title, updated), RSS))
+        run(settings, kafka_bootstrap, store, pool, spec)
+
+    poll(paragraphs, "2026-11-20T08:00:00Z")
+    poll(paragraphs[:2] + more, "2026-11-20T09:00:00Z")  # rewritten: a revision
+    unchanged = duplicates("unchanged")
+    poll(paragraphs[:2] + more, "2026-11-20T10:00:00Z")  # updated, same text: nothing new
+    assert duplicates("unchanged") == unchanged + 1
+    fetches = site.hits("/story")
+    poll(paragraphs[:2] + more, "2026-11-20T10:00:00Z")  # not updated again: not refetched
+    assert site.hits("/story") == fetches
+
+    first, revised = read_messages(kafka_bootstrap, settings.topics.articles)
+    assert (first["revision"], first["previous_content_hash"]) == (0, None)
+    assert revised["id"] == first["id"] and revised["revision"] == 1
+    assert revised["previous_content_hash"] == first["content_hash"]
+    assert revised["content_hash"] != first["content_hash"]
+    assert revised["cluster_id"] == first["cluster_id"] == first["id"]
+    records = read_topic(kafka_bootstrap, settings.topics.articles)
+    assert {r.key for r in records} == {first["id"].encode()}  # compaction keeps the latest

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from newswire.models import Article, FeedEntry
+from newswire.models import Article, FeedEntry, Published
 from newswire.settings import DedupSettings
 from newswire.sketch import band_keys, similarity, words
 from newswire.state import StateStore
@@ -58,6 +58,39 @@ def title_key(article: Article, min_words: int) -> str | None:
     return f"title:{article.outlet.id}:{' '.join(folded)}"
 
 
+MATERIAL_SIMILARITY = 0.9  # below this, a changed text is a revision, not a touch-up
+
+
+def source_updated(article: Article) -> float | None:
+    """The feed's own time for this version of an article (updated, else published)."""
+    when = article.updated or article.published
+    return when.timestamp() if when else None
+
+
+def as_published(article: Article) -> Published:
+    """What the state store keeps of a published article, to tell its revisions."""
+    return Published(
+        article.id,
+        article.content_hash,
+        article.title,
+        article.revision,
+        source_updated(article),
+        article.sketch,
+        article.cluster_id,
+    )
+
+
+def is_material(prior: Published, article: Article) -> bool:
+    """True when the title changed, or the text changed beyond a touch-up."""
+    if words(prior.title) != words(article.title):
+        return True
+    if prior.content_hash == article.content_hash:
+        return False
+    if prior.sketch is not None and article.sketch is not None:
+        return similarity(prior.sketch, article.sketch) < MATERIAL_SIMILARITY
+    return True
+
+
 def layer_of(key: str) -> str:
     """The dedup layer a key belongs to (the text before its first colon)."""
     return key.partition(":")[0]
@@ -85,6 +118,25 @@ class Deduplicator:
     def release(self, keys: tuple[str, ...]) -> None:
         """Give up a claim (the article was not delivered; it will come again)."""
         self._in_flight.difference_update(keys)
+
+    def revisable(self, duplicate: Duplicate, entry: FeedEntry) -> Published | None:
+        """The published version of a known entry, when the feed says the entry was updated
+        after that version: it may be a revision, worth fetching again."""
+        if duplicate.article_id is None or entry.updated is None:
+            return None
+        prior = self._store.published(duplicate.article_id)
+        if prior is None:
+            return None
+        if prior.source_updated is not None and entry.updated.timestamp() <= prior.source_updated:
+            return None
+        return prior
+
+    def hold(self, keys: tuple[str, ...]) -> bool:
+        """Claim known keys for a revision check; False if another one is in flight."""
+        if any(key in self._in_flight for key in keys):
+            return False
+        self._in_flight.update(keys)
+        return True
 
     def title_repeat(self, key: str | None) -> Duplicate | None:
         """The earlier article with the same outlet and title within the title window."""

@@ -86,6 +86,8 @@ def to_message(article: Article) -> dict[str, Any]:
         "sketch": encode(article.sketch),
         "cluster_id": article.cluster_id,
         "duplicate_of": article.duplicate_of,
+        "revision": article.revision,
+        "previous_content_hash": article.previous_hash,
     }
 
 

@@ -108,6 +108,11 @@ DUPLICATES = Counter(
     ["layer"],
     namespace=NS,
 )
+REVISIONS = Counter(
+    "revisions",
+    "Articles republished as a revision (same id, materially changed title or text)",
+    namespace=NS,
+)
 PUBLISHED = Counter(
     "articles_published",
     "Records acknowledged by the broker, by topic (one per article and topic)",

@@ -233,6 +233,8 @@ class Article:
     sketch: bytes | None = None  # MinHash signature of the text (newswire.sketch)
     cluster_id: str | None = None  # the id of the first article of its story
     duplicate_of: str | None = None  # set on a near-duplicate or title repeat
+    revision: int = 0  # 0 for the first version; n for the n-th material change
+    previous_hash: str | None = None  # content_hash of the version this one revises
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +265,19 @@ class Gazetteer:
 
     places: tuple[PlaceSpec, ...] = ()
     watchlists: tuple[WatchlistSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What the state store remembers of a published article, to tell a revision."""
+
+    article_id: str
+    content_hash: str
+    title: str
+    revision: int
+    source_updated: float | None  # the feed's update time of the version published
+    sketch: bytes | None = None
+    cluster_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

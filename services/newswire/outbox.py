@@ -21,7 +21,7 @@ from datetime import datetime
 
 from newswire import metrics
 from newswire.errors import Reason
-from newswire.models import Failure, FeedEntry, OutboxRecord
+from newswire.models import Failure, FeedEntry, OutboxRecord, Published
 from newswire.publish import RECORD_OVERHEAD, Publisher
 from newswire.settings import Settings
 from newswire.state import StateStore
@@ -62,9 +62,11 @@ class Outbox:
         keys: Sequence[str],
         records: Sequence[OutboxRecord],
         sketch: tuple[str, bytes] | None = None,
+        published: Published | None = None,
     ) -> None:
-        """Store an article's records, dedup keys and sketch durably; wake the drainer."""
-        self._store.accept(ident, keys, records, sketch)
+        """Store an article's records, dedup keys, sketch and published version durably, in
+        one transaction; wake the drainer."""
+        self._store.accept(ident, keys, records, sketch, published)
         self._resized(self._size + len(records))
         self._work.set()
 

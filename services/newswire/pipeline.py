@@ -20,7 +20,15 @@ from datetime import datetime
 from enum import StrEnum
 
 from newswire import metrics
-from newswire.dedup import Deduplicator, article_keys, entry_keys, title_key
+from newswire.dedup import (
+    Deduplicator,
+    article_keys,
+    as_published,
+    entry_keys,
+    is_material,
+    source_updated,
+    title_key,
+)
 from newswire.errors import Reason
 from newswire.fetch import fetch_page
 from newswire.http_client import HttpFetcher
@@ -34,6 +42,7 @@ from newswire.models import (
     FetchedPage,
     NotModified,
     ParsedFeed,
+    Published,
 )
 from newswire.outbox import Outbox, entry_letter
 from newswire.poll import body_digest, fetch_feed, parse_feed
@@ -213,19 +222,21 @@ class Pipeline:
         keys = entry_keys(entry)
         duplicate = self._dedup.claim(keys)
         if duplicate is not None:
-            self._count_duplicate(duplicate.layer)
-            return EntryOutcome.REPEAT
+            prior = self._dedup.revisable(duplicate, entry)
+            if prior is None or not self._dedup.hold(keys):
+                self._count_duplicate(duplicate.layer)
+                return EntryOutcome.REPEAT
+            try:
+                return await self._revise(feed, entry, keys, prior)
+            finally:
+                self._dedup.release(keys)
         metrics.IN_FLIGHT.inc()
         try:
             page, reason = await self._fetch_page(feed, entry)
             if reason is Reason.HOST_PAUSED:
                 return EntryOutcome.RETRY  # the page is there, the host asked us to wait
-            try:
-                article = await self._build(feed, entry, page, reason)
-            except BrokenProcessPool:
-                raise  # a worker process died: the pool is gone, the service must restart
-            except Exception as exc:  # a bug in extraction: dead-letter it, never retry forever
-                await self._extraction_crashed(feed, entry, keys, exc)
+            article = await self._build_or_dead_letter(feed, entry, keys, page, reason)
+            if article is None:
                 return EntryOutcome.REPEAT
             if not article.text:
                 self._empty(feed, article)
@@ -245,6 +256,51 @@ class Pipeline:
         finally:
             self._dedup.release(keys)
             metrics.IN_FLIGHT.dec()
+
+    async def _revise(
+        self, feed: FeedSpec, entry: FeedEntry, keys: tuple[str, ...], prior: Published
+    ) -> EntryOutcome:
+        """A known entry the feed says was updated: fetched again, and published as the next
+        revision (same id and key, `revision` + 1, the previous hash) if its title or text
+        changed materially; otherwise only the update time is remembered."""
+        page, reason = await self._fetch_page(feed, entry)
+        if reason is Reason.HOST_PAUSED:
+            return EntryOutcome.RETRY
+        article = await self._build_or_dead_letter(feed, entry, keys, page, reason)
+        if article is None or not article.text:
+            return EntryOutcome.REPEAT
+        if not is_material(prior, article):
+            touched = replace(prior, source_updated=source_updated(article))
+            self._outbox.accept(prior.article_id, keys, [], published=touched)
+            self._count_duplicate("unchanged")
+            return EntryOutcome.REPEAT
+        revised = replace(
+            article,
+            id=prior.article_id,
+            cluster_id=prior.cluster_id or prior.article_id,
+            revision=prior.revision + 1,
+            previous_hash=prior.content_hash,
+        )
+        metrics.REVISIONS.inc()
+        await self._publish(revised, keys)
+        return EntryOutcome.PUBLISHED
+
+    async def _build_or_dead_letter(
+        self,
+        feed: FeedSpec,
+        entry: FeedEntry,
+        keys: tuple[str, ...],
+        page: FetchedPage | None,
+        reason: Reason | None,
+    ) -> Article | None:
+        """The article, or None when extraction crashed (the entry is then dead-lettered)."""
+        try:
+            return await self._build(feed, entry, page, reason)
+        except BrokenProcessPool:
+            raise  # a worker process died: the pool is gone, the service must restart
+        except Exception as exc:  # a bug in extraction: dead-letter it, never retry forever
+            await self._extraction_crashed(feed, entry, keys, exc)
+            return None
 
     async def _build(
         self, feed: FeedSpec, entry: FeedEntry, page: FetchedPage | None, reason: Reason | None
@@ -306,7 +362,8 @@ class Pipeline:
         article = fit_to_size(article, self._settings.kafka.max_request_bytes)
         records = records_for(article, self._settings, topics)
         sketch = (article.id, article.sketch) if index and article.sketch else None
-        self._outbox.accept(article.id, keys, records, sketch)
+        kept = as_published(article) if article.duplicate_of is None else None
+        self._outbox.accept(article.id, keys, records, sketch, kept)
         if article.duplicate_of is None:
             for watchlist in article.tagging.watchlists:
                 metrics.REGIONS.labels(watchlist).inc()

@@ -13,13 +13,23 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from newswire.models import FeedSpec, FeedState, OutboxRecord, Validators
+from newswire.models import FeedSpec, FeedState, OutboxRecord, Published, Validators
 from newswire.sketch import band_keys
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen_keys (
     key TEXT PRIMARY KEY,
     article_id TEXT NOT NULL,
+    seen_at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS published (
+    article_id TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    title TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    source_updated REAL,
+    sketch BLOB,
+    cluster_id TEXT,
     seen_at REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sketches (
@@ -129,6 +139,7 @@ class StateStore:
         keys: Iterable[str],
         records: Iterable[OutboxRecord],
         sketch: tuple[str, bytes] | None = None,
+        published: Published | None = None,
     ) -> None:
         """In one transaction: the article's records into the outbox, its keys as seen, and
         its sketch (cluster id, signature) indexed. A crash either side of it loses nothing:
@@ -137,6 +148,22 @@ class StateStore:
         with self._transaction():
             if sketch is not None:
                 self._index_sketch(article_id, sketch[0], sketch[1], now)
+            if published is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO published (article_id, content_hash, title, "
+                    "revision, source_updated, sketch, cluster_id, seen_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        published.article_id,
+                        published.content_hash,
+                        published.title,
+                        published.revision,
+                        published.source_updated,
+                        published.sketch,
+                        published.cluster_id,
+                        now,
+                    ),
+                )
             self._db.executemany(
                 "INSERT INTO outbox (topic, key, value, headers, article_id, url, published_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -186,6 +213,18 @@ class StateStore:
                 found[article_id] = (article_id, cluster_id, bytes(sig))
         return list(found.values())
 
+    def published(self, article_id: str) -> Published | None:
+        """What was last published under `article_id`, if it is remembered."""
+        row = self._db.execute(
+            "SELECT article_id, content_hash, title, revision, source_updated, sketch, "
+            "cluster_id FROM published WHERE article_id = ?",
+            (article_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        sketch = bytes(row[5]) if row[5] is not None else None
+        return Published(row[0], row[1], row[2], row[3], row[4], sketch, row[6])
+
     def seen_since(self, key: str, since: float) -> str | None:
         """The article id recorded for `key` if it was recorded since `since`."""
         row = self._db.execute(
@@ -211,6 +250,9 @@ class StateStore:
             ).rowcount
             gone += self._db.execute(
                 "DELETE FROM seen_keys WHERE seen_at < ?", (keys_before,)
+            ).rowcount
+            gone += self._db.execute(
+                "DELETE FROM published WHERE seen_at < ?", (keys_before,)
             ).rowcount
         return gone
 
