@@ -21,9 +21,12 @@ async def poll_and_drain(
     store: StateStore,
     pool: Executor,
     feeds: tuple[FeedSpec, ...],
+    publisher: Publisher | None = None,
 ) -> tuple[RunStats, list[FeedState]]:
-    """Poll each feed once, then drain the outbox (within outbox.drain_deadline)."""
-    publisher = Publisher(settings, bootstrap)
+    """Poll each feed once, then drain the outbox (within outbox.drain_deadline). Pass a
+    `publisher` made earlier (and closed by the caller) to poll after the broker went away."""
+    own = publisher is None
+    publisher = publisher or Publisher(settings, bootstrap)
     try:
         outbox = Outbox(settings, store, publisher)
         async with HttpFetcher(settings.http) as fetcher:
@@ -35,4 +38,5 @@ async def poll_and_drain(
         pipeline.stats.unsent = outbox.size
         return pipeline.stats, states
     finally:
-        publisher.close()
+        if own:
+            publisher.close()

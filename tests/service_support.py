@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-REPO_CONFIG = Path(__file__).parents[1] / "config"
+from tests.builders import REPO_CONFIG
 
 
 def service_config(

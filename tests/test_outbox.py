@@ -149,7 +149,8 @@ def test_a_broker_outage_loses_nothing_and_the_outbox_drains_when_it_returns(
         publisher = Publisher(settings, bootstrap)  # connected while the broker was up
         try:
             proxy.cut()
-            stats, _ = await poll_and_drain_with(publisher, settings, store, pool, (shafaq_en,))
+            cycle = poll_and_drain(settings, bootstrap, store, pool, (shafaq_en,), publisher)
+            stats, _ = await cycle  # the drain gives up after outbox.drain_deadline
             return stats.published, REGISTRY.get_sample_value("newswire_outbox_records") or 0
         finally:
             publisher.close(timeout=1)
@@ -166,27 +167,6 @@ def test_a_broker_outage_loses_nothing_and_the_outbox_drains_when_it_returns(
     messages = read_messages(bootstrap, settings.topics.articles)
     ids = [m["id"] for m in messages]
     assert len(ids) == 3 and len(set(ids)) == 3  # every article, once
-
-
-async def poll_and_drain_with(
-    publisher: Publisher,
-    settings: Settings,
-    store: StateStore,
-    pool: ProcessPoolExecutor,
-    feeds: tuple[object, ...],
-) -> tuple[object, object]:
-    """poll_and_drain with a publisher made before the outage (the service's situation)."""
-    from newswire.http_client import HttpFetcher
-    from newswire.pipeline import Pipeline
-
-    outbox = Outbox(settings, store, publisher)
-    async with HttpFetcher(settings.http) as fetcher:
-        pipeline = Pipeline(settings, fetcher, store, outbox, pool)
-        states = [await pipeline.poll_feed(feed) for feed in feeds]  # type: ignore[arg-type]
-    done = asyncio.Event()
-    done.set()
-    await outbox.drain(done)  # gives up after outbox.drain_deadline: the broker is away
-    return pipeline.stats, states
 
 
 @pytest.mark.integration

@@ -21,11 +21,11 @@ from newswire.models import FeedState
 from newswire.service import STATE_FILE
 from newswire.state import StateStore
 from tests.kafka_support import read_messages, unique_prefix
+from tests.service_support import service_config
 from tests.site import FixtureSite, Resource
 from tests.stories import story_html
 
 pytestmark = pytest.mark.integration
-REPO_CONFIG = Path(__file__).parents[1] / "config"
 RSS = "application/rss+xml"
 
 
@@ -38,27 +38,10 @@ def feed_with(items: list[tuple[str, str]]) -> bytes:
 
 
 def write_config(tmp: Path, feed_url: str, kafka: dict[str, object], metrics_port: int) -> Path:
-    config = tmp / "config"
-    config.mkdir()
-    (config / "regions.yaml").write_text((REPO_CONFIG / "regions.yaml").read_text())
-    outlets = [
-        {
-            "id": "shafaq-news",
-            "name": "Shafaq News",
-            "language": "en",
-            "feeds": [{"url": feed_url, "interval": "1s", "min_interval": "1s"}],
-        }
-    ]
-    (config / "feeds.yaml").write_text(yaml.safe_dump({"outlets": outlets}))
-    settings = {
-        "kafka": kafka,
-        "state": {"dir": str(tmp / "state")},
-        "metrics": {"host": "127.0.0.1", "port": metrics_port},
-        "extract": {"workers": 1},
-        "http": {"allow_hosts": ["127.0.0.1"]},  # the test server; the SSRF guard refuses it
-    }
-    (config / "newswire.yaml").write_text(yaml.safe_dump(settings))
-    return config
+    """One feed polled every second, on the given Kafka settings."""
+    feeds = [{"url": feed_url, "interval": "1s", "min_interval": "1s"}]
+    bootstrap = str(kafka["bootstrap_servers"])
+    return service_config(tmp, feeds, bootstrap, unique_prefix(), metrics_port, kafka=kafka)
 
 
 def wait_for(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
