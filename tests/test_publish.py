@@ -101,7 +101,7 @@ def test_an_article_too_large_for_the_broker_is_trimmed_at_a_paragraph_to_fit() 
     import jsonschema
 
     from newswire.message import load_schema, to_message, to_record
-    from newswire.publish import RECORD_OVERHEAD, fit_to_size
+    from newswire.publish import RECORD_OVERHEAD, fit_to_size, fitted_records
 
     paragraphs = [f"Paragraph {n}: " + "word " * 60 for n in range(40)]
     long = dataclasses.replace(BAGHDAD, text="\n\n".join(p.strip() for p in paragraphs))
@@ -119,4 +119,9 @@ def test_an_article_too_large_for_the_broker_is_trimmed_at_a_paragraph_to_fit() 
     assert message["extraction"]["trimmed_chars"] == fitted.trimmed_chars
 
     assert fit_to_size(long, full) is long  # fits: untouched
+    settings = Settings(kafka={"max_request_bytes": limit})  # type: ignore[arg-type]
+    trimmed, (record,) = fitted_records(long, settings)
+    assert trimmed == fitted and record.value == to_record(fitted).value
+    roomy = Settings(kafka={"max_request_bytes": full})  # type: ignore[arg-type]
+    assert fitted_records(long, roomy)[0] is long
     assert fit_to_size(long, 600) is long  # not even the metadata fits: left to the DLQ

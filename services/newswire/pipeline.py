@@ -46,7 +46,7 @@ from newswire.models import (
 )
 from newswire.outbox import Outbox, entry_letter
 from newswire.poll import body_digest, fetch_feed, parse_feed
-from newswire.publish import fit_to_size, records_for
+from newswire.publish import fitted_records
 from newswire.schedule import (
     after_failure,
     after_success,
@@ -359,8 +359,7 @@ class Pipeline:
         """Accept the article into the outbox (durably, with its dedup keys and, for an
         original, its sketch); the outbox sends it to the broker."""
         await self._outbox.wait_for_room()
-        article = fit_to_size(article, self._settings.kafka.max_request_bytes)
-        records = records_for(article, self._settings, topics)
+        article, records = fitted_records(article, self._settings, topics)
         sketch = (article.id, article.sketch) if index and article.sketch else None
         kept = as_published(article) if article.duplicate_of is None else None
         self._outbox.accept(article.id, keys, records, sketch, kept)

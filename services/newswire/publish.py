@@ -210,6 +210,19 @@ def records_for(
     ]
 
 
+def fitted_records(
+    article: Article, settings: Settings, topics: Sequence[str] | None = None
+) -> tuple[Article, list[OutboxRecord]]:
+    """The article and its records, its text trimmed first (fit_to_size) only when the record
+    would go over `kafka.max_request_bytes`: one serialisation in the usual case."""
+    records = records_for(article, settings, topics)
+    limit = settings.kafka.max_request_bytes
+    if not records or len(records[0].value) + RECORD_OVERHEAD <= limit:
+        return article, records
+    trimmed = fit_to_size(article, limit)
+    return trimmed, records_for(trimmed, settings, topics)
+
+
 def _settle(acked: asyncio.Future[Any], meta: Any, exc: BaseException | None) -> None:
     if acked.done():
         return
