@@ -12,6 +12,7 @@ the dead-letter topic with its reason. Nothing is held in memory without bound.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -91,7 +92,8 @@ class Outbox:
             if await self.send_batch(batch):
                 delay = FIRST_RETRY_SECONDS
                 continue
-            await _wait_either(stop, asyncio.Event(), timeout=delay)
+            with contextlib.suppress(TimeoutError):  # back off, unless told to stop
+                await asyncio.wait_for(stop.wait(), timeout=delay)
             delay = min(delay * 2, MAX_RETRY_SECONDS)
 
     async def send_batch(self, batch: Sequence[OutboxRecord]) -> bool:
@@ -111,17 +113,17 @@ class Outbox:
         dead_done = await self._dead_letter(dead)
         if failed:
             self._store.outbox_attempted(r.seq for r, _ in failed)
-            for _, failure in failed[:1]:
-                metrics.ERRORS.labels(failure.stage, failure.reason.value).inc()
-                log.warning(
-                    "broker did not acknowledge; kept in the outbox",
-                    extra={
-                        "stage": failure.stage,
-                        "reason": failure.reason.value,
-                        "detail": failure.detail,
-                        "waiting": self._size,
-                    },
-                )
+            failure = failed[0][1]  # one count and one line per failed batch, not per record
+            metrics.ERRORS.labels(failure.stage, failure.reason.value).inc()
+            log.warning(
+                "broker did not acknowledge; kept in the outbox",
+                extra={
+                    "stage": failure.stage,
+                    "reason": failure.reason.value,
+                    "detail": failure.detail,
+                    "waiting": self._size,
+                },
+            )
         return not failed and dead_done
 
     def _acknowledged(self, records: Sequence[OutboxRecord]) -> None:
