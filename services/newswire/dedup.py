@@ -4,7 +4,8 @@
    the outlet's GUID;
 2. title: the same normalised title from the same outlet within `dedup.title_window`;
 3. near-duplicate: a MinHash sketch of the clean text close to one seen within `dedup.window`
-   in any outlet (`dedup.near_threshold`, estimated Jaccard similarity).
+   in any outlet (`dedup.near_threshold`, estimated Jaccard similarity);
+4. revision: a known entry the feed marks as updated, whose title or text changed materially.
 
 Keys are claimed while an article is in flight, and recorded in the state store only when the
 article is accepted into the outbox (in the same transaction), so a crash never loses an
@@ -106,9 +107,9 @@ class Deduplicator:
 
     def claim(self, keys: tuple[str, ...]) -> Duplicate | None:
         """Claim `keys` for a new article, or say which earlier article holds one of them."""
-        for key in keys:
-            if key in self._in_flight:
-                return Duplicate(layer_of(key), key, None)
+        busy = next((key for key in keys if key in self._in_flight), None)
+        if busy is not None:
+            return Duplicate(layer_of(busy), busy, None)
         found = self._store.known(keys)
         if found is not None:
             return Duplicate(layer_of(found[0]), found[0], found[1])
@@ -133,7 +134,7 @@ class Deduplicator:
 
     def hold(self, keys: tuple[str, ...]) -> bool:
         """Claim known keys for a revision check; False if another one is in flight."""
-        if any(key in self._in_flight for key in keys):
+        if not self._in_flight.isdisjoint(keys):
             return False
         self._in_flight.update(keys)
         return True
@@ -164,4 +165,4 @@ class Deduplicator:
 
     def alias(self, article_id: str, keys: tuple[str, ...]) -> None:
         """Remember more keys of an article already delivered."""
-        self._store.remember(article_id, keys)
+        self._store.accept(article_id, keys, [])
