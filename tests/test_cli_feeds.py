@@ -12,8 +12,7 @@ import yaml
 
 from newswire.feed_table import duration, feeds_table
 from newswire.models import FeedState, Validators
-from newswire.service import STATE_FILE
-from newswire.state import StateStore
+from newswire.state import STATE_FILE, StateStore
 from tests.builders import CONFIG
 from tests.site import FixtureSite, Resource
 from tests.test_cli import newswire

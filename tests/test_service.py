@@ -18,8 +18,7 @@ import yaml
 from newswire.broker import free_port, port_open
 from newswire.config import load_config
 from newswire.models import FeedState
-from newswire.service import STATE_FILE
-from newswire.state import StateStore
+from newswire.state import STATE_FILE, StateStore
 from tests.kafka_support import read_messages, unique_prefix
 from tests.service_support import service_config
 from tests.site import FixtureSite, Resource

@@ -29,7 +29,7 @@ from newswire.logs import setup_logging
 from newswire.message import to_message
 from newswire.models import Failure, FeedEntry, FeedSpec, FetchedPage, OutletSpec
 from newswire.publish import client_options
-from newswire.state import StateStore
+from newswire.state import STATE_FILE, StateStore
 from newswire.tag import Tagger
 from newswire.tail import TailFilter, render
 from newswire.urls import is_http_url
@@ -137,8 +137,6 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_feeds(config: Config, args: argparse.Namespace) -> int:
     """Print every configured feed's health from the state store."""
-    from newswire.service import STATE_FILE
-
     store = StateStore(config.state_dir / STATE_FILE)
     try:
         states = [store.feed_state(feed) for feed in config.feeds]

@@ -10,8 +10,9 @@ import os
 import random
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any
 
 from newswire import metrics
 from newswire.broker import EmbeddedBroker, any_reachable
@@ -23,11 +24,10 @@ from newswire.outbox import Outbox
 from newswire.pipeline import Pipeline, RunStats
 from newswire.publish import Publisher, configured_topics, ensure_topics
 from newswire.settings import Settings
-from newswire.state import StateStore
+from newswire.state import STATE_FILE, StateStore
 from newswire.worker import init_worker
 
 log = logging.getLogger("newswire.service")
-STATE_FILE = "newswire.sqlite3"
 BROKER_CHECK_SECONDS = 15.0
 PRUNE_SECONDS = 3600.0
 
@@ -107,8 +107,8 @@ async def _run(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    watch = asyncio.create_task(_watch_broker(bootstrap, stop))
-    prune = asyncio.create_task(_prune_periodically(store, config.settings, stop))
+    watch = asyncio.create_task(_every(BROKER_CHECK_SECONDS, stop, _check_broker, bootstrap))
+    prune = asyncio.create_task(_every(PRUNE_SECONDS, stop, _prune, store, config.settings))
     outbox = Outbox(config.settings, store, publisher)
     polled = asyncio.Event()  # polling is over: drain what is left, within the deadline
     drain = asyncio.create_task(outbox.drain(polled))
@@ -148,23 +148,30 @@ async def _until_stopped(
             await polls
 
 
-async def _prune_periodically(store: StateStore, settings: Settings, stop: asyncio.Event) -> None:
-    """At start and every PRUNE_SECONDS: forget dedup state older than its window."""
-    dedup = settings.dedup
+async def _every(
+    seconds: float,
+    stop: asyncio.Event,
+    action: Callable[..., Awaitable[None]],
+    *args: Any,
+) -> None:
+    """Run `action(*args)` now and every `seconds` until stopped."""
     while not stop.is_set():
-        now = time.time()
-        gone = store.prune(now - dedup.window, now - dedup.title_window, now - dedup.keep_keys)
-        if gone:
-            log.info("pruned dedup state", extra={"rows": gone})
-        await _sleep_or_stop(stop, PRUNE_SECONDS)
+        await action(*args)
+        await _sleep_or_stop(stop, seconds)
 
 
-async def _watch_broker(bootstrap: str, stop: asyncio.Event) -> None:
-    """Keep newswire_broker_reachable current, every BROKER_CHECK_SECONDS until stopped."""
-    while not stop.is_set():
-        reachable = await asyncio.to_thread(any_reachable, bootstrap)
-        metrics.BROKER_REACHABLE.set(1 if reachable else 0)
-        await _sleep_or_stop(stop, BROKER_CHECK_SECONDS)
+async def _prune(store: StateStore, settings: Settings) -> None:
+    """Forget dedup state older than its window."""
+    dedup, now = settings.dedup, time.time()
+    gone = store.prune(now - dedup.window, now - dedup.title_window, now - dedup.keep_keys)
+    if gone:
+        log.info("pruned dedup state", extra={"rows": gone})
+
+
+async def _check_broker(bootstrap: str) -> None:
+    """Keep newswire_broker_reachable current."""
+    reachable = await asyncio.to_thread(any_reachable, bootstrap)
+    metrics.BROKER_REACHABLE.set(1 if reachable else 0)
 
 
 async def _poll_forever(

@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS feed_state (
 ) WITHOUT ROWID;
 """
 # Columns added after the first release; added to older files at open.
+STATE_FILE = "newswire.sqlite3"  # under state.dir
 FEED_COLUMNS = {
     "feed_id": "TEXT",
     "interval_s": "REAL",
@@ -123,15 +124,6 @@ class StateStore:
             if row is not None:
                 return key, str(row[0])
         return None
-
-    def remember(self, article_id: str, keys: Iterable[str]) -> None:
-        """Record that `keys` identify the delivered article `article_id`."""
-        now = time.time()
-        with self._transaction():
-            self._db.executemany(
-                "INSERT OR IGNORE INTO seen_keys (key, article_id, seen_at) VALUES (?, ?, ?)",
-                [(key, article_id, now) for key in keys],
-            )
 
     def accept(
         self,
