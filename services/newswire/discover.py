@@ -18,9 +18,9 @@ from lxml.etree import ParserError
 from trafilatura.feeds import FeedParameters, determine_feed
 
 from newswire.fetch import decode_html
-from newswire.http_client import HttpFetcher, status_failure
+from newswire.http_client import HttpFetcher
 from newswire.models import Failure, FeedDocument, FeedSpec, OutletSpec, ParsedFeed, Validators
-from newswire.poll import FEED_ACCEPT, parse_feed
+from newswire.poll import fetch_feed, parse_feed
 
 STAGE = "discover"
 MAX_CANDIDATES = 10
@@ -47,12 +47,9 @@ class Discovery:
 
 async def discover(fetcher: HttpFetcher, url: str) -> Discovery | Failure:
     """Fetch the homepage, list the feeds it advertises, and poll each once."""
-    response = await fetcher.get(url, stage=STAGE, headers={"Accept": "text/html"})
+    response = await fetcher.get_ok(url, stage=STAGE, headers={"Accept": "text/html"})
     if isinstance(response, Failure):
         return response
-    failure = status_failure(response, STAGE)
-    if failure is not None:
-        return failure
     html = decode_html(response.body, response.content_type)
     landed = response.final_url
     parts = urlsplit(landed)
@@ -64,20 +61,15 @@ async def discover(fetcher: HttpFetcher, url: str) -> Discovery | Failure:
 
 
 async def _check(fetcher: HttpFetcher, url: str) -> FoundFeed:
-    response = await fetcher.get(url, stage=STAGE, headers={"Accept": FEED_ACCEPT})
-    if isinstance(response, Failure):
-        return FoundFeed(url, 0, response.reason.value)
-    failure = status_failure(response, STAGE)
-    if failure is not None:
-        return FoundFeed(url, 0, failure.reason.value)
     probe = FeedSpec("discover", url, OutletSpec("discover", "discover"), 0)
-    document = FeedDocument(
-        probe, response.body, response.final_url, response.content_type, Validators()
-    )
+    document = await fetch_feed(fetcher, probe, Validators())  # no validators: never a 304
+    if not isinstance(document, FeedDocument):
+        reason = document.reason.value if isinstance(document, Failure) else "not_modified"
+        return FoundFeed(url, 0, reason)
     parsed = await asyncio.to_thread(parse_feed, document)
     if isinstance(parsed, Failure):
         return FoundFeed(url, 0, parsed.reason.value)
-    return FoundFeed(response.final_url, len(parsed.entries), _malformed(parsed))
+    return FoundFeed(document.final_url, len(parsed.entries), _malformed(parsed))
 
 
 def _malformed(parsed: ParsedFeed) -> str | None:

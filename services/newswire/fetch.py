@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 
 from newswire.errors import Reason
-from newswire.http_client import HttpFetcher, status_failure
+from newswire.http_client import HttpFetcher
 from newswire.models import Failure, FetchedPage
 
 STAGE = "fetch"
@@ -19,12 +19,9 @@ _META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", re.IGNORECASE
 
 async def fetch_page(fetcher: HttpFetcher, url: str) -> FetchedPage | Failure:
     """GET an article page; anything but an HTML page is a failure with its reason."""
-    response = await fetcher.get(url, stage=STAGE, headers={"Accept": PAGE_ACCEPT})
+    response = await fetcher.get_ok(url, stage=STAGE, headers={"Accept": PAGE_ACCEPT})
     if isinstance(response, Failure):
         return response
-    failure = status_failure(response, STAGE)
-    if failure is not None:
-        return failure
     media_type = response.content_type.split(";")[0].strip().lower()
     if media_type not in _HTML_TYPES:
         return Failure(STAGE, Reason.NOT_HTML, f"content type {media_type}", url)

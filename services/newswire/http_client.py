@@ -89,6 +89,15 @@ class HttpFetcher:
             # httpx raises these outside its HTTPError tree for hosts it cannot encode
             return Failure(stage, Reason.INVALID_URL, describe(exc), url)
 
+    async def get_ok(
+        self, url: str, *, stage: str, headers: dict[str, str] | None = None
+    ) -> HttpResponse | Failure:
+        """`get`, with a non-success status (304 excepted) turned into its Failure too."""
+        response = await self.get(url, stage=stage, headers=headers)
+        if isinstance(response, Failure):
+            return response
+        return status_failure(response, stage) or response
+
     async def _read(self, url: str, headers: dict[str, str], stage: str) -> HttpResponse | Failure:
         """Follow redirects one hop at a time, checking every target before it is requested."""
         target, budget = url, self.settings.total_timeout

@@ -14,7 +14,7 @@ import feedparser
 
 from newswire import jsonfeed
 from newswire.errors import Reason
-from newswire.http_client import HttpFetcher, status_failure
+from newswire.http_client import HttpFetcher
 from newswire.models import (
     Failure,
     FeedDocument,
@@ -55,12 +55,9 @@ async def fetch_feed(
         headers["If-None-Match"] = validators.etag
     if validators.last_modified and not feed.ignore_validators:
         headers["If-Modified-Since"] = validators.last_modified
-    response = await fetcher.get(feed.url, stage=STAGE, headers=headers)
+    response = await fetcher.get_ok(feed.url, stage=STAGE, headers=headers)
     if isinstance(response, Failure):
         return response
-    failure = status_failure(response, STAGE)
-    if failure is not None:
-        return failure
     if response.status == 304:
         return NotModified(feed, response.fresh_for)
     return FeedDocument(
