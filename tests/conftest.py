@@ -12,10 +12,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
+import redis
 from hypothesis import settings
 
 from newswire.broker import EmbeddedBroker
 from newswire.service import worker_pool
+from tests.redis_support import RedisServer, redis_server_binary
 from tests.site import FixtureSite
 
 # All test traffic is on loopback: never send it to a proxy the environment may name.
@@ -36,6 +38,40 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     broker = EmbeddedBroker("127.0.0.1:0", log_file=log)
     yield broker.start()
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server for the shared dedup backend. Skipped where none is installed,
+    unless REQUIRE_REDIS_SERVER is set (CI installs the Debian package and sets it)."""
+    binary = redis_server_binary()
+    if binary is None:
+        if os.environ.get("REQUIRE_REDIS_SERVER"):
+            pytest.fail("redis-server is not installed (apt-get install redis-server)")
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(binary, Path(tmp_path_factory.mktemp("redis"))).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_server(redis_session: RedisServer) -> Iterator[RedisServer]:
+    """The session's redis-server, running and empty for this test."""
+    if not _answers(redis_session):
+        redis_session.start()
+    with redis.Redis.from_url(redis_session.url) as client:
+        client.flushall()
+    yield redis_session
+    if not _answers(redis_session):
+        redis_session.start()  # a test stopped it to play an outage
+
+
+def _answers(server: RedisServer) -> bool:
+    try:
+        with redis.Redis.from_url(server.url, socket_connect_timeout=0.5) as client:
+            return bool(client.ping())
+    except redis.ConnectionError:
+        return False
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import Executor
 
+from newswire.dedup_store import DedupStore
 from newswire.http_client import HttpFetcher
 from newswire.models import FeedSpec, FeedState
 from newswire.outbox import Outbox
@@ -22,15 +23,17 @@ async def poll_and_drain(
     pool: Executor,
     feeds: tuple[FeedSpec, ...],
     publisher: Publisher | None = None,
+    dedup: DedupStore | None = None,
 ) -> tuple[RunStats, list[FeedState]]:
     """Poll each feed once, then drain the outbox (within outbox.drain_deadline). Pass a
-    `publisher` made earlier (and closed by the caller) to poll after the broker went away."""
+    `publisher` made earlier (and closed by the caller) to poll after the broker went away;
+    a `dedup` store to share one (the embedded one over `store` by default)."""
     own = publisher is None
     publisher = publisher or Publisher(settings, bootstrap)
     try:
         outbox = Outbox(settings, store, publisher)
         async with HttpFetcher(settings.http) as fetcher:
-            pipeline = Pipeline(settings, fetcher, store, outbox, pool)
+            pipeline = Pipeline(settings, fetcher, store, outbox, pool, dedup=dedup)
             states = list(await asyncio.gather(*(pipeline.poll_feed(f) for f in feeds)))
         done = asyncio.Event()
         done.set()

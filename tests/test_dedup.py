@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from newswire.dedup import Deduplicator, entry_keys
+from newswire.dedup_store import LocalDedupStore
 from newswire.models import FeedEntry
 from newswire.state import StateStore
 
@@ -25,7 +26,7 @@ def test_guids_are_scoped_to_the_outlet() -> None:
 
 
 def test_in_flight_claim_blocks_a_second_copy_until_released(tmp_path: Path) -> None:
-    dedup = Deduplicator(StateStore(tmp_path / "s.db"))
+    dedup = Deduplicator(LocalDedupStore(StateStore(tmp_path / "s.db")))
     first = entry_keys(entry())
     assert dedup.claim(first) is None
     repeat = dedup.claim(entry_keys(entry(LINK + "?utm_medium=x", guid="other")))
@@ -37,22 +38,15 @@ def test_in_flight_claim_blocks_a_second_copy_until_released(tmp_path: Path) -> 
 def test_delivered_keys_survive_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "state" / "newswire.sqlite3"
     store = StateStore(path)
-    dedup = Deduplicator(store)
+    dedup = Deduplicator(LocalDedupStore(store))
     keys = entry_keys(entry())
     assert dedup.claim(keys) is None
     store.accept("a" * 32, keys, [])  # accepted into the outbox: keys recorded
     dedup.release(keys)
     store.close()
 
-    again = Deduplicator(StateStore(path))
+    again = Deduplicator(LocalDedupStore(StateStore(path)))
     by_guid = again.claim(entry_keys(entry("https://shafaq.com/en/other-url", guid="g-1")))
     assert by_guid is not None and (by_guid.layer, by_guid.article_id) == ("guid", "a" * 32)
     by_url = again.claim(entry_keys(entry(guid=None)))
     assert by_url is not None and by_url.layer == "url"
-
-
-def test_alias_records_more_keys_for_a_delivered_article(tmp_path: Path) -> None:
-    store = StateStore(tmp_path / "s.db")
-    dedup = Deduplicator(store)
-    dedup.alias("b" * 32, ("url:https://x.test/alias",))
-    assert store.known(("url:https://x.test/alias",)) == ("url:https://x.test/alias", "b" * 32)

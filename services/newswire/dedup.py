@@ -7,31 +7,36 @@
    in any outlet (`dedup.near_threshold`, estimated Jaccard similarity);
 4. revision: a known entry the feed marks as updated, whose title or text changed materially.
 
-Keys are claimed while an article is in flight, and recorded in the state store only when the
-article is accepted into the outbox (in the same transaction), so a crash never loses an
-article, and a duplicate is never recorded before its original.
+Keys are claimed while an article is in flight, and recorded only when the article is
+accepted into the outbox (in the same transaction, or through its journal for a shared
+backend), so a crash never loses an article, and a duplicate is never recorded before its
+original. The memory itself is a `dedup_store.DedupStore`: the embedded SQLite one, or Redis
+shared by replicas (`dedup_redis`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
+from newswire.dedup_store import DedupStore
 from newswire.models import Article, FeedEntry, Published
 from newswire.settings import DedupSettings
 from newswire.sketch import band_keys, similarity, words
-from newswire.state import StateStore
 from newswire.urls import canonical_url
 
 
 @dataclass(frozen=True, slots=True)
 class Duplicate:
-    """Why an item is a repeat: which layer matched, on which key."""
+    """Why an item is a repeat: which layer matched, on which key. `article_id` None: the key
+    is claimed by an article in flight (`elsewhere`: by another replica)."""
 
     layer: str
     key: str
     article_id: str | None
     cluster_id: str | None = None
+    elsewhere: bool = False
 
 
 def entry_keys(entry: FeedEntry) -> tuple[str, ...]:
@@ -98,27 +103,43 @@ def layer_of(key: str) -> str:
 
 
 class Deduplicator:
-    """Claims keys for in-flight articles and records them once delivered."""
+    """Claims keys for in-flight articles and asks the backend what was seen."""
 
-    def __init__(self, store: StateStore, settings: DedupSettings | None = None) -> None:
+    def __init__(self, store: DedupStore, settings: DedupSettings | None = None) -> None:
         self._store = store
         self._settings = settings or DedupSettings()
-        self._in_flight: set[str] = set()
+
+    @property
+    def shared(self) -> bool:
+        """True when records go through the journal to a shared backend."""
+        return self._store.shared
 
     def claim(self, keys: tuple[str, ...]) -> Duplicate | None:
         """Claim `keys` for a new article, or say which earlier article holds one of them."""
-        busy = next((key for key in keys if key in self._in_flight), None)
-        if busy is not None:
-            return Duplicate(layer_of(busy), busy, None)
-        found = self._store.known(keys)
+        held = self._store.claim(keys)
+        if held is not None:
+            return Duplicate(layer_of(held[0]), held[0], None, elsewhere=held[1])
+        try:
+            found = self._store.known(keys)
+        except BaseException:
+            self._store.release(keys)
+            raise
         if found is not None:
+            self._store.release(keys)
             return Duplicate(layer_of(found[0]), found[0], found[1])
-        self._in_flight.update(keys)
         return None
 
     def release(self, keys: tuple[str, ...]) -> None:
-        """Give up a claim (the article was not delivered; it will come again)."""
-        self._in_flight.difference_update(keys)
+        """Give up a claim (the article was delivered, or it was not and will come again)."""
+        self._store.release(keys)
+
+    def exclusive(self) -> contextlib.AbstractContextManager[None]:
+        """Hold while checking an article's title and sketch and accepting it."""
+        return self._store.exclusive()
+
+    def flush(self) -> int:
+        """Copy journalled records to a shared backend (after an accept, and periodically)."""
+        return self._store.flush()
 
     def revisable(self, duplicate: Duplicate, entry: FeedEntry) -> Published | None:
         """The published version of a known entry, when the feed says the entry was updated
@@ -134,10 +155,7 @@ class Deduplicator:
 
     def hold(self, keys: tuple[str, ...]) -> bool:
         """Claim known keys for a revision check; False if another one is in flight."""
-        if not self._in_flight.isdisjoint(keys):
-            return False
-        self._in_flight.update(keys)
-        return True
+        return self._store.claim(keys) is None
 
     def title_repeat(self, key: str | None) -> Duplicate | None:
         """The earlier article with the same outlet and title within the title window."""
@@ -162,7 +180,3 @@ class Deduplicator:
         if best is None:
             return None
         return Duplicate("near", f"near:{best[0]:.2f}", best[1], best[2])
-
-    def alias(self, article_id: str, keys: tuple[str, ...]) -> None:
-        """Remember more keys of an article already delivered."""
-        self._store.accept(article_id, keys, [])

@@ -45,6 +45,7 @@ class Reason(StrEnum):
     PUBLISH_TIMEOUT = "publish_timeout"
     MESSAGE_TOO_LARGE = "message_too_large"
     PUBLISH_ERROR = "publish_error"
+    DEDUP_UNAVAILABLE = "dedup_unavailable"
 
 
 _NAMED_STATUSES = {

@@ -281,6 +281,18 @@ class Published:
 
 
 @dataclass(frozen=True, slots=True)
+class DedupRecord:
+    """What the dedup stage records of an accepted article: its keys, its sketch (cluster id,
+    signature) when it starts a cluster, and its published version."""
+
+    article_id: str
+    keys: tuple[str, ...]
+    sketch: tuple[str, bytes] | None
+    published: Published | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxRecord:
     """One Kafka record of an accepted article, held durably until the broker acknowledges
     it. `seq` (the outbox order) is 0 before the record is stored."""

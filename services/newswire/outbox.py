@@ -64,10 +64,12 @@ class Outbox:
         records: Sequence[OutboxRecord],
         sketch: tuple[str, bytes] | None = None,
         published: Published | None = None,
+        journal: bool = False,
     ) -> None:
         """Store an article's records, dedup keys, sketch and published version durably, in
-        one transaction; wake the drainer."""
-        self._store.accept(ident, keys, records, sketch, published)
+        one transaction (the dedup record into the journal for a shared dedup store); wake
+        the drainer."""
+        self._store.accept(ident, keys, records, sketch, published, journal)
         self._resized(self._size + len(records))
         self._work.set()
 

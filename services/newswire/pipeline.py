@@ -1,10 +1,10 @@
 """The pipeline: the only module that knows the order of the stages.
 
 poll -> parse -> (per entry) dedup by link and GUID -> fetch -> extract + tag (worker) ->
-dedup by canonical URL -> accept into the outbox with the dedup keys (one transaction); the
-outbox sends to the broker. After every poll the feed's schedule
-(newswire.schedule) is stored; its validators and body hash only when every entry of that
-poll was handled, so an undelivered article is polled again.
+dedup by canonical URL -> (exclusively) dedup by title and sketch, accept into the outbox with
+the dedup record (one transaction) -> the outbox sends to the broker. After every poll the
+feed's schedule (newswire.schedule) is stored; its validators and body hash only when every
+entry of that poll was handled, so an undelivered article is polled again.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,7 @@ from enum import StrEnum
 from newswire import metrics
 from newswire.dedup import (
     Deduplicator,
+    Duplicate,
     article_keys,
     as_published,
     entry_keys,
@@ -29,6 +31,7 @@ from newswire.dedup import (
     source_updated,
     title_key,
 )
+from newswire.dedup_store import DedupStore, DedupUnavailable, LocalDedupStore
 from newswire.errors import Reason
 from newswire.fetch import fetch_page
 from newswire.http_client import HttpFetcher
@@ -41,6 +44,7 @@ from newswire.models import (
     FeedState,
     FetchedPage,
     NotModified,
+    OutboxRecord,
     ParsedFeed,
     Published,
 )
@@ -97,11 +101,12 @@ class Pipeline:
         outbox: Outbox,
         pool: Executor,
         rng: random.Random | None = None,
+        dedup: DedupStore | None = None,
     ) -> None:
         self._settings = settings
         self._fetcher = fetcher
         self._store = store
-        self._dedup = Deduplicator(store, settings.dedup)
+        self._dedup = Deduplicator(dedup or LocalDedupStore(store), settings.dedup)
         self._outbox = outbox
         self._pool = pool
         self._rng = rng or random.Random()
@@ -218,18 +223,20 @@ class Pipeline:
         return new_state
 
     async def process(self, feed: FeedSpec, entry: FeedEntry) -> EntryOutcome:
-        """Take one entry to the broker."""
+        """Take one entry to the broker (a shared dedup store out of reach: try again later)."""
+        try:
+            return await self._process(feed, entry)
+        except DedupUnavailable as exc:
+            failure = Failure("dedup", Reason.DEDUP_UNAVAILABLE, str(exc), entry.link)
+            self._count_failure(failure)
+            log.warning("dedup store unavailable", extra=_ctx(feed, failure.detail, failure))
+            return EntryOutcome.RETRY
+
+    async def _process(self, feed: FeedSpec, entry: FeedEntry) -> EntryOutcome:
         keys = entry_keys(entry)
         duplicate = self._dedup.claim(keys)
         if duplicate is not None:
-            prior = self._dedup.revisable(duplicate, entry)
-            if prior is None or not self._dedup.hold(keys):
-                self._count_duplicate(duplicate.layer)
-                return EntryOutcome.REPEAT
-            try:
-                return await self._revise(feed, entry, keys, prior)
-            finally:
-                self._dedup.release(keys)
+            return await self._known_entry(feed, entry, keys, duplicate)
         metrics.IN_FLIGHT.inc()
         try:
             page, reason = await self._fetch_page(feed, entry)
@@ -245,10 +252,7 @@ class Pipeline:
             more = tuple(k for k in article_keys(article, final_url) if k not in keys)
             duplicate = self._dedup.claim(more)
             if duplicate is not None:
-                self._count_duplicate(duplicate.layer)
-                if duplicate.article_id is not None:
-                    self._dedup.alias(duplicate.article_id, keys)
-                return EntryOutcome.REPEAT
+                return await self._known_page(keys, duplicate)
             try:
                 return await self._deliver(article, keys + more)
             finally:
@@ -256,6 +260,34 @@ class Pipeline:
         finally:
             self._dedup.release(keys)
             metrics.IN_FLIGHT.dec()
+
+    async def _known_entry(
+        self, feed: FeedSpec, entry: FeedEntry, keys: tuple[str, ...], duplicate: Duplicate
+    ) -> EntryOutcome:
+        """An entry whose link or GUID is known or in flight: a repeat, unless the feed says
+        it was updated (then it may be a revision). In flight at another replica: that one
+        may fail, so this poll does not count the entry as handled."""
+        if duplicate.elsewhere:
+            return EntryOutcome.RETRY
+        prior = self._dedup.revisable(duplicate, entry)
+        if prior is None or not self._dedup.hold(keys):
+            self._count_duplicate(duplicate.layer)
+            return EntryOutcome.REPEAT
+        try:
+            return await self._revise(feed, entry, keys, prior)
+        finally:
+            self._dedup.release(keys)
+
+    async def _known_page(self, keys: tuple[str, ...], duplicate: Duplicate) -> EntryOutcome:
+        """The page's canonical URL or redirect target is known: the entry's own keys become
+        aliases of the article delivered under it."""
+        if duplicate.elsewhere:
+            return EntryOutcome.RETRY
+        self._count_duplicate(duplicate.layer)
+        if duplicate.article_id is not None:
+            await self._outbox.wait_for_room()
+            self._accept(duplicate.article_id, keys, [])
+        return EntryOutcome.REPEAT
 
     async def _revise(
         self, feed: FeedSpec, entry: FeedEntry, keys: tuple[str, ...], prior: Published
@@ -269,9 +301,10 @@ class Pipeline:
         article = await self._build_or_dead_letter(feed, entry, keys, page, reason)
         if article is None or not article.text:
             return EntryOutcome.REPEAT
+        await self._outbox.wait_for_room()
         if not is_material(prior, article):
             touched = replace(prior, source_updated=source_updated(article))
-            self._outbox.accept(prior.article_id, keys, [], published=touched)
+            self._accept(prior.article_id, keys, [], published=touched)
             self._count_duplicate("unchanged")
             return EntryOutcome.REPEAT
         revised = replace(
@@ -282,7 +315,7 @@ class Pipeline:
             previous_hash=prior.content_hash,
         )
         metrics.REVISIONS.inc()
-        await self._publish(revised, keys)
+        self._publish(revised, keys)
         return EntryOutcome.PUBLISHED
 
     async def _build_or_dead_letter(
@@ -331,25 +364,29 @@ class Pipeline:
     async def _deliver(self, article: Article, keys: tuple[str, ...]) -> EntryOutcome:
         """The title and near-duplicate layers, then the outcome their policy says: an
         original is published in its own cluster; a repeat is dropped (its keys remembered),
-        diverted to the duplicates topic, or published with `duplicate_of` and `cluster_id`."""
+        diverted to the duplicates topic, or published with `duplicate_of` and `cluster_id`.
+        The check and the accept run under the dedup store's exclusive hold with no pause
+        between them, so two copies in flight at once cannot both pass as originals."""
+        await self._outbox.wait_for_room()
         dedup = self._settings.dedup
         title = title_key(article, dedup.title_min_words)
-        match = self._dedup.title_repeat(title) or self._dedup.near(article)
-        if match is None:
-            original = replace(article, cluster_id=article.id)
-            await self._publish(original, keys + ((title,) if title else ()), index=True)
-            return EntryOutcome.PUBLISHED
-        self._count_duplicate(match.layer)
-        policy = dedup.title_policy if match.layer == "title" else dedup.near_policy
-        if policy == "drop":
-            self._outbox.accept(article.id, keys, [])  # remembered, nothing sent
+        with self._dedup.exclusive():
+            match = self._dedup.title_repeat(title) or self._dedup.near(article)
+            if match is None:
+                original = replace(article, cluster_id=article.id)
+                self._publish(original, keys + ((title,) if title else ()), index=True)
+                return EntryOutcome.PUBLISHED
+            self._count_duplicate(match.layer)
+            policy = dedup.title_policy if match.layer == "title" else dedup.near_policy
+            if policy == "drop":
+                self._accept(article.id, keys, [])  # remembered, nothing sent
+                return EntryOutcome.REPEAT
+            repeat = replace(article, duplicate_of=match.article_id, cluster_id=match.cluster_id)
+            divert = (self._settings.topics.duplicates,) if policy == "divert" else None
+            self._publish(repeat, keys, topics=divert)
             return EntryOutcome.REPEAT
-        repeat = replace(article, duplicate_of=match.article_id, cluster_id=match.cluster_id)
-        divert = (self._settings.topics.duplicates,) if policy == "divert" else None
-        await self._publish(repeat, keys, topics=divert)
-        return EntryOutcome.REPEAT
 
-    async def _publish(
+    def _publish(
         self,
         article: Article,
         keys: tuple[str, ...],
@@ -357,12 +394,12 @@ class Pipeline:
         index: bool = False,
     ) -> None:
         """Accept the article into the outbox (durably, with its dedup keys and, for an
-        original, its sketch); the outbox sends it to the broker."""
-        await self._outbox.wait_for_room()
+        original, its sketch); the outbox sends it to the broker. Callers wait for room in
+        the outbox first."""
         article, records = fitted_records(article, self._settings, topics)
         sketch = (article.id, article.sketch) if index and article.sketch else None
         kept = as_published(article) if article.duplicate_of is None else None
-        self._outbox.accept(article.id, keys, records, sketch, kept)
+        self._accept(article.id, keys, records, sketch, kept)
         if article.duplicate_of is None:
             for watchlist in article.tagging.watchlists:
                 metrics.REGIONS.labels(watchlist).inc()
@@ -377,6 +414,20 @@ class Pipeline:
             },
         )
 
+    def _accept(
+        self,
+        article_id: str,
+        keys: tuple[str, ...],
+        records: Sequence[OutboxRecord],
+        sketch: tuple[str, bytes] | None = None,
+        published: Published | None = None,
+    ) -> None:
+        """Into the outbox with the dedup record in one transaction; a shared dedup store
+        then takes the record from the journal."""
+        self._outbox.accept(article_id, keys, records, sketch, published, self._dedup.shared)
+        if self._dedup.shared:
+            self._dedup.flush()
+
     async def _extraction_crashed(
         self, feed: FeedSpec, entry: FeedEntry, keys: tuple[str, ...], exc: Exception
     ) -> None:
@@ -385,7 +436,7 @@ class Pipeline:
         failure = Failure("extract", Reason.EXTRACT_ERROR, detail, entry.link)
         letter = entry_letter(entry, failure, self._settings.topics.dead_letters)
         await self._outbox.wait_for_room()
-        self._outbox.accept(letter.article_id, keys, [letter])
+        self._accept(letter.article_id, keys, [letter])
         self._count_failure(failure)
         metrics.DEAD_LETTERS.labels(failure.stage, failure.reason.value).inc()
         log.error(

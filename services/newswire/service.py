@@ -17,19 +17,22 @@ from typing import Any
 from newswire import metrics
 from newswire.broker import EmbeddedBroker, any_reachable
 from newswire.config import Config
+from newswire.dedup_redis import RedisDedupStore, connect, redacted
+from newswire.dedup_store import DedupStore, LocalDedupStore
 from newswire.health import OpsServer
 from newswire.http_client import HttpFetcher
 from newswire.models import FeedSpec
 from newswire.outbox import Outbox
 from newswire.pipeline import Pipeline, RunStats
 from newswire.publish import Publisher, configured_topics, ensure_topics
-from newswire.settings import Settings
+from newswire.settings import DedupSettings, Settings
 from newswire.state import STATE_FILE, StateStore
 from newswire.worker import init_worker
 
 log = logging.getLogger("newswire.service")
 BROKER_CHECK_SECONDS = 15.0
 PRUNE_SECONDS = 3600.0
+FLUSH_SECONDS = 5.0
 
 
 @contextlib.contextmanager
@@ -82,23 +85,43 @@ def run_service(config: Config, once: bool) -> RunStats:
         stack.callback(publisher.close)
         store = StateStore(config.state_dir / STATE_FILE)
         stack.callback(store.close)
+        dedup = dedup_store(settings.dedup, store)
         pool = stack.enter_context(worker_pool(config))
         ops = OpsServer(
             settings.metrics.host,
             settings.metrics.port,
-            lambda: {"config": True, "broker": any_reachable(bootstrap), "state": store.writable()},
+            lambda: {
+                "config": True,
+                "broker": any_reachable(bootstrap),
+                "state": store.writable(),
+                "dedup": dedup.reachable(),
+            },
         )
         ops.start()
         stack.callback(ops.stop)
         log.info("serving /metrics, /healthz, /readyz", extra={"listen": ops.port})
-        stats = asyncio.run(_run(config, bootstrap, store, publisher, pool, once))
+        stats = asyncio.run(_run(config, bootstrap, store, dedup, publisher, pool, once))
     return stats
+
+
+def dedup_store(settings: DedupSettings, store: StateStore) -> DedupStore:
+    """The configured dedup backend: the embedded state store, or a shared Redis."""
+    if settings.backend == "sqlite":
+        return LocalDedupStore(store)
+    shared = RedisDedupStore(connect(settings), store, settings)
+    if not shared.reachable():
+        log.warning(
+            "redis for dedup is not reachable; entries wait until it is",
+            extra={"redis_url": redacted(settings.redis_url)},
+        )
+    return shared
 
 
 async def _run(
     config: Config,
     bootstrap: str,
     store: StateStore,
+    dedup: DedupStore,
     publisher: Publisher,
     pool: Executor,
     once: bool,
@@ -108,13 +131,14 @@ async def _run(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     watch = asyncio.create_task(_every(BROKER_CHECK_SECONDS, stop, _check_broker, bootstrap))
-    prune = asyncio.create_task(_every(PRUNE_SECONDS, stop, _prune, store, config.settings))
+    prune = asyncio.create_task(_every(PRUNE_SECONDS, stop, _prune, dedup, config.settings))
+    flush = asyncio.create_task(_every(FLUSH_SECONDS, stop, _flush, dedup))
     outbox = Outbox(config.settings, store, publisher)
     polled = asyncio.Event()  # polling is over: drain what is left, within the deadline
     drain = asyncio.create_task(outbox.drain(polled))
     known_hosts = frozenset(feed.host for feed in config.feeds)
     async with HttpFetcher(config.settings.http, known_hosts) as fetcher:
-        pipeline = Pipeline(config.settings, fetcher, store, outbox, pool)
+        pipeline = Pipeline(config.settings, fetcher, store, outbox, pool, dedup=dedup)
         if once:
             await pipeline.poll_all(config.feeds)
         else:
@@ -127,6 +151,7 @@ async def _run(
     stop.set()
     await watch
     await prune
+    await flush
     pipeline.stats.unsent = outbox.size
     if outbox.size:
         log.warning("records left in the outbox for the next start", extra={"unsent": outbox.size})
@@ -160,12 +185,21 @@ async def _every(
         await _sleep_or_stop(stop, seconds)
 
 
-async def _prune(store: StateStore, settings: Settings) -> None:
+async def _prune(dedup: DedupStore, settings: Settings) -> None:
     """Forget dedup state older than its window."""
-    dedup, now = settings.dedup, time.time()
-    gone = store.prune(now - dedup.window, now - dedup.title_window, now - dedup.keep_keys)
+    windows, now = settings.dedup, time.time()
+    gone = dedup.prune(now - windows.window, now - windows.title_window, now - windows.keep_keys)
     if gone:
         log.info("pruned dedup state", extra={"rows": gone})
+
+
+async def _flush(dedup: DedupStore) -> None:
+    """Copy dedup records a shared store missed (it was down, or we restarted) from the
+    journal; the pipeline flushes after every accept, this catches up after an outage."""
+    if dedup.shared:
+        moved = dedup.flush()
+        if moved:
+            log.info("dedup records flushed from the journal", extra={"records": moved})
 
 
 async def _check_broker(bootstrap: str) -> None:

@@ -127,6 +127,11 @@ class DedupSettings(Section):
     title_policy: Literal["drop", "divert", "publish"] = "drop"
     near_policy: Literal["drop", "divert", "publish"] = "divert"
     keep_keys: Seconds = 30 * 86400.0
+    backend: Literal["sqlite", "redis"] = "sqlite"
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://")
+    redis_prefix: str = Field(default="newswire", pattern=r"^[A-Za-z0-9_.-]+$")
+    redis_timeout: Seconds = 2.0
+    claim_ttl: Seconds = 600.0
 
 
 class OutboxSettings(Section):

@@ -13,7 +13,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from newswire.models import FeedSpec, FeedState, OutboxRecord, Published, Validators
+from newswire.models import (
+    DedupRecord,
+    FeedSpec,
+    FeedState,
+    OutboxRecord,
+    Published,
+    Validators,
+)
 from newswire.sketch import band_keys
 
 SCHEMA = """
@@ -55,6 +62,10 @@ CREATE TABLE IF NOT EXISTS outbox (
     url TEXT NOT NULL,
     published_at REAL,
     attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS dedup_journal (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    record TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS feed_state (
     feed_url TEXT PRIMARY KEY,
@@ -132,30 +143,21 @@ class StateStore:
         records: Iterable[OutboxRecord],
         sketch: tuple[str, bytes] | None = None,
         published: Published | None = None,
+        journal: bool = False,
     ) -> None:
-        """In one transaction: the article's records into the outbox, its keys as seen, and
-        its sketch (cluster id, signature) indexed. A crash either side of it loses nothing:
-        before, the entry is polled again; after, the outbox still holds the records."""
-        now = time.time()
+        """In one transaction: the article's records into the outbox, and its dedup record
+        (keys as seen, its sketch (cluster id, signature) indexed, its published version)
+        into the local tables, or into the journal for a shared dedup store (`journal`). A
+        crash either side of it loses nothing: before, the entry is polled again; after, the
+        outbox still holds the records."""
+        record = DedupRecord(article_id, tuple(keys), sketch, published, time.time())
         with self._transaction():
-            if sketch is not None:
-                self._index_sketch(article_id, sketch[0], sketch[1], now)
-            if published is not None:
+            if journal:
                 self._db.execute(
-                    "INSERT OR REPLACE INTO published (article_id, content_hash, title, "
-                    "revision, source_updated, sketch, cluster_id, seen_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        published.article_id,
-                        published.content_hash,
-                        published.title,
-                        published.revision,
-                        published.source_updated,
-                        published.sketch,
-                        published.cluster_id,
-                        now,
-                    ),
+                    "INSERT INTO dedup_journal (record) VALUES (?)", (_record_json(record),)
                 )
+            else:
+                self._record_locally(record)
             self._db.executemany(
                 "INSERT INTO outbox (topic, key, value, headers, article_id, url, published_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -172,10 +174,43 @@ class StateStore:
                     for r in records
                 ],
             )
-            self._db.executemany(
-                "INSERT OR IGNORE INTO seen_keys (key, article_id, seen_at) VALUES (?, ?, ?)",
-                [(key, article_id, now) for key in keys],
+
+    def _record_locally(self, record: DedupRecord) -> None:
+        if record.sketch is not None:
+            self._index_sketch(record.article_id, *record.sketch, record.at)
+        published = record.published
+        if published is not None:
+            self._db.execute(
+                "INSERT OR REPLACE INTO published (article_id, content_hash, title, "
+                "revision, source_updated, sketch, cluster_id, seen_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    published.article_id,
+                    published.content_hash,
+                    published.title,
+                    published.revision,
+                    published.source_updated,
+                    published.sketch,
+                    published.cluster_id,
+                    record.at,
+                ),
             )
+        self._db.executemany(
+            "INSERT OR IGNORE INTO seen_keys (key, article_id, seen_at) VALUES (?, ?, ?)",
+            [(key, record.article_id, record.at) for key in record.keys],
+        )
+
+    def journal_batch(self, limit: int) -> list[tuple[int, DedupRecord]]:
+        """The oldest `limit` dedup records waiting for the shared store, with their seq."""
+        rows = self._db.execute(
+            "SELECT seq, record FROM dedup_journal ORDER BY seq LIMIT ?", (limit,)
+        )
+        return [(seq, _record_from_json(text)) for seq, text in rows]
+
+    def journal_remove(self, seqs: Iterable[int]) -> None:
+        """Forget journalled records the shared store has taken."""
+        with self._transaction():
+            self._db.executemany("DELETE FROM dedup_journal WHERE seq = ?", [(s,) for s in seqs])
 
     def _index_sketch(self, article_id: str, cluster_id: str, sig: bytes, now: float) -> None:
         self._db.execute(
@@ -354,3 +389,49 @@ def _headers_json(headers: tuple[tuple[str, bytes], ...]) -> str:
 
 def _headers_from_json(text: str) -> tuple[tuple[str, bytes], ...]:
     return tuple((name, base64.b64decode(value)) for name, value in json.loads(text))
+
+
+def _b64(data: bytes | None) -> str | None:
+    return base64.b64encode(data).decode() if data is not None else None
+
+
+def _unb64(text: str | None) -> bytes | None:
+    return base64.b64decode(text) if text is not None else None
+
+
+def _record_json(record: DedupRecord) -> str:
+    published = record.published
+    return json.dumps(
+        {
+            "article_id": record.article_id,
+            "keys": list(record.keys),
+            "sketch": [record.sketch[0], _b64(record.sketch[1])] if record.sketch else None,
+            "published": None
+            if published is None
+            else {
+                "article_id": published.article_id,
+                "content_hash": published.content_hash,
+                "title": published.title,
+                "revision": published.revision,
+                "source_updated": published.source_updated,
+                "sketch": _b64(published.sketch),
+                "cluster_id": published.cluster_id,
+            },
+            "at": record.at,
+        }
+    )
+
+
+def _record_from_json(text: str) -> DedupRecord:
+    data = json.loads(text)
+    sketch = data["sketch"]
+    published = data["published"]
+    return DedupRecord(
+        article_id=data["article_id"],
+        keys=tuple(data["keys"]),
+        sketch=(sketch[0], base64.b64decode(sketch[1])) if sketch else None,
+        published=None
+        if published is None
+        else Published(**{**published, "sketch": _unb64(published["sketch"])}),
+        at=data["at"],
+    )

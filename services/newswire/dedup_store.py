@@ -1,0 +1,108 @@
+"""Where the dedup stage keeps what it has seen: the interface both backends share, and the
+embedded one (the SQLite state store of one process).
+
+A backend answers four questions (a key known? a title key seen since? sketches sharing a
+band? what was published under an id?), holds claims on keys while their article is in
+flight, and guards the check-then-record step with `exclusive()`. Records are written by the
+outbox's accept transaction: into the local tables (embedded backend), or into a journal that
+`flush()` copies to the shared store (`shared` backends such as Redis), so a record never
+exists before its article is durably in the outbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+from newswire.models import Published
+from newswire.state import StateStore
+
+
+class DedupUnavailable(Exception):
+    """The shared dedup store cannot be reached; the entry is tried again at the next poll."""
+
+
+class DedupStore(Protocol):
+    """The dedup stage's memory of keys, titles, sketches and published versions."""
+
+    shared: bool  # True: records go through the state store's journal, then flush()
+
+    def claim(self, keys: tuple[str, ...]) -> tuple[str, bool] | None:
+        """Claim `keys` for an article in flight; else (a key held, held by another replica)."""
+
+    def release(self, keys: Iterable[str]) -> None:
+        """Give up claims on `keys`."""
+
+    def known(self, keys: Iterable[str]) -> tuple[str, str] | None:
+        """The first (key, article id) recorded among `keys`."""
+
+    def seen_since(self, key: str, since: float) -> str | None:
+        """The article id recorded for `key` at or after `since`."""
+
+    def sketch_candidates(
+        self, bands: Iterable[tuple[int, int]], since: float
+    ) -> list[tuple[str, str, bytes]]:
+        """(article id, cluster id, signature) of sketches sharing a band, seen since `since`."""
+
+    def published(self, article_id: str) -> Published | None:
+        """What was last published under `article_id`."""
+
+    def exclusive(self) -> contextlib.AbstractContextManager[None]:
+        """Hold while checking an article and recording it, so two checks never interleave."""
+
+    def flush(self) -> int:
+        """Copy journalled records to the shared store; how many went."""
+
+    def prune(self, sketches_before: float, titles_before: float, keys_before: float) -> int:
+        """Forget what is older than its window; how many entries went."""
+
+    def reachable(self) -> bool:
+        """True when the store answers (for readiness checks)."""
+
+
+class LocalDedupStore:
+    """The embedded backend: the SQLite state store, claims in this process's memory."""
+
+    shared = False
+
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+        self._in_flight: set[str] = set()
+
+    def claim(self, keys: tuple[str, ...]) -> tuple[str, bool] | None:
+        busy = next((key for key in keys if key in self._in_flight), None)
+        if busy is not None:
+            return busy, False
+        self._in_flight.update(keys)
+        return None
+
+    def release(self, keys: Iterable[str]) -> None:
+        self._in_flight.difference_update(keys)
+
+    def known(self, keys: Iterable[str]) -> tuple[str, str] | None:
+        return self._store.known(keys)
+
+    def seen_since(self, key: str, since: float) -> str | None:
+        return self._store.seen_since(key, since)
+
+    def sketch_candidates(
+        self, bands: Iterable[tuple[int, int]], since: float
+    ) -> list[tuple[str, str, bytes]]:
+        return self._store.sketch_candidates(bands, since)
+
+    def published(self, article_id: str) -> Published | None:
+        return self._store.published(article_id)
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        yield  # one process, one event loop: the check and the record run without a pause
+
+    def flush(self) -> int:
+        return 0
+
+    def prune(self, sketches_before: float, titles_before: float, keys_before: float) -> int:
+        return self._store.prune(sketches_before, titles_before, keys_before)
+
+    def reachable(self) -> bool:
+        return self._store.writable()

@@ -1,0 +1,237 @@
+"""The dedup backends behind one interface: the embedded SQLite store and Redis shared by
+replicas (a real redis-server on loopback). Every behaviour test runs on both; the Redis ones
+add what sharing needs: claims seen by another replica, the journal surviving a crash and an
+outage, the exclusive check, and windows kept as TTLs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from newswire import dedup_redis
+from newswire.dedup import Deduplicator, entry_keys
+from newswire.dedup_redis import RedisDedupStore, connect, redacted
+from newswire.dedup_store import DedupStore, DedupUnavailable, LocalDedupStore
+from newswire.models import FeedEntry, Published
+from newswire.settings import DedupSettings
+from newswire.sketch import band_keys, signature
+from newswire.state import StateStore
+from tests.redis_support import RedisServer
+from tests.stories import story
+
+SIG = signature(" ".join(story(3)[1]))
+OTHER_SIG = signature(" ".join(story(4)[1]))
+
+
+def entry(link: str, guid: str | None = None) -> FeedEntry:
+    return FeedEntry(feed_id="f", outlet_id="shafaq-news", link=link, title="t", guid=guid)
+
+
+def redis_settings(server: RedisServer, **more: object) -> DedupSettings:
+    return DedupSettings(backend="redis", redis_url=server.url, redis_timeout=1.0, **more)
+
+
+class Replica:
+    """One process's view: its own state store (outbox, journal) and a dedup backend."""
+
+    def __init__(self, path: Path, make: str, server: RedisServer | None) -> None:
+        self.state = StateStore(path)
+        self.backend: DedupStore
+        if make == "redis":
+            assert server is not None
+            settings = redis_settings(server)
+            self.backend = RedisDedupStore(connect(settings), self.state, settings)
+        else:
+            self.backend = LocalDedupStore(self.state)
+        self.dedup = Deduplicator(self.backend)
+
+    def accept(
+        self,
+        article_id: str,
+        keys: tuple[str, ...],
+        sketch: tuple[str, bytes] | None = None,
+        published: Published | None = None,
+    ) -> None:
+        """What the pipeline does: the outbox transaction, then a flush for a shared store."""
+        self.state.accept(article_id, keys, [], sketch, published, journal=self.backend.shared)
+        self.backend.flush()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def replica(request: pytest.FixtureRequest, tmp_path: Path) -> Replica:
+    """One replica on each backend."""
+    kind = str(request.param)
+    server = request.getfixturevalue("redis_server") if kind == "redis" else None
+    return Replica(tmp_path / "a.db", kind, server)
+
+
+def test_claim_known_release_cycle(replica: Replica) -> None:
+    keys = entry_keys(entry("https://shafaq.com/en/a", guid="g1"))
+    assert replica.dedup.claim(keys) is None
+    busy = replica.dedup.claim(keys)
+    assert busy is not None and busy.article_id is None and not busy.elsewhere
+    replica.accept("a" * 32, keys)
+    replica.dedup.release(keys)
+    found = replica.dedup.claim(entry_keys(entry("https://other.test/x", guid="g1")))
+    assert found is not None and (found.layer, found.article_id) == ("guid", "a" * 32)
+
+
+def test_title_keys_answer_within_their_window(replica: Replica) -> None:
+    replica.accept("b" * 32, ("title:shafaq-news:drone strike hits border crossing",))
+    key = "title:shafaq-news:drone strike hits border crossing"
+    assert replica.backend.seen_since(key, time.time() - 60) == "b" * 32
+    assert replica.backend.seen_since(key, time.time() + 60) is None
+    assert replica.backend.seen_since("title:shafaq-news:other", 0) is None
+
+
+def test_sketch_candidates_share_a_band_within_the_window(
+    replica: Replica,
+) -> None:
+    assert SIG is not None and OTHER_SIG is not None
+    replica.accept("c" * 32, ("url:https://x.test/c",), sketch=("c" * 32, SIG))
+    found = replica.backend.sketch_candidates(band_keys(SIG), time.time() - 60)
+    assert found == [("c" * 32, "c" * 32, SIG)]
+    assert replica.backend.sketch_candidates(band_keys(SIG), time.time() + 60) == []
+    assert replica.backend.sketch_candidates(band_keys(OTHER_SIG), 0) == []
+
+
+def test_published_versions_round_trip(replica: Replica) -> None:
+    kept = Published("d" * 32, "h1", "Title", 2, 1_700_000_000.5, SIG, "e" * 32)
+    replica.accept("d" * 32, ("url:https://x.test/d",), published=kept)
+    assert replica.backend.published("d" * 32) == kept
+    bare = Published("f" * 32, "h2", "T", 0, None)
+    replica.accept("f" * 32, (), published=bare)
+    assert replica.backend.published("f" * 32) == bare
+    assert replica.backend.published("0" * 32) is None
+
+
+def test_nothing_is_recorded_before_the_accept(replica: Replica) -> None:
+    keys = ("url:https://x.test/held",)
+    assert replica.dedup.claim(keys) is None
+    assert replica.backend.known(keys) is None  # claimed, not recorded
+    replica.dedup.release(keys)  # not delivered: free again, still unknown
+    assert replica.dedup.claim(keys) is None
+
+
+def test_two_replicas_see_each_others_claims_and_records(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    first = Replica(tmp_path / "one.db", "redis", redis_server)
+    second = Replica(tmp_path / "two.db", "redis", redis_server)
+    keys = entry_keys(entry("https://shafaq.com/en/shared", guid="s1"))
+    assert first.dedup.claim(keys) is None
+    held = second.dedup.claim(keys)
+    assert held is not None and held.elsewhere and held.article_id is None
+    second.dedup.release(keys)  # not its claim: the first replica's stays
+    assert second.dedup.claim(keys) is not None
+    first.accept("a" * 32, keys)
+    first.dedup.release(keys)
+    found = second.dedup.claim(keys)
+    assert found is not None and (found.article_id, found.elsewhere) == ("a" * 32, False)
+
+
+def test_a_replica_that_dies_holding_claims_frees_them_after_claim_ttl(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    settings = redis_settings(redis_server, claim_ttl=0.3)
+    dead = RedisDedupStore(connect(settings), StateStore(tmp_path / "d.db"), settings)
+    alive = RedisDedupStore(connect(settings), StateStore(tmp_path / "l.db"), settings)
+    assert dead.claim(("url:https://x.test/orphan",)) is None
+    assert alive.claim(("url:https://x.test/orphan",)) == ("url:https://x.test/orphan", True)
+    time.sleep(0.5)
+    assert alive.claim(("url:https://x.test/orphan",)) is None
+
+
+def test_the_journal_survives_a_crash_before_the_flush(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "crash.db"
+    crashed = Replica(path, "redis", redis_server)
+    keys = ("url:https://x.test/journal",)
+    crashed.state.accept("a" * 32, keys, [], journal=True)  # the process dies before flush
+    crashed.state.close()
+    other = Replica(tmp_path / "other.db", "redis", redis_server)
+    assert other.backend.known(keys) is None  # not in Redis yet: only in the journal
+    restarted = Replica(path, "redis", redis_server)
+    assert restarted.backend.known(keys) == (keys[0], "a" * 32)  # flushed before reading
+    assert other.backend.known(keys) == (keys[0], "a" * 32)
+    assert restarted.state.journal_batch(10) == []
+
+
+def test_an_outage_is_a_typed_error_and_the_journal_waits_for_redis(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    replica = Replica(tmp_path / "r.db", "redis", redis_server)
+    keys = ("url:https://x.test/outage",)
+    assert replica.backend.known(keys) is None
+    redis_server.stop()
+    with pytest.raises(DedupUnavailable, match="redis"):
+        replica.dedup.claim(("url:https://x.test/other",))
+    assert not replica.backend.reachable()
+    replica.accept("a" * 32, keys)  # accepted into the outbox; the flush fails quietly
+    assert len(replica.state.journal_batch(10)) == 1
+    with pytest.raises(DedupUnavailable):
+        replica.backend.known(keys)
+    redis_server.start()  # empty: what the journal holds must come again
+    assert replica.backend.known(keys) == (keys[0], "a" * 32)
+    assert replica.state.journal_batch(10) == []
+
+
+def test_exclusive_check_waits_for_the_other_replica_then_gives_up(
+    redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = Replica(tmp_path / "one.db", "redis", redis_server)
+    second = Replica(tmp_path / "two.db", "redis", redis_server)
+    order: list[str] = []
+    holding = threading.Event()
+
+    def hold_briefly() -> None:
+        with first.dedup.exclusive():
+            order.append("first in")
+            holding.set()
+            time.sleep(0.3)
+            order.append("first out")
+
+    thread = threading.Thread(target=hold_briefly)
+    thread.start()
+    holding.wait(5)
+    with second.dedup.exclusive():  # waits for the first to let go
+        order.append("second in")
+    thread.join()
+    assert order == ["first in", "first out", "second in"]
+
+    monkeypatch.setattr(dedup_redis, "LOCK_WAIT_SECONDS", 0.2)
+    with (
+        first.dedup.exclusive(),
+        pytest.raises(DedupUnavailable, match="lock"),
+        second.dedup.exclusive(),
+    ):
+        pass
+
+
+def test_redis_entries_expire_with_their_windows(redis_server: RedisServer, tmp_path: Path) -> None:
+    settings = redis_settings(redis_server, window=3600, title_window=600, keep_keys=86400)
+    state = StateStore(tmp_path / "ttl.db")
+    backend = RedisDedupStore(connect(settings), state, settings)
+    assert SIG is not None
+    published = Published("a" * 32, "h", "T", 0, None)
+    state.accept("a" * 32, ("url:u", "title:o:t"), [], ("a" * 32, SIG), published, True)
+    assert backend.flush() == 1
+    client = redis.Redis.from_url(redis_server.url)
+    assert 0 < client.ttl("newswire:seen:url:u") <= 86400
+    assert 0 < client.ttl("newswire:seen:title:o:t") <= 600
+    assert 0 < client.ttl(f"newswire:sketch:{'a' * 32}") <= 3600
+    band, key = band_keys(SIG)[0]
+    assert 0 < client.ttl(f"newswire:band:{band}:{key}") <= 3600
+    assert 0 < client.ttl(f"newswire:published:{'a' * 32}") <= 86400
+    assert all(client.ttl(name) > 0 for name in client.scan_iter("newswire:*"))
+
+
+def test_redis_urls_are_logged_without_their_password() -> None:
+    assert redacted("redis://:s3cret@cache:6379/0") == "redis://:***@cache:6379/0"
+    assert redacted("redis://user:s3cret@cache/1") == "redis://user:***@cache/1"
+    assert redacted("redis://cache:6379/0") == "redis://cache:6379/0"
