@@ -182,7 +182,9 @@ def test_pruning_forgets_what_is_older_than_each_window(tmp_path: Path) -> None:
     assert store.prune(now - 60, now - 60, now - 60) == 0  # all younger than the windows
     assert store.sketch_candidates(band_keys(sig), 0)
     gone = store.prune(now + 1, now + 1, now - 60)  # sketches and titles expire, URLs stay
-    assert gone == 1 + 64 + 1  # the sketch, its 64 bands, the title key
+    assert gone == 1 + 1  # the sketch (with its band entries), the title key
+    assert store.sketch_candidates(band_keys(sig), 0) == []
+    assert store._db.execute("SELECT count(*) FROM near_bands").fetchone()[0] == 0
     assert store.known(["url:https://x.test/1"]) is not None
     assert store.known(["title:o:a b c d"]) is None
 

@@ -53,3 +53,29 @@ def test_a_state_file_from_the_first_release_is_upgraded_in_place(tmp_path: Path
     state = StateStore(path).feed_state(FEED)
     assert state.validators == Validators('"old"', None)
     assert (state.interval_s, state.next_poll, state.consecutive_errors) == (300, 0, 0)
+
+
+def test_sketches_of_the_first_band_index_are_reindexed_on_open(tmp_path: Path) -> None:
+    from newswire.sketch import band_keys, signature
+    from tests.stories import story
+
+    sig = signature(" ".join(story(5)[1]))
+    assert sig is not None
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:  # the tables as the first release wrote them
+        db.execute(
+            "CREATE TABLE sketches (article_id TEXT PRIMARY KEY, cluster_id TEXT NOT NULL, "
+            "signature BLOB NOT NULL, seen_at REAL NOT NULL) WITHOUT ROWID"
+        )
+        db.execute(
+            "CREATE TABLE sketch_bands (band INTEGER NOT NULL, key INTEGER NOT NULL, "
+            "article_id TEXT NOT NULL, PRIMARY KEY (band, key, article_id)) WITHOUT ROWID"
+        )
+        db.execute("INSERT INTO sketches VALUES (?, ?, ?, ?)", ("a" * 32, "c" * 32, sig, 100.0))
+    store = StateStore(path)
+    assert store.sketch_candidates(band_keys(sig), 50.0) == [("a" * 32, "c" * 32, sig)]
+    tables = {row[0] for row in store._db.execute("SELECT name FROM sqlite_master")}
+    assert "sketches" not in tables and "sketch_bands" not in tables
+    assert store.prune(200.0, 0.0, 0.0) == 1
+    assert store.sketch_candidates(band_keys(sig), 0.0) == []
+    assert store._db.execute("SELECT count(*) FROM near_bands").fetchone()[0] == 0

@@ -5,7 +5,7 @@ Layout, under `dedup.redis_prefix` (P):
     P:seen:<key>            "<time> <article id>"      TTL title_window (title keys), else keep_keys
     P:published:<id>        hash of the published version             TTL keep_keys
     P:sketch:<id>           hash: cluster c, signature s, time t      TTL window
-    P:band:<band>:<key>     set of article ids sharing an LSH band    TTL window (renewed on add)
+    P:band:<key>            set of article ids sharing an LSH band    TTL window (renewed on add)
     P:claim:<key>           the replica holding the key in flight     TTL claim_ttl
     P:lock:check            held while one article is checked and recorded
 
@@ -153,14 +153,12 @@ class RedisDedupStore:
         at, _, article_id = _text(value).partition(" ")
         return article_id if float(at) >= since else None
 
-    def sketch_candidates(
-        self, bands: Iterable[tuple[int, int]], since: float
-    ) -> list[tuple[str, str, bytes]]:
+    def sketch_candidates(self, bands: Iterable[int], since: float) -> list[tuple[str, str, bytes]]:
         self._flushed()
         with _reachable():
             pipe = self._redis.pipeline(transaction=False)
-            for band, key in bands:
-                pipe.smembers(self._key("band", band, key))
+            for key in bands:
+                pipe.smembers(self._key("band", key))
             ids = sorted({_text(member) for members in pipe.execute() for member in members})
             pipe = self._redis.pipeline(transaction=False)
             for article_id in ids:
@@ -235,9 +233,9 @@ class RedisDedupStore:
             name = self._key("sketch", record.article_id)
             pipe.hset(name, mapping={"c": cluster, "s": sig, "t": record.at})
             pipe.expire(name, window)
-            for band, band_key in band_keys(sig):
-                pipe.sadd(self._key("band", band, band_key), record.article_id)
-                pipe.expire(self._key("band", band, band_key), window)
+            for band_key in band_keys(sig):
+                pipe.sadd(self._key("band", band_key), record.article_id)
+                pipe.expire(self._key("band", band_key), window)
         if record.published is not None:
             name = self._key("published", record.article_id)
             pipe.delete(name)

@@ -40,9 +40,7 @@ class DedupStore(Protocol):
     def seen_since(self, key: str, since: float) -> str | None:
         """The article id recorded for `key` at or after `since`."""
 
-    def sketch_candidates(
-        self, bands: Iterable[tuple[int, int]], since: float
-    ) -> list[tuple[str, str, bytes]]:
+    def sketch_candidates(self, bands: Iterable[int], since: float) -> list[tuple[str, str, bytes]]:
         """(article id, cluster id, signature) of sketches sharing a band, seen since `since`."""
 
     def published(self, article_id: str) -> Published | None:
@@ -86,9 +84,7 @@ class LocalDedupStore:
     def seen_since(self, key: str, since: float) -> str | None:
         return self._store.seen_since(key, since)
 
-    def sketch_candidates(
-        self, bands: Iterable[tuple[int, int]], since: float
-    ) -> list[tuple[str, str, bytes]]:
+    def sketch_candidates(self, bands: Iterable[int], since: float) -> list[tuple[str, str, bytes]]:
         return self._store.sketch_candidates(bands, since)
 
     def published(self, article_id: str) -> Published | None:

@@ -60,13 +60,16 @@ def similarity(first: bytes, second: bytes) -> float:
     return float(np.mean(a == b))
 
 
-def band_keys(sig: bytes) -> list[tuple[int, int]]:
-    """(band number, 63-bit key) for each LSH band of a signature."""
+def band_keys(sig: bytes) -> list[int]:
+    """One 63-bit key per LSH band of a signature (the band's number is hashed in, so equal
+    rows in different bands never collide); two signatures are candidates when they share a
+    key."""
     size = ROWS * 4
     keys = []
     for band in range(BANDS):
-        digest = hashlib.blake2b(sig[band * size : (band + 1) * size], digest_size=8).digest()
-        keys.append((band, int.from_bytes(digest, "little") >> 1))  # fits SQLite's INTEGER
+        rows = sig[band * size : (band + 1) * size]
+        digest = hashlib.blake2b(band.to_bytes(2, "little") + rows, digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "little") >> 1)  # fits SQLite's INTEGER
     return keys
 
 

@@ -39,17 +39,18 @@ CREATE TABLE IF NOT EXISTS published (
     cluster_id TEXT,
     seen_at REAL NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sketches (
-    article_id TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS near_sketches (
+    id INTEGER PRIMARY KEY,
+    article_id TEXT NOT NULL UNIQUE,
     cluster_id TEXT NOT NULL,
     signature BLOB NOT NULL,
     seen_at REAL NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sketch_bands (
-    band INTEGER NOT NULL,
+);
+CREATE INDEX IF NOT EXISTS near_sketches_by_time ON near_sketches (seen_at);
+CREATE TABLE IF NOT EXISTS near_bands (
     key INTEGER NOT NULL,
-    article_id TEXT NOT NULL,
-    PRIMARY KEY (band, key, article_id)
+    sketch INTEGER NOT NULL,
+    PRIMARY KEY (key, sketch)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_keys_by_time ON seen_keys (seen_at);
 CREATE TABLE IF NOT EXISTS outbox (
@@ -103,12 +104,27 @@ class StateStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._add_missing_columns()
+        self._move_old_sketches()
 
     def _add_missing_columns(self) -> None:
         have = {row[1] for row in self._db.execute("PRAGMA table_info(feed_state)")}
         for name, kind in FEED_COLUMNS.items():
             if name not in have:
                 self._db.execute(f"ALTER TABLE feed_state ADD COLUMN {name} {kind}")
+
+    def _move_old_sketches(self) -> None:
+        """Files from before the integer band index keep their sketches: re-indexed once."""
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
+        if "sketches" not in tables:
+            return
+        with self._transaction():
+            rows = self._db.execute(
+                "SELECT article_id, cluster_id, signature, seen_at FROM sketches"
+            ).fetchall()
+            for article_id, cluster_id, sig, seen_at in rows:
+                self._index_sketch(article_id, cluster_id, bytes(sig), seen_at)
+            self._db.execute("DROP TABLE sketches")
+            self._db.execute("DROP TABLE IF EXISTS sketch_bands")
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -213,32 +229,42 @@ class StateStore:
             self._db.executemany("DELETE FROM dedup_journal WHERE seq = ?", [(s,) for s in seqs])
 
     def _index_sketch(self, article_id: str, cluster_id: str, sig: bytes, now: float) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO sketches (article_id, cluster_id, signature, seen_at) "
+        self._forget_sketches("article_id = ?", (article_id,))
+        sketch = self._db.execute(
+            "INSERT INTO near_sketches (article_id, cluster_id, signature, seen_at) "
             "VALUES (?, ?, ?, ?)",
             (article_id, cluster_id, sig, now),
-        )
+        ).lastrowid
         self._db.executemany(
-            "INSERT OR IGNORE INTO sketch_bands (band, key, article_id) VALUES (?, ?, ?)",
-            [(band, key, article_id) for band, key in band_keys(sig)],
+            "INSERT OR IGNORE INTO near_bands (key, sketch) VALUES (?, ?)",
+            [(key, sketch) for key in band_keys(sig)],
         )
 
-    def sketch_candidates(
-        self, bands: Iterable[tuple[int, int]], since: float
-    ) -> list[tuple[str, str, bytes]]:
-        """(article id, cluster id, signature) of indexed articles sharing a band, seen since
-        `since`."""
-        found: dict[str, tuple[str, str, bytes]] = {}
-        for band, key in bands:
-            rows = self._db.execute(
-                "SELECT s.article_id, s.cluster_id, s.signature FROM sketch_bands b "
-                "JOIN sketches s ON s.article_id = b.article_id "
-                "WHERE b.band = ? AND b.key = ? AND s.seen_at >= ?",
-                (band, key, since),
+    def _forget_sketches(self, where: str, args: tuple[object, ...]) -> int:
+        """Delete the sketches matching `where` and their band entries (found by recomputing
+        their keys: the band index is ordered by key)."""
+        rows = self._db.execute(
+            f"SELECT id, signature FROM near_sketches WHERE {where}", args
+        ).fetchall()
+        for sketch, sig in rows:
+            self._db.executemany(
+                "DELETE FROM near_bands WHERE key = ? AND sketch = ?",
+                [(key, sketch) for key in band_keys(bytes(sig))],
             )
-            for article_id, cluster_id, sig in rows:
-                found[article_id] = (article_id, cluster_id, bytes(sig))
-        return list(found.values())
+        self._db.executemany("DELETE FROM near_sketches WHERE id = ?", [(r[0],) for r in rows])
+        return len(rows)
+
+    def sketch_candidates(self, bands: Iterable[int], since: float) -> list[tuple[str, str, bytes]]:
+        """(article id, cluster id, signature) of indexed articles sharing a band key, seen
+        since `since`."""
+        keys = list(bands)
+        rows = self._db.execute(
+            "SELECT DISTINCT s.article_id, s.cluster_id, s.signature FROM near_bands b "
+            "JOIN near_sketches s ON s.id = b.sketch "
+            f"WHERE b.key IN ({','.join('?' * len(keys))}) AND s.seen_at >= ?",
+            (*keys, since),
+        )
+        return [(article_id, cluster_id, bytes(sig)) for article_id, cluster_id, sig in rows]
 
     def published(self, article_id: str) -> Published | None:
         """What was last published under `article_id`, if it is remembered."""
@@ -260,17 +286,10 @@ class StateStore:
         return str(row[0]) if row else None
 
     def prune(self, sketches_before: float, titles_before: float, keys_before: float) -> int:
-        """Forget sketches, title keys and other keys older than their windows; return how
-        many rows went."""
+        """Forget sketches (with their band entries), title keys and other keys older than
+        their windows; return how many sketches, keys and published versions went."""
         with self._transaction():
-            gone = self._db.execute(
-                "DELETE FROM sketch_bands WHERE article_id IN "
-                "(SELECT article_id FROM sketches WHERE seen_at < ?)",
-                (sketches_before,),
-            ).rowcount
-            gone += self._db.execute(
-                "DELETE FROM sketches WHERE seen_at < ?", (sketches_before,)
-            ).rowcount
+            gone = self._forget_sketches("seen_at < ?", (sketches_before,))
             gone += self._db.execute(
                 "DELETE FROM seen_keys WHERE key LIKE 'title:%' AND seen_at < ?",
                 (titles_before,),

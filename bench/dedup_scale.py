@@ -1,0 +1,248 @@
+"""The dedup stage at scale: 200,000 articles through claim, identity, title and
+near-duplicate checks and the record, on a simulated clock (10,000 articles a day, so the run
+spans 20 days and the 7-day window fills, then slides), with the hourly pruning the service
+runs. Prints checks per second, the index size, the state file and the process's memory every
+20,000 articles; memory and index must level off once the window is full.
+
+Sketches are MinHash signatures as the workers make them. For speed most are drawn at random
+(a MinHash of an unrelated text is uniformly random); the near copies keep 60% of an
+original's values (estimated similarity 0.6, like a syndicated copy), so the LSH and the
+threshold check do real work. Baseline in the same run: the identity layer alone (claim,
+known, record keys), to show what the title and near-duplicate layers cost.
+
+    .venv/bin/python bench/dedup_scale.py [--articles 200000] [--backend sqlite|redis]
+
+`--backend redis` needs `redis-server` on PATH (started on a free loopback port).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from newswire.dedup import Deduplicator, as_published, title_key  # noqa: E402
+from newswire.dedup_redis import RedisDedupStore, connect  # noqa: E402
+from newswire.dedup_store import DedupStore, LocalDedupStore  # noqa: E402
+from newswire.settings import DedupSettings  # noqa: E402
+from newswire.sketch import PERMUTATIONS  # noqa: E402
+from newswire.state import StateStore  # noqa: E402
+from tests.builders import fixture_article  # noqa: E402
+from tests.redis_support import RedisServer, redis_server_binary  # noqa: E402
+
+PER_DAY = 10_000
+REPORT_EVERY = 20_000
+PRUNE_EVERY_S = 3600.0
+NEAR_SHARE, REPEAT_SHARE = 0.10, 0.05
+# keys are kept as long as sketches here (default 30d), so every window is reached in the run
+SETTINGS = DedupSettings(keep_keys=7 * 86400.0)
+
+
+class Clock:
+    """The simulated wall clock newswire's dedup and state modules read."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def state_mb(path: Path) -> float:
+    files = [path, path.with_name(path.name + "-wal")]
+    return sum(f.stat().st_size for f in files if f.exists()) / 2**20
+
+
+class Workload:
+    """Articles in arrival order: originals, near copies of recent ones, URL repeats."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.np = np.random.default_rng(seed)
+        self.recent: list[tuple[str, bytes]] = []  # (url, signature) of recent originals
+        self.template = fixture_article(
+            "shafaq-albukamal-strikes", "shafaq-news", "https://shafaq.com/en/x"
+        )
+
+    def signature(self, like: bytes | None = None) -> bytes:
+        values = self.np.integers(0, 2**32, PERMUTATIONS, dtype="<u4")
+        if like is not None:
+            keep = self.np.random(PERMUTATIONS) < 0.6
+            values[keep] = np.frombuffer(like, dtype="<u4")[keep]
+        return values.tobytes()
+
+    def article(self, n: int) -> tuple[str, tuple[str, ...], bytes, str]:
+        """(url, entry keys, signature, title) of the n-th article."""
+        draw = self.rng.random()
+        if self.recent and draw < REPEAT_SHARE:
+            url, sig = self.rng.choice(self.recent)
+            return url, (f"url:{url}",), sig, f"Repeat {n}"
+        url = f"https://outlet{n % 40}.test/news/{n}"
+        like = self.rng.choice(self.recent)[1] if self.recent and draw < NEAR_SHARE else None
+        sig = self.signature(like)
+        if like is None:
+            self.recent.append((url, sig))
+            del self.recent[:-2000]
+        title = f"Story {n} about {self.rng.choice(['Baghdad', 'Erbil', 'Deir ez-Zor'])} today"
+        return url, (f"url:{url}", f"guid:outlet{n % 40}:{n}"), sig, title
+
+
+def run(
+    articles: int, make: Callable[[StateStore, DedupSettings], DedupStore], full: bool
+) -> list[tuple[int, float, int, float, float]]:
+    """Push `articles` through the stage; rows of (done, checks/s, index size, state MB, RSS)."""
+    clock = Clock()
+    time.time = clock  # type: ignore[assignment]  # dedup and state read time.time()
+    settings = SETTINGS
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "state.sqlite3"
+        store = StateStore(path)
+        backend = make(store, settings)
+        dedup = Deduplicator(backend, settings)
+        work = Workload(seed=7)
+        next_prune = clock.now + PRUNE_EVERY_S
+        started = time.perf_counter()
+        for n in range(1, articles + 1):
+            clock.now += 86400 / PER_DAY
+            url, keys, sig, title = work.article(n)
+            check(dedup, backend, store, work, keys, sig, title, url, full)
+            if clock.now >= next_prune:
+                backend.prune(
+                    clock.now - settings.window,
+                    clock.now - settings.title_window,
+                    clock.now - settings.keep_keys,
+                )
+                next_prune += PRUNE_EVERY_S
+            if n % REPORT_EVERY == 0:
+                elapsed = time.perf_counter() - started
+                gc.collect()
+                rows.append(
+                    (
+                        n,
+                        REPORT_EVERY / elapsed,
+                        index_size(store, backend),
+                        state_mb(path),
+                        rss_mb(),
+                    )
+                )
+                started = time.perf_counter()
+        store.close()
+    return rows
+
+
+def check(
+    dedup: Deduplicator,
+    backend: DedupStore,
+    store: StateStore,
+    work: Workload,
+    keys: tuple[str, ...],
+    sig: bytes,
+    title: str,
+    url: str,
+    full: bool,
+) -> None:
+    """One article through the stage as the pipeline takes it."""
+    if dedup.claim(keys) is not None:
+        return
+    try:
+        if not full:
+            store.accept(url, keys, [], journal=backend.shared)
+            backend.flush()
+            return
+        article = replace(work.template, id=url[-32:], url=url, title=title, sketch=sig)
+        tkey = title_key(article, 4)
+        with dedup.exclusive():
+            match = dedup.title_repeat(tkey) or dedup.near(article)
+            record = keys + ((tkey,) if tkey and match is None else ())
+            sketch = (article.id, sig) if match is None else None
+            kept = as_published(article) if match is None else None
+            store.accept(article.id, record, [], sketch, kept, journal=backend.shared)
+            backend.flush()
+    finally:
+        dedup.release(keys)
+
+
+def index_size(store: StateStore, backend: DedupStore) -> int:
+    """Sketches in the near-duplicate index now."""
+    if isinstance(backend, RedisDedupStore):
+        client = backend._redis  # a bench reads the shared store's size
+        return sum(1 for _ in client.scan_iter("newswire:sketch:*", count=10_000))
+    return int(store._db.execute("SELECT count(*) FROM near_sketches").fetchone()[0])
+
+
+@contextmanager
+def backend_factory(kind: str) -> Iterator[Callable[[StateStore, DedupSettings], DedupStore]]:
+    if kind == "sqlite":
+        yield lambda store, _settings: LocalDedupStore(store)
+        return
+    binary = redis_server_binary()
+    if binary is None:
+        sys.exit("--backend redis needs redis-server on PATH")
+    with tempfile.TemporaryDirectory() as tmp:
+        server = RedisServer(binary, Path(tmp)).start()
+        url = server.url
+        try:
+            yield lambda store, settings: RedisDedupStore(
+                connect(settings.model_copy(update={"redis_url": url})), store, settings
+            )
+            info = connect(DedupSettings(redis_url=url)).info("memory")
+            print(f"redis used_memory at the end: {info['used_memory'] / 2**20:.1f} MB")
+        finally:
+            server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=200_000)
+    parser.add_argument("--backend", choices=["sqlite", "redis"], default="sqlite")
+    args = parser.parse_args()
+    real_time = time.time
+    with backend_factory(args.backend) as make:
+        baseline = run(min(args.articles, 40_000), make, full=False)
+        time.time = real_time
+        rows = run(args.articles, make, full=True)
+        time.time = real_time
+    base_rate = sum(r[1] for r in baseline) / len(baseline)
+    print(
+        f"backend {args.backend}; {PER_DAY}/day simulated; window and keep_keys 7d, "
+        "title_window 2d; index = sketches kept"
+    )
+    print(f"{'articles':>9} {'day':>5} {'checks/s':>9} {'index':>7} {'state MB':>9} {'RSS MB':>7}")
+    for done, rate, size, db_mb, rss in rows:
+        day = done / PER_DAY
+        print(f"{done:>9} {day:>5.1f} {rate:>9.0f} {size:>7} {db_mb:>9.1f} {rss:>7.1f}")
+    full_rate = sum(r[1] for r in rows) / len(rows)
+    print(f"mean checks/s, all layers: {full_rate:.0f}")
+    print(f"mean checks/s, identity layer only (baseline, first 40k): {base_rate:.0f}")
+    print(f"all layers / identity only: {full_rate / base_rate:.2f}")
+    print(f"peak RSS: {peak_mb():.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
