@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from newswire.clean import clean_text
+from newswire.clean import PageHints, clean_text
 from newswire.text import normalise
 
 SHAFAQ_DATELINES = (
@@ -105,7 +105,8 @@ def test_long_paragraph_that_starts_like_a_prompt_is_kept() -> None:
 def test_title_repeated_as_first_line_is_dropped() -> None:
     text = "Blasts reported near Albukamal\nSeveral explosions were heard."
     assert (
-        clean_text(text, title="Blasts reported near Albukamal") == "Several explosions were heard."
+        clean_text(text, hints=PageHints(titles=("Blasts reported near Albukamal",)))
+        == "Several explosions were heard."
     )
 
 
@@ -121,3 +122,78 @@ def test_normalise_nfc_invisible_controls_entities_and_spaces() -> None:
     assert normalise("Tom &amp; Jerry&nbsp;&#8211; x") == "Tom & Jerry – x"
     assert normalise("a \u00a0\t b") == "a b"
     assert normalise("البوكمال\u200c") == "البوكمال"
+
+
+def test_photo_credits_in_arabic_kurdish_and_hebrew_are_dropped() -> None:
+    text = (
+        "ناقلة نفط في ميناء البصرة النفطي (تصوير: شفق نيوز)\n"
+        "هێزەکانی ئاسایش لە سنووری پێنجوێن (وێنە: شەفەق نیوز)\n"
+        'מטוס קרב ממריא לתקיפה (צילום: דובר צה"ל)\n'
+        "The tanker left Basra on Monday."
+    )
+    assert clean_text(text) == "The tanker left Basra on Monday."
+
+
+def test_a_caption_printed_again_in_the_body_is_dropped_even_without_a_credit() -> None:
+    caption = "Teachers protest unpaid salaries in Sulaymaniyah"
+    text = f"{caption}\nThe protest lasted three hours."
+    assert clean_text(text, hints=PageHints(captions=(caption,))) == (
+        "The protest lasted three hours."
+    )
+    assert clean_text(text) == f"{caption}\n\nThe protest lasted three hours."  # no hint: kept
+
+
+def test_related_lines_in_kurdish_and_hebrew_are_dropped() -> None:
+    text = (
+        "بخوێنەوە: داخستنی دەروازەی باشماخ بۆ ماوەی دوو ڕۆژ\n"
+        'קראו עוד: ראש העיר קריית שמונה: "התושבים חוזרים הביתה"\n'
+        "Related: Oil exports through Ceyhan resume\n"
+        "The border stayed closed."
+    )
+    assert clean_text(text) == "The border stayed closed."
+
+
+def test_follow_share_app_and_video_prompts_are_dropped() -> None:
+    text = (
+        "تابعونا على قناة شفق نيوز في تلغرام\n"
+        "Follow us on WhatsApp for breaking news from the Gulf.\n"
+        "Download our app to get alerts on your phone.\n"
+        "Share this article: Facebook X\n"
+        "שתפו: וואטסאפ פייסבוק\n"
+        "Duration: 1:12\n"
+        "We use cookies to improve your experience.\n"
+        "Talks resumed in Doha."
+    )
+    assert clean_text(text) == "Talks resumed in Doha."
+
+
+def test_a_prompt_word_inside_a_long_paragraph_is_kept() -> None:
+    paragraph = (
+        "Follow us on the road to Sinjar, the officer told reporters, before the convoy set off "
+        "towards the mountain with food, blankets and medicine for the families who returned "
+        "to their villages this autumn after years in camps."
+    )
+    assert clean_text(paragraph) == paragraph
+
+
+def test_bylines_repeated_in_the_body_are_dropped() -> None:
+    text = "By Sarah Ahmed\nOmar Al-Mansouri, Doha\nThe talks ended on Wednesday."
+    hints = PageHints(authors=("Omar Al-Mansouri",))
+    assert clean_text(text, hints=hints) == "The talks ended on Wednesday."
+    sentence = "By Tuesday evening the water had reached the top of the dam, officials said."
+    assert clean_text(sentence, hints=hints) == sentence  # a sentence, not a byline
+
+
+def test_table_rows_become_cells_joined_by_bars() -> None:
+    text = "The toll:\n| Group | Killed |\n|---|---|\n| SDF fighters | 17 |\n| Civilians | 5 |"
+    assert clean_text(text) == ("The toll:\n\nGroup | Killed\n\nSDF fighters | 17\n\nCivilians | 5")
+
+
+def test_the_kurdish_dateline_of_shafaq_news_is_stripped() -> None:
+    text = "شەفەق نیوز/ سەرچاوەیەکی ئەمنی ڕایگەیاند."
+    assert clean_text(text, datelines=(r"^شەفەق نیوز\s*/\s*",)) == "سەرچاوەیەکی ئەمنی ڕایگەیاند."
+
+
+def test_zero_width_and_bidi_controls_go_and_text_is_nfc() -> None:
+    text = "\u200fCafe\u0301 in Erbil\u200b reopened\u202c.\u2066"
+    assert clean_text(text) == "Café in Erbil reopened."

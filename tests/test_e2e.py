@@ -121,12 +121,19 @@ def test_run_once_publishes_each_article_once_clean_and_tagged(
         assert by_path[path]["extraction"]["method"] == "page"
     oil = by_path[OIL_PATH]
     assert oil["text"] == expected_text("shafaq-oil-exports-feed-summary")
-    assert oil["extraction"] == {
+    extraction = oil["extraction"]
+    assert extraction == {
         "method": "feed_summary",
         "fallback_reason": "http_404",
         "chars": len(oil["text"]),
         "trimmed_chars": 0,
+        "mode": None,
+        "quality": extraction["quality"],
+        "page_type": None,
+        "sources": extraction["sources"],
     }
+    assert 0 < extraction["quality"] <= 0.5  # a summary, not the article
+    assert extraction["sources"]["title"] == "feed" and "language" in extraction["sources"]
 
     crossing = by_path["/middle-east/article-801234"]
     assert crossing["authors"] == ["MIRIAM ADLER"]

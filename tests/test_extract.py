@@ -10,19 +10,31 @@ import pytest
 from newswire.config import load_config
 from newswire.errors import Reason
 from newswire.extract import extract_page, extract_text, text_from_entry
-from newswire.models import ExtractionMethod, FeedEntry, FetchedPage, OutletSpec
+from newswire.models import ExtractionMethod, FeedEntry, FetchedPage, OutletSpec, PageType
 from newswire.settings import ExtractSettings
 from newswire.text import html_fragment_text
 from tests.site import DATA
 
 REPO_CONFIG = Path(__file__).parents[1] / "config"
 OUTLETS = {f.outlet.id: f.outlet for f in load_config(REPO_CONFIG, environ={}).feeds}
+OUTLETS["generic"] = OutletSpec(id="generic", name="An outlet with no rules of its own")
+# fixture page -> (outlet whose rules apply, page type)
 GOLDEN = {
-    "jpost-albukamal-crossing": "jerusalem-post",
-    "jpost-northern-drill": "jerusalem-post",
-    "shafaq-albukamal-strikes": "shafaq-news",
-    "shafaq-baghdad-green-zone": "shafaq-news",
-    "shafaq-ar-albukamal": "shafaq-news",
+    "jpost-albukamal-crossing": ("jerusalem-post", PageType.ARTICLE),
+    "jpost-northern-drill": ("jerusalem-post", PageType.ARTICLE),
+    "jpost-syndicated-casualties": ("jerusalem-post", PageType.ARTICLE),
+    "jpost-liveblog-north": ("jerusalem-post", PageType.LIVE_BLOG),
+    "shafaq-albukamal-strikes": ("shafaq-news", PageType.ARTICLE),
+    "shafaq-baghdad-green-zone": ("shafaq-news", PageType.ARTICLE),
+    "shafaq-ar-albukamal": ("shafaq-news", PageType.ARTICLE),
+    "shafaq-ar-oil-exports": ("shafaq-news", PageType.ARTICLE),
+    "shafaq-ku-arms-arrest": ("shafaq-news", PageType.ARTICLE),
+    "wordpress-kurdistan-budget": ("generic", PageType.ARTICLE),
+    "amp-erbil-airport": ("generic", PageType.ARTICLE),
+    "gulf-desk-qatar-talks": ("generic", PageType.ARTICLE),
+    "hebrew-north-strikes": ("generic", PageType.ARTICLE),
+    "rudaw-linked-paragraphs": ("rudaw", PageType.ARTICLE),
+    "levant-video-drone-footage": ("generic", PageType.VIDEO),
 }
 SETTINGS = ExtractSettings()
 
@@ -46,9 +58,12 @@ def entry(**fields: object) -> FeedEntry:
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_golden_page_text(name: str) -> None:
     expected = (DATA / "expected" / f"{name}.txt").read_text(encoding="utf-8").rstrip("\n")
-    result = extract_page(page(name), OUTLETS[GOLDEN[name]], SETTINGS)
+    outlet, page_type = GOLDEN[name]
+    result = extract_page(page(name), OUTLETS[outlet], SETTINGS)
     assert result.text == expected
     assert result.method is ExtractionMethod.PAGE
+    assert result.page_type is page_type
+    assert 0 < result.quality <= 1
 
 
 def test_arabic_page_language_and_direction_survive() -> None:
@@ -126,3 +141,112 @@ def test_title_only_text_is_normalised_and_a_blank_title_gives_no_text() -> None
     assert (messy.method, messy.text) == (ExtractionMethod.TITLE_ONLY, "Rocket lands near Baghdad")
     blank = extract_text(None, Reason.TIMEOUT, entry(title=" \u200b\n "), outlet, SETTINGS)
     assert blank.text == ""
+
+
+def test_an_index_page_is_flagged_and_never_taken_as_the_article() -> None:
+    summary = "Local sources said at least three strikes hit a compound near the bridge."
+    result = extract_text(
+        page("shafaq-index-iraq-news"),
+        None,
+        entry(summary=summary),
+        OUTLETS["shafaq-news"],
+        SETTINGS,
+    )
+    assert result.page_type is PageType.INDEX
+    assert (result.method, result.fallback_reason) == (
+        ExtractionMethod.FEED_SUMMARY,
+        Reason.NOT_AN_ARTICLE,
+    )
+    assert result.text == summary
+    assert "Kirkuk council" not in result.text  # another story's teaser
+
+
+def test_a_live_blog_is_flagged_with_its_entries_newest_first() -> None:
+    result = extract_page(page("jpost-liveblog-north"), OUTLETS["jerusalem-post"], SETTINGS)
+    assert result.page_type is PageType.LIVE_BLOG
+    assert result.title == "Live updates: Rocket sirens sound across the Galilee"
+    assert result.text.index("Schools stay open") < result.text.index("Sirens in Kiryat Shmona")
+    assert result.quality <= 0.5  # a live blog is not one article
+
+
+def test_a_video_page_is_flagged_and_its_short_text_gives_way_to_the_feed() -> None:
+    longer = (
+        "Footage circulated by local activists shows a drone strike on a convoy of trucks on "
+        "the road between Abu Kamal and al-Mayadin. The Syrian Observatory said six people "
+        "were killed, among them two drivers from Deir ez-Zor, and that the trucks carried "
+        "fuel bound for the Iraqi border."
+    )
+    result = extract_text(
+        page("levant-video-drone-footage"),
+        None,
+        entry(summary=longer),
+        OUTLETS["generic"],
+        SETTINGS,
+    )
+    assert result.page_type is PageType.VIDEO
+    assert (result.method, result.fallback_reason) == (
+        ExtractionMethod.FEED_SUMMARY,
+        Reason.TOO_LITTLE_TEXT,
+    )
+
+
+def test_the_quality_gate_tries_the_fallback_extractors_then_recall() -> None:
+    precise = extract_page(page("jpost-northern-drill"), OUTLETS["jerusalem-post"], SETTINGS)
+    assert precise.mode == "precision"
+    linked = extract_page(page("rudaw-linked-paragraphs"), OUTLETS["rudaw"], SETTINGS)
+    assert linked.mode == "fallbacks"  # precision mode dropped the link-rich paragraphs
+    assert "drought after three dry winters" in linked.text
+    strict = SETTINGS.model_copy(
+        update={"min_text_chars": 100_000}
+    )  # no pass gets through: the longest wins
+    every = extract_page(page("rudaw-linked-paragraphs"), OUTLETS["rudaw"], strict)
+    assert every.mode == "fallbacks" and every.text == linked.text
+
+
+@pytest.mark.parametrize(
+    ("name", "language", "detected"),
+    [
+        ("hebrew-north-strikes", "he", True),
+        ("shafaq-ar-oil-exports", "ar", True),
+        ("shafaq-ku-arms-arrest", "ckb", True),
+        ("shafaq-ar-albukamal", "ar", False),
+        ("wordpress-kurdistan-budget", "en", False),
+    ],
+)
+def test_language_is_detected_when_the_page_does_not_declare_it(
+    name: str, language: str, detected: bool
+) -> None:
+    result = extract_page(page(name), OUTLETS["generic"], SETTINGS)
+    assert (result.language, result.language_detected) == (language, detected)
+
+
+def test_right_to_left_text_comes_out_without_bidi_controls() -> None:
+    html = (DATA / "site" / "hebrew-north-strikes.html").read_text(encoding="utf-8")
+    marked = html.replace("<p>מטוסי", "<p>\u200f\u202bמטוסי").replace("שחר.</p>", "שחר.\u202c</p>")
+    fetched = FetchedPage("https://x.test/he", "https://x.test/he", marked, datetime.now(UTC))
+    result = extract_page(fetched, OUTLETS["generic"], SETTINGS)
+    assert result.text.startswith("מטוסי קרב")
+    assert not any(ch in result.text for ch in "\u200e\u200f\u202a\u202b\u202c\u2066\u2069")
+
+
+def test_page_metadata_from_json_ld_and_open_graph() -> None:
+    amp = extract_page(page("amp-erbil-airport"), OUTLETS["generic"], SETTINGS)
+    assert amp.authors == ("Karim Haddad", "Lena Murad")
+    assert amp.published == datetime(2026, 11, 20, 20, 10, tzinfo=UTC)
+    assert amp.updated == datetime(2026, 11, 21, 4, 45, tzinfo=UTC)  # dateModified, to UTC
+    wordpress = extract_page(page("wordpress-kurdistan-budget"), OUTLETS["generic"], SETTINGS)
+    assert wordpress.updated == datetime(2026, 11, 19, 14, 5, 12, tzinfo=UTC)
+    assert wordpress.site_name == "Kurdistan Chronicle"
+    assert wordpress.canonical_url == (
+        "https://kurdistanchronicle.test/2026/11/19/erbil-baghdad-salary-transfers/"
+    )
+
+
+def test_feed_text_quality_is_capped_below_a_page() -> None:
+    outlet = OutletSpec(id="o", name="O")
+    summary = extract_text(
+        None, Reason.HTTP_404, entry(summary="Rockets hit. " * 40), outlet, SETTINGS
+    )
+    title = extract_text(None, Reason.HTTP_404, entry(), outlet, SETTINGS)
+    full = extract_page(page("jpost-albukamal-crossing"), OUTLETS["jerusalem-post"], SETTINGS)
+    assert title.quality < summary.quality <= 0.5 < full.quality

@@ -1,24 +1,31 @@
 """Text cleaning for the extract stage: normalise characters and drop outlet boilerplate.
 
-Generic rules apply to every outlet (photo captions with credits, "Read also" lines, newsletter
-and share prompts, a repeated title); per-outlet rules come from feeds.yaml (datelines such as
-"Shafaq News/ ", trailers such as "As reported by The Jerusalem Post").
+Generic rules apply to every outlet, in English, Arabic, Kurdish (Sorani) and Hebrew: photo
+captions (with a credit, or printed again in the body), "Read also"/"Related" lines,
+subscribe/share/follow/cookie/app prompts, a video's duration line, bylines repeated in the
+body, the title again, and table rows as trafilatura writes them ("| a | b |"). Per-outlet
+rules come from feeds.yaml: datelines ("Shafaq News/ ", "Shafaq News – Baghdad") and trailers
+("As reported by The Jerusalem Post").
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from newswire.text import normalise
 
 _PHOTO_CREDIT = re.compile(
-    r"\((?:photo|image|picture|video)\s*(?:credit|courtesy)?\s*:[^)]*\)\s*$", re.IGNORECASE
+    r"\((?:photo|image|picture|video|credit|photograph)\s*(?:credit|courtesy|by)?\s*:[^)]*\)\s*$"
+    r"|\((?:تصوير|صورة|الصورة|وێنە|وێنەی|צילום|צלם)\s*:[^)]*\)\s*$",
+    re.IGNORECASE,
 )
 _RELATED = re.compile(
     r"^(?:read (?:also|more)|also read|see also|related(?: articles?| stories| news)?|"
     r"more on this(?: story)?|recommended|"
-    r"[اإ]قرأ أيضا[ًً]?|اقرأ المزيد|مواضيع ذات صلة|[اأ]خبار ذات صلة|קראו עוד|כתבות נוספות)"
+    r"[اإ]قرأ أيضا[ًً]?|اقرأ المزيد|مواضيع ذات صلة|[اأ]خبار ذات صلة|"
+    r"(?:هەروەها )?بخوێنەوە|קראו עוד|קראו גם|כתבות נוספות)"
     r"\s*[:\-–—]",
     re.IGNORECASE,
 )
@@ -26,24 +33,66 @@ _PROMPTS = re.compile(
     r"^(?:subscribe (?:to|for|now)|sign up (?:for|to)|stay (?:updated|informed) with|"
     r"get the latest|share(?: this(?: article| story)?)?\s*:|follow us on|join our|"
     r"click here to|we use cookies|this (?:site|website) uses cookies|"
-    r"download (?:our|the) app|support (?:our|independent) journalism)",
+    r"download (?:our|the) app|support (?:our|independent) journalism|"
+    r"(?:duration|length)\s*:\s*\d{1,2}:\d{2}|"
+    r"تابعونا (?:على|عبر)|اشترك(?:وا)? في|حمّ?ل تطبيق|شارك(?: الخبر)?\s*:|"
+    r"بەشداربە|بڵاوی بکەرەوە\s*:|שתפו\s*:|הצטרפו לערוץ|הירשמו לניוזלטר)",
     re.IGNORECASE,
 )
+_BYLINE = re.compile(r"^by\s+[\w.'’-]+(?:\s+(?:[\w.'’-]+|and|&)){0,6}$", re.IGNORECASE)
+_TABLE_RULE = re.compile(r"^\|?(?:\s*:?-{3,}:?\s*\|)+\s*$")
 MAX_PROMPT_CHARS = 160
+MAX_BYLINE_CHARS = 80
+
+
+@dataclass(frozen=True, slots=True)
+class PageHints:
+    """What the page says besides its text, used to spot boilerplate in the text: its titles
+    (feed, page, h1), authors, and the captions of its figures."""
+
+    titles: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    captions: tuple[str, ...] = ()
 
 
 def paragraphs(text: str) -> list[str]:
-    """Split text into trimmed, non-empty paragraphs (one per line)."""
-    return [line.strip() for line in normalise(text).split("\n") if line.strip()]
+    """Split text into trimmed, non-empty paragraphs (one per line), table rows as cells
+    joined by " | " and markdown table rules dropped."""
+    kept = []
+    for line in normalise(text).split("\n"):
+        line = line.strip()
+        if not line or _TABLE_RULE.match(line):
+            continue
+        if line.startswith("|") and line.endswith("|"):
+            line = " | ".join(cell.strip() for cell in line.strip("|").split("|"))
+        kept.append(line)
+    return kept
 
 
-def is_boilerplate(paragraph: str, title: str | None = None) -> bool:
-    """Generic boilerplate: credits and captions, related links, prompts, the title again."""
+def is_boilerplate(paragraph: str, hints: PageHints = PageHints()) -> bool:
+    """Generic boilerplate: credits and captions, related links, prompts, a byline, the title
+    again."""
     if _PHOTO_CREDIT.search(paragraph) or _RELATED.match(paragraph):
         return True
     if len(paragraph) <= MAX_PROMPT_CHARS and _PROMPTS.match(paragraph):
         return True
-    return bool(title) and _comparable(paragraph) == _comparable(title or "")
+    key = _comparable(paragraph)
+    if any(key == _comparable(other) for other in (*hints.titles, *hints.captions) if other):
+        return True
+    return len(paragraph) <= MAX_BYLINE_CHARS and is_byline(paragraph, hints.authors)
+
+
+def is_byline(paragraph: str, authors: Iterable[str]) -> bool:
+    """ "By Sarah Ahmed", or a known author's name alone or with a place ("Omar Al-Mansouri,
+    Doha")."""
+    if _BYLINE.match(paragraph.rstrip(".")):
+        return True
+    key = _comparable(paragraph)
+    for author in authors:
+        name = _comparable(author)
+        if name and (key == name or (key.startswith(name + " ") and "," in paragraph)):
+            return True
+    return False
 
 
 def _comparable(text: str) -> str:
@@ -71,14 +120,14 @@ def strip_trailer(last: str, patterns: Iterable[str]) -> str:
 def clean_text(
     text: str,
     *,
-    title: str | None = None,
+    hints: PageHints = PageHints(),
     datelines: Iterable[str] = (),
     trailers: Iterable[str] = (),
 ) -> str:
     """Clean extracted text: paragraphs separated by one blank line, boilerplate removed."""
     kept: list[str] = []
     for paragraph in paragraphs(text):
-        if is_boilerplate(paragraph, title) or paragraph in kept:
+        if is_boilerplate(paragraph, hints) or paragraph in kept:
             continue
         kept.append(paragraph)
     if kept:

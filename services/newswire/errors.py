@@ -42,6 +42,7 @@ class Reason(StrEnum):
     NOT_HTML = "not_html"
     TOO_LITTLE_TEXT = "too_little_text"
     EXTRACT_ERROR = "extract_error"
+    NOT_AN_ARTICLE = "not_an_article"
     PUBLISH_TIMEOUT = "publish_timeout"
     MESSAGE_TOO_LARGE = "message_too_large"
     PUBLISH_ERROR = "publish_error"

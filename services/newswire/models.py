@@ -157,9 +157,21 @@ class ExtractionMethod(StrEnum):
     TITLE_ONLY = "title_only"
 
 
+class PageType(StrEnum):
+    """What a fetched page is; only an article's text is taken as an article."""
+
+    ARTICLE = "article"
+    INDEX = "index"  # a list of teasers (a section front)
+    LIVE_BLOG = "live_blog"
+    VIDEO = "video"
+
+
 @dataclass(frozen=True, slots=True)
 class PageText:
-    """Clean text and metadata extracted from a page or from the feed entry."""
+    """Clean text and metadata extracted from a page or from the feed entry. `mode` is the
+    trafilatura pass that gave the text (precision or recall); `quality` a 0-1 figure of how
+    much of an article the text looks like; `sources` where each metadata field came from
+    (field, "feed" | "page" | "detected" | "outlet")."""
 
     text: str
     method: ExtractionMethod
@@ -172,6 +184,12 @@ class PageText:
     site_name: str | None = None
     description: str | None = None
     fallback_reason: Reason | None = None
+    page_type: PageType | None = None
+    mode: str | None = None
+    quality: float = 0.0
+    updated: datetime | None = None
+    language_detected: bool = False
+    sources: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ import unicodedata
 import lxml.html
 from lxml.etree import ParserError
 
-_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad]")  # bidi marks too
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _BLOCKS = ("p", "li", "h2", "h3", "h4", "blockquote", "pre", "td")

@@ -4,12 +4,14 @@ workers, straight from poll.parse_feed.)"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from newswire.errors import Reason
 from newswire.extract import extract_text, language_code
+from newswire.language import detect_language, warm_up
 from newswire.models import (
     Article,
     FeedEntry,
@@ -31,6 +33,7 @@ def init_worker(gazetteer: Gazetteer) -> None:
     """Process-pool initializer: compile the gazetteer once per worker."""
     global _tagger
     _tagger = Tagger(gazetteer)
+    warm_up()
 
 
 def worker_tagger() -> Tagger:
@@ -59,8 +62,13 @@ def build_article(
     settings: ExtractSettings,
     tagger: Tagger,
 ) -> Article:
-    """Extract, tag and assemble; feed fields win where the feed has them."""
+    """Extract, tag and assemble; feed fields win where the feed has them, and the message
+    says where each came from."""
     extracted = extract_text(page, failure, entry, feed.outlet, settings)
+    language, language_source = choose_language(entry, feed, extracted)
+    extracted = dataclasses.replace(
+        extracted, sources=metadata_sources(entry, extracted, language_source)
+    )
     title = entry.title or extracted.title or ""
     url = choose_url(entry, page, extracted)
     return Article(
@@ -79,14 +87,46 @@ def build_article(
         authors=entry.authors or extracted.authors,
         tags=entry.tags,
         published=entry.published or extracted.published,
-        updated=entry.updated,
-        language=language_code(extracted.language or entry.language or feed.outlet.language),
+        updated=entry.updated or extracted.updated,
+        language=language,
         summary=_summary(entry, extracted),
         image=entry.image or extracted.image,
         extras=entry.extras,
         media=entry.media,
         sketch=signature(extracted.text),
     )
+
+
+def choose_language(
+    entry: FeedEntry, feed: FeedSpec, extracted: PageText
+) -> tuple[str | None, str]:
+    """The article's language and where it came from: what the page declares, what the feed
+    declares, what the text reads as, and last the outlet's configured language."""
+    if extracted.language and not extracted.language_detected:
+        return language_code(extracted.language), "page"
+    if entry.language:
+        return language_code(entry.language), "feed"
+    detected = extracted.language or detect_language(extracted.text)
+    if detected:
+        return language_code(detected), "detected"
+    return language_code(feed.outlet.language), "outlet"
+
+
+def metadata_sources(
+    entry: FeedEntry, extracted: PageText, language_source: str
+) -> tuple[tuple[str, str], ...]:
+    """(field, "feed" | "page" | ...) for the metadata fields set: the feed's own fields win
+    (they are the outlet's deliberate metadata), the page fills the gaps."""
+    pairs = (
+        ("title", entry.title, extracted.title),
+        ("authors", entry.authors, extracted.authors),
+        ("published", entry.published, extracted.published),
+        ("updated", entry.updated, extracted.updated),
+        ("image", entry.image, extracted.image),
+        ("summary", entry.summary, extracted.description),
+    )
+    sources = [(name, "feed" if ours else "page") for name, ours, theirs in pairs if ours or theirs]
+    return (*sources, ("language", language_source))
 
 
 def choose_url(entry: FeedEntry, page: FetchedPage | None, extracted: PageText) -> str:
