@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from newswire.dedup import Deduplicator, as_published, title_key  # noqa: E402
 from newswire.dedup_redis import RedisDedupStore, connect  # noqa: E402
 from newswire.dedup_store import DedupStore, LocalDedupStore  # noqa: E402
+from newswire.models import DedupRecord  # noqa: E402
 from newswire.settings import DedupSettings  # noqa: E402
 from newswire.sketch import PERMUTATIONS  # noqa: E402
 from newswire.state import StateStore  # noqa: E402
@@ -174,17 +175,21 @@ def check(
         return
     try:
         if not full:
-            store.accept(url, keys, [], journal=backend.shared)
+            store.accept([], DedupRecord(url, keys, at=time.time()), backend.shared)
             backend.flush()
             return
         article = replace(work.template, id=url[-32:], url=url, title=title, sketch=sig)
         tkey = title_key(article, 4)
         with dedup.exclusive():
-            match = dedup.title_repeat(tkey) or dedup.near(article)
-            record = keys + ((tkey,) if tkey and match is None else ())
-            sketch = (article.id, sig) if match is None else None
-            kept = as_published(article) if match is None else None
-            store.accept(article.id, record, [], sketch, kept, journal=backend.shared)
+            record = DedupRecord(article.id, keys, at=time.time())  # the simulated clock
+            if dedup.title_repeat(tkey) is None and dedup.near(article) is None:
+                record = replace(
+                    record,
+                    keys=(*keys, tkey) if tkey else keys,
+                    sketch=(article.id, sig),
+                    published=as_published(article),
+                )
+            store.accept([], record, backend.shared)
             backend.flush()
     finally:
         dedup.release(keys)

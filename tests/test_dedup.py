@@ -6,7 +6,7 @@ from pathlib import Path
 
 from newswire.dedup import Deduplicator, entry_keys
 from newswire.dedup_store import LocalDedupStore
-from newswire.models import FeedEntry
+from newswire.models import DedupRecord, FeedEntry
 from newswire.state import StateStore
 
 LINK = "https://shafaq.com/en/Iraq-News/Drone-strikes"
@@ -41,7 +41,7 @@ def test_delivered_keys_survive_a_restart(tmp_path: Path) -> None:
     dedup = Deduplicator(LocalDedupStore(store))
     keys = entry_keys(entry())
     assert dedup.claim(keys) is None
-    store.accept("a" * 32, keys, [])  # accepted into the outbox: keys recorded
+    store.accept([], DedupRecord("a" * 32, keys))  # accepted into the outbox: keys recorded
     dedup.release(keys)
     store.close()
 

@@ -16,7 +16,7 @@ from newswire import dedup_redis
 from newswire.dedup import Deduplicator, entry_keys
 from newswire.dedup_redis import RedisDedupStore, connect, redacted
 from newswire.dedup_store import DedupStore, DedupUnavailable, LocalDedupStore
-from newswire.models import FeedEntry, Published
+from newswire.models import DedupRecord, FeedEntry, Published
 from newswire.settings import DedupSettings
 from newswire.sketch import band_keys, signature
 from newswire.state import StateStore
@@ -57,7 +57,8 @@ class Replica:
         published: Published | None = None,
     ) -> None:
         """What the pipeline does: the outbox transaction, then a flush for a shared store."""
-        self.state.accept(article_id, keys, [], sketch, published, journal=self.backend.shared)
+        record = DedupRecord(article_id, keys, sketch, published)
+        self.state.accept([], record, journal=self.backend.shared)
         self.backend.flush()
 
 
@@ -152,7 +153,7 @@ def test_the_journal_survives_a_crash_before_the_flush(
     path = tmp_path / "crash.db"
     crashed = Replica(path, "redis", redis_server)
     keys = ("url:https://x.test/journal",)
-    crashed.state.accept("a" * 32, keys, [], journal=True)  # the process dies before flush
+    crashed.state.accept([], DedupRecord("a" * 32, keys), journal=True)  # dies before the flush
     crashed.state.close()
     other = Replica(tmp_path / "other.db", "redis", redis_server)
     assert other.backend.known(keys) is None  # not in Redis yet: only in the journal
@@ -219,7 +220,8 @@ def test_redis_entries_expire_with_their_windows(redis_server: RedisServer, tmp_
     backend = RedisDedupStore(connect(settings), state, settings)
     assert SIG is not None
     published = Published("a" * 32, "h", "T", 0, None)
-    state.accept("a" * 32, ("url:u", "title:o:t"), [], ("a" * 32, SIG), published, True)
+    record = DedupRecord("a" * 32, ("url:u", "title:o:t"), ("a" * 32, SIG), published)
+    state.accept([], record, journal=True)
     assert backend.flush() == 1
     client = redis.Redis.from_url(redis_server.url)
     assert 0 < client.ttl("newswire:seen:url:u") <= 86400

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from newswire.models import FeedSpec
+from newswire.models import DedupRecord, FeedSpec
 from newswire.publish import configured_topics, ensure_topics
 from newswire.settings import Settings
 from newswire.state import StateStore
@@ -177,7 +177,8 @@ def test_pruning_forgets_what_is_older_than_each_window(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "s.db")
     sig = signature(" ".join(story(3)[1]))
     assert sig is not None
-    store.accept("a" * 32, ["title:o:a b c d", "url:https://x.test/1"], [], ("a" * 32, sig))
+    keys = ("title:o:a b c d", "url:https://x.test/1")
+    store.accept([], DedupRecord("a" * 32, keys, ("a" * 32, sig)))
     now = time.time()
     assert store.prune(now - 60, now - 60, now - 60) == 0  # all younger than the windows
     assert store.sketch_candidates(band_keys(sig), 0)

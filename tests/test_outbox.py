@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from newswire.broker import EmbeddedBroker, free_port
-from newswire.models import OutboxRecord
+from newswire.models import DedupRecord, OutboxRecord
 from newswire.outbox import Outbox
 from newswire.publish import Publisher, configured_topics, ensure_topics
 from newswire.settings import Settings
@@ -51,7 +51,7 @@ def settings_with(prefix: str, **outbox: object) -> Settings:
 
 def test_accept_stores_records_and_seen_keys_in_one_transaction(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "s.db")
-    store.accept("a1", ["url:https://x.test/1", "guid:o:1"], [record(1), record(2)])
+    store.accept([record(1), record(2)], DedupRecord("a1", ("url:https://x.test/1", "guid:o:1")))
     assert store.known(["guid:o:1"]) == ("guid:o:1", "a1")
     batch = store.outbox_batch(10)
     assert [(r.key, r.value, r.headers) for r in batch] == [
@@ -71,7 +71,7 @@ def test_a_failed_transaction_leaves_neither_records_nor_keys(tmp_path: Path) ->
     store = StateStore(tmp_path / "s.db")
     poison = OutboxRecord("t", b"k", None, (), "a", "u")  # type: ignore[arg-type]
     with pytest.raises(Exception, match="NOT NULL"):
-        store.accept("a1", ["url:https://x.test/1"], [record(1), poison])
+        store.accept([record(1), poison], DedupRecord("a1", ("url:https://x.test/1",)))
     assert store.outbox_size() == 0
     assert store.known(["url:https://x.test/1"]) is None
 
@@ -88,12 +88,12 @@ def test_accepting_waits_while_the_outbox_is_full(kafka_bootstrap: str, tmp_path
         try:
             outbox = Outbox(settings, StateStore(tmp_path / "s.db"), publisher)
             events: list[str] = []
-            outbox.accept("a1", [], [record(1, topic, b"same"), record(2, topic, b"same")])
+            outbox.accept([record(1, topic, b"same"), record(2, topic, b"same")], DedupRecord("a1"))
 
             async def third() -> None:
                 await outbox.wait_for_room()
                 events.append("room")
-                outbox.accept("a3", [], [record(3, topic, b"same")])
+                outbox.accept([record(3, topic, b"same")], DedupRecord("a3"))
 
             waiting = asyncio.create_task(third())
             await asyncio.sleep(0.3)

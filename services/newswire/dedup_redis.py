@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from newswire.dedup_store import DedupUnavailable
+from newswire.dedup_store import DedupUnavailable, InFlight
 from newswire.models import DedupRecord, Published
 from newswire.settings import DedupSettings
 from newswire.sketch import band_keys
@@ -100,7 +100,7 @@ class RedisDedupStore:
         self._settings = settings
         self._prefix = settings.redis_prefix
         self._token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._in_flight: set[str] = set()
+        self._in_flight = InFlight()
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
         self._pending = True  # the journal may hold records from before a restart
@@ -109,7 +109,7 @@ class RedisDedupStore:
         return ":".join((self._prefix, *map(str, parts)))
 
     def claim(self, keys: tuple[str, ...]) -> tuple[str, bool] | None:
-        busy = next((key for key in keys if key in self._in_flight), None)
+        busy = self._in_flight.held(keys)
         if busy is not None:
             return busy, False
         if not keys:
@@ -119,12 +119,11 @@ class RedisDedupStore:
             held = int(self._claim([self._key("claim", k) for k in keys], [self._token, ttl_ms]))
         if held:
             return keys[held - 1], True
-        self._in_flight.update(keys)
+        self._in_flight.hold(keys)
         return None
 
     def release(self, keys: Iterable[str]) -> None:
-        mine = [key for key in keys if key in self._in_flight]
-        self._in_flight.difference_update(mine)
+        mine = self._in_flight.release(keys)
         if not mine:
             return
         try:
@@ -226,10 +225,10 @@ class RedisDedupStore:
         for key in record.keys:
             ttl = settings.title_window if key.startswith("title:") else settings.keep_keys
             value = f"{record.at} {record.article_id}"
-            pipe.set(self._key("seen", key), value, nx=True, ex=max(1, int(ttl)))
+            pipe.set(self._key("seen", key), value, nx=True, ex=_ttl(ttl))
         if record.sketch is not None:
             cluster, sig = record.sketch
-            window = max(1, int(settings.window))
+            window = _ttl(settings.window)
             name = self._key("sketch", record.article_id)
             pipe.hset(name, mapping={"c": cluster, "s": sig, "t": record.at})
             pipe.expire(name, window)
@@ -240,7 +239,7 @@ class RedisDedupStore:
             name = self._key("published", record.article_id)
             pipe.delete(name)
             pipe.hset(name, mapping=_published_fields(record.published))
-            pipe.expire(name, max(1, int(settings.keep_keys)))
+            pipe.expire(name, _ttl(settings.keep_keys))
 
     def prune(self, sketches_before: float, titles_before: float, keys_before: float) -> int:
         return 0  # every Redis entry carries its window as a TTL
@@ -250,6 +249,11 @@ class RedisDedupStore:
             return bool(self._redis.ping())
         except redis.RedisError:
             return False
+
+
+def _ttl(seconds: float) -> int:
+    """A window as a Redis TTL: whole seconds, at least one."""
+    return max(1, int(seconds))
 
 
 def _published_fields(published: Published) -> dict[str, str | bytes | float | int]:

@@ -59,6 +59,26 @@ class DedupStore(Protocol):
         """True when the store answers (for readiness checks)."""
 
 
+class InFlight:
+    """The keys this process's articles in flight hold (every backend keeps them)."""
+
+    def __init__(self) -> None:
+        self._keys: set[str] = set()
+
+    def held(self, keys: Iterable[str]) -> str | None:
+        """The first of `keys` already held here."""
+        return next((key for key in keys if key in self._keys), None)
+
+    def hold(self, keys: Iterable[str]) -> None:
+        self._keys.update(keys)
+
+    def release(self, keys: Iterable[str]) -> list[str]:
+        """Let go of `keys`; the ones that were held."""
+        mine = [key for key in keys if key in self._keys]
+        self._keys.difference_update(mine)
+        return mine
+
+
 class LocalDedupStore:
     """The embedded backend: the SQLite state store, claims in this process's memory."""
 
@@ -66,17 +86,17 @@ class LocalDedupStore:
 
     def __init__(self, store: StateStore) -> None:
         self._store = store
-        self._in_flight: set[str] = set()
+        self._in_flight = InFlight()
 
     def claim(self, keys: tuple[str, ...]) -> tuple[str, bool] | None:
-        busy = next((key for key in keys if key in self._in_flight), None)
+        busy = self._in_flight.held(keys)
         if busy is not None:
             return busy, False
-        self._in_flight.update(keys)
+        self._in_flight.hold(keys)
         return None
 
     def release(self, keys: Iterable[str]) -> None:
-        self._in_flight.difference_update(keys)
+        self._in_flight.release(keys)
 
     def known(self, keys: Iterable[str]) -> tuple[str, str] | None:
         return self._store.known(keys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -304,10 +305,10 @@ class DedupRecord:
     signature) when it starts a cluster, and its published version."""
 
     article_id: str
-    keys: tuple[str, ...]
-    sketch: tuple[str, bytes] | None
-    published: Published | None
-    at: float
+    keys: tuple[str, ...] = ()
+    sketch: tuple[str, bytes] | None = None
+    published: Published | None = None
+    at: float = field(default_factory=time.time)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from newswire import metrics
 from newswire.errors import Reason
-from newswire.models import Failure, FeedEntry, OutboxRecord, Published
+from newswire.models import DedupRecord, Failure, FeedEntry, OutboxRecord
 from newswire.publish import RECORD_OVERHEAD, Publisher
 from newswire.settings import Settings
 from newswire.state import StateStore
@@ -58,18 +58,11 @@ class Outbox:
             await self._room.wait()
 
     def accept(
-        self,
-        ident: str,
-        keys: Sequence[str],
-        records: Sequence[OutboxRecord],
-        sketch: tuple[str, bytes] | None = None,
-        published: Published | None = None,
-        journal: bool = False,
+        self, records: Sequence[OutboxRecord], record: DedupRecord, journal: bool = False
     ) -> None:
-        """Store an article's records, dedup keys, sketch and published version durably, in
-        one transaction (the dedup record into the journal for a shared dedup store); wake
-        the drainer."""
-        self._store.accept(ident, keys, records, sketch, published, journal)
+        """Store an article's records and its dedup record durably, in one transaction (the
+        dedup record into the journal for a shared dedup store); wake the drainer."""
+        self._store.accept(records, record, journal)
         self._resized(self._size + len(records))
         self._work.set()
 

@@ -37,6 +37,7 @@ from newswire.fetch import fetch_page
 from newswire.http_client import HttpFetcher
 from newswire.models import (
     Article,
+    DedupRecord,
     Failure,
     FeedDocument,
     FeedEntry,
@@ -286,7 +287,7 @@ class Pipeline:
         self._count_duplicate(duplicate.layer)
         if duplicate.article_id is not None:
             await self._outbox.wait_for_room()
-            self._accept(duplicate.article_id, keys, [])
+            self._accept(DedupRecord(duplicate.article_id, keys))
         return EntryOutcome.REPEAT
 
     async def _revise(
@@ -304,7 +305,7 @@ class Pipeline:
         await self._outbox.wait_for_room()
         if not is_material(prior, article):
             touched = replace(prior, source_updated=source_updated(article))
-            self._accept(prior.article_id, keys, [], published=touched)
+            self._accept(DedupRecord(prior.article_id, keys, published=touched))
             self._count_duplicate("unchanged")
             return EntryOutcome.REPEAT
         revised = replace(
@@ -379,7 +380,7 @@ class Pipeline:
             self._count_duplicate(match.layer)
             policy = dedup.title_policy if match.layer == "title" else dedup.near_policy
             if policy == "drop":
-                self._accept(article.id, keys, [])  # remembered, nothing sent
+                self._accept(DedupRecord(article.id, keys))  # remembered, nothing sent
                 return EntryOutcome.REPEAT
             repeat = replace(article, duplicate_of=match.article_id, cluster_id=match.cluster_id)
             divert = (self._settings.topics.duplicates,) if policy == "divert" else None
@@ -399,7 +400,7 @@ class Pipeline:
         article, records = fitted_records(article, self._settings, topics)
         sketch = (article.id, article.sketch) if index and article.sketch else None
         kept = as_published(article) if article.duplicate_of is None else None
-        self._accept(article.id, keys, records, sketch, kept)
+        self._accept(DedupRecord(article.id, keys, sketch, kept), records)
         if article.duplicate_of is None:
             for watchlist in article.tagging.watchlists:
                 metrics.REGIONS.labels(watchlist).inc()
@@ -414,19 +415,11 @@ class Pipeline:
             },
         )
 
-    def _accept(
-        self,
-        article_id: str,
-        keys: tuple[str, ...],
-        records: Sequence[OutboxRecord],
-        sketch: tuple[str, bytes] | None = None,
-        published: Published | None = None,
-    ) -> None:
+    def _accept(self, record: DedupRecord, records: Sequence[OutboxRecord] = ()) -> None:
         """Into the outbox with the dedup record in one transaction; a shared dedup store
-        then takes the record from the journal."""
-        self._outbox.accept(article_id, keys, records, sketch, published, self._dedup.shared)
-        if self._dedup.shared:
-            self._dedup.flush()
+        then takes the record from the journal (the embedded one has nothing to flush)."""
+        self._outbox.accept(records, record, self._dedup.shared)
+        self._dedup.flush()
 
     async def _extraction_crashed(
         self, feed: FeedSpec, entry: FeedEntry, keys: tuple[str, ...], exc: Exception
@@ -436,7 +429,7 @@ class Pipeline:
         failure = Failure("extract", Reason.EXTRACT_ERROR, detail, entry.link)
         letter = entry_letter(entry, failure, self._settings.topics.dead_letters)
         await self._outbox.wait_for_room()
-        self._accept(letter.article_id, keys, [letter])
+        self._accept(DedupRecord(letter.article_id, keys), [letter])
         self._count_failure(failure)
         metrics.DEAD_LETTERS.labels(failure.stage, failure.reason.value).inc()
         log.error(

@@ -196,10 +196,9 @@ async def _prune(dedup: DedupStore, settings: Settings) -> None:
 async def _flush(dedup: DedupStore) -> None:
     """Copy dedup records a shared store missed (it was down, or we restarted) from the
     journal; the pipeline flushes after every accept, this catches up after an outage."""
-    if dedup.shared:
-        moved = dedup.flush()
-        if moved:
-            log.info("dedup records flushed from the journal", extra={"records": moved})
+    moved = dedup.flush()
+    if moved:
+        log.info("dedup records flushed from the journal", extra={"records": moved})
 
 
 async def _check_broker(bootstrap: str) -> None:

@@ -7,7 +7,6 @@ import base64
 import contextlib
 import json
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -153,20 +152,13 @@ class StateStore:
         return None
 
     def accept(
-        self,
-        article_id: str,
-        keys: Iterable[str],
-        records: Iterable[OutboxRecord],
-        sketch: tuple[str, bytes] | None = None,
-        published: Published | None = None,
-        journal: bool = False,
+        self, records: Iterable[OutboxRecord], record: DedupRecord, journal: bool = False
     ) -> None:
         """In one transaction: the article's records into the outbox, and its dedup record
         (keys as seen, its sketch (cluster id, signature) indexed, its published version)
         into the local tables, or into the journal for a shared dedup store (`journal`). A
         crash either side of it loses nothing: before, the entry is polled again; after, the
         outbox still holds the records."""
-        record = DedupRecord(article_id, tuple(keys), sketch, published, time.time())
         with self._transaction():
             if journal:
                 self._db.execute(
