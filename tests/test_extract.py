@@ -13,6 +13,7 @@ from newswire.extract import extract_page, extract_text, text_from_entry
 from newswire.models import ExtractionMethod, FeedEntry, FetchedPage, OutletSpec, PageType
 from newswire.settings import ExtractSettings
 from newswire.text import html_fragment_text
+from tests.builders import fixture_article
 from tests.site import DATA
 
 REPO_CONFIG = Path(__file__).parents[1] / "config"
@@ -216,8 +217,12 @@ def test_the_quality_gate_tries_the_fallback_extractors_then_recall() -> None:
 def test_language_is_detected_when_the_page_does_not_declare_it(
     name: str, language: str, detected: bool
 ) -> None:
-    result = extract_page(page(name), OUTLETS["generic"], SETTINGS)
-    assert (result.language, result.language_detected) == (language, detected)
+    declared = extract_page(page(name), OUTLETS["generic"], SETTINGS).language
+    assert declared == (None if detected else language)
+    # the outlet says English: detection comes before the outlet's default
+    article = fixture_article(name, "shafaq-news", "https://x.test/a")
+    source = "detected" if detected else "page"
+    assert (article.language, dict(article.extraction.sources)["language"]) == (language, source)
 
 
 def test_right_to_left_text_comes_out_without_bidi_controls() -> None:

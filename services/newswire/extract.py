@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,6 @@ import trafilatura
 
 from newswire.clean import PageHints, clean_text
 from newswire.errors import Reason
-from newswire.language import detect_language
 from newswire.models import (
     ExtractionMethod,
     FeedEntry,
@@ -31,19 +31,27 @@ from newswire.pageinfo import PageInfo, headline, inspect_page
 from newswire.settings import ExtractSettings
 from newswire.text import html_fragment_text, one_line
 
-_HTML_LANG = re.compile(r"<html[^>]*?\blang=[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 _DATE_PARAMS = {"extensive_search": False, "original_date": True, "outputformat": _DATE_FORMAT}
 
 
-PASSES = (  # (mode, favor_precision, fast): tried in turn until one passes the quality gate
-    ("precision", True, True),
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """One trafilatura pass over a page: its mode, metadata and clean text."""
+
+    mode: str
+    meta: dict[str, Any]
+    title: str | None
+    authors: tuple[str, ...]
+    raw_chars: int  # trafilatura's text before cleaning
+    text: str
+
+
+FALLBACK_PASSES = (  # (mode, favor_precision, fast), after the configured first pass
     ("fallbacks", True, False),  # trafilatura's own fallback extractors (readability, justext)
     ("recall", False, False),
 )
-
-
 _NO_RETRY = (PageType.VIDEO, PageType.INDEX)  # short text is what they are: the feed follows
 
 
@@ -57,25 +65,20 @@ def extract_page(page: FetchedPage, outlet: OutletSpec, settings: ExtractSetting
     if tree is None:
         return PageText(text="", method=ExtractionMethod.PAGE, page_type=PageType.ARTICLE)
     info = inspect_page(tree)
-    best: tuple[str, dict[str, Any], str] | None = None
+    passes: list[_Pass] = []
     for mode, precision, fast in _passes(settings):
-        meta, text = _extraction(tree, page, outlet, settings, info, precision, fast)
-        if best is None or len(text) > len(best[2]):
-            best = (mode, meta, text)
-        if len(text) >= settings.min_text_chars or info.page_type in _NO_RETRY:
+        passes.append(_extraction(tree, page, outlet, settings, info, mode, precision, fast))
+        if len(passes[-1].text) >= settings.min_text_chars or info.page_type in _NO_RETRY:
             break
-    assert best is not None  # at least one pass ran
-    mode, meta, text = best
-    return _page_text(page, meta, text, mode, info, settings)
+    return _page_text(max(passes, key=lambda p: len(p.text)), info, settings)
 
 
 def _passes(settings: ExtractSettings) -> tuple[tuple[str, bool, bool], ...]:
-    """The passes as configured: the first follows extract.fast and extract.favor_precision."""
-    first = ("precision" if settings.favor_precision else "balanced", settings.favor_precision)
-    return (
-        (*first, settings.fast),
-        *(p for p in PASSES[1:] if p[1:] != (*first[1:], settings.fast)),
-    )
+    """The configured first pass (extract.favor_precision, extract.fast), then the fallback
+    passes that differ from it."""
+    precision, fast = settings.favor_precision, settings.fast
+    first = ("precision" if precision else "balanced", precision, fast)
+    return (first, *(p for p in FALLBACK_PASSES if p[1:] != (precision, fast)))
 
 
 def _extraction(
@@ -84,9 +87,10 @@ def _extraction(
     outlet: OutletSpec,
     settings: ExtractSettings,
     info: PageInfo,
+    mode: str,
     precision: bool,
     fast: bool,
-) -> tuple[dict[str, Any], str]:
+) -> _Pass:
     """One trafilatura pass (it works on a copy of the tree) and the cleaning."""
     document = trafilatura.bare_extraction(
         tree,
@@ -105,45 +109,32 @@ def _extraction(
     elif document is not None:
         meta = document.as_dict()
     title = headline(info, _clean_field(meta.get("title")))
-    hints = PageHints(
-        titles=(title,) if title else (),
-        authors=_split_authors(meta.get("author")),
-        captions=info.captions,
-    )
+    authors = _split_authors(meta.get("author"))
+    hints = PageHints(titles=(title,) if title else (), authors=authors, captions=info.captions)
     raw = meta.get("text") or ""
     text = clean_text(
         raw, hints=hints, datelines=outlet.dateline_patterns, trailers=outlet.trailer_patterns
     )
-    meta["_raw_chars"] = len(raw)
-    return meta, text
+    return _Pass(mode, meta, title, authors, len(raw), text)
 
 
-def _page_text(
-    page: FetchedPage,
-    meta: dict[str, Any],
-    text: str,
-    mode: str,
-    info: PageInfo,
-    settings: ExtractSettings,
-) -> PageText:
-    declared = _language(meta.get("language") or info.language, page.html)
-    detected = None if declared else detect_language(text)
+def _page_text(best: _Pass, info: PageInfo, settings: ExtractSettings) -> PageText:
+    meta = best.meta
     return PageText(
-        text=text,
+        text=best.text,
         method=ExtractionMethod.PAGE,
-        title=headline(info, _clean_field(meta.get("title"))),
-        authors=_split_authors(meta.get("author")),
+        title=best.title,
+        authors=best.authors,
         published=_page_date(info.published) or _page_date(meta.get("date")),
-        language=declared or detected,
+        language=language_code(meta.get("language") or info.language),
         canonical_url=meta.get("url") or None,
         image=meta.get("image") or None,
         site_name=_clean_field(meta.get("sitename")),
         description=_clean_field(meta.get("description")),
         page_type=info.page_type,
-        mode=mode,
-        quality=page_quality(text, int(meta.get("_raw_chars", 0)), info.page_type, settings),
+        mode=best.mode,
+        quality=page_quality(best.text, best.raw_chars, info.page_type, settings),
         updated=_page_date(info.modified),
-        language_detected=detected is not None,
     )
 
 
@@ -263,14 +254,6 @@ def _page_date(value: Any) -> datetime | None:
         except ValueError:
             return None
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _language(declared: Any, html: str) -> str | None:
-    """The language the page declares (trafilatura's reading, <html lang>, og:locale)."""
-    if isinstance(declared, str) and declared:
-        return language_code(declared)
-    match = _HTML_LANG.search(html[:4096])
-    return language_code(match.group(1)) if match else None
 
 
 def language_code(tag: str | None) -> str | None:

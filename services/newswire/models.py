@@ -189,7 +189,6 @@ class PageText:
     mode: str | None = None
     quality: float = 0.0
     updated: datetime | None = None
-    language_detected: bool = False
     sources: tuple[tuple[str, str], ...] = ()
 
 

@@ -40,8 +40,9 @@ class PageInfo:
 
 
 def inspect_page(tree: HtmlElement) -> PageInfo:
-    """Read the page's type, captions, h1, declared language and modified time."""
-    types = set(_json_ld_types(tree))
+    """Read the page type, captions, h1, document title, declared language and times."""
+    items = list(_json_ld(tree))  # parsed once for the type and the two dates
+    types = set(_json_ld_types(items))
     og_type = _meta(tree, "og:type") or ""
     return PageInfo(
         page_type=_page_type(tree, types, og_type),
@@ -49,8 +50,8 @@ def inspect_page(tree: HtmlElement) -> PageInfo:
         heading=_first_text(tree, "//h1"),
         document_title=_first_text(tree, "//title"),
         language=tree.get("lang") or _meta(tree, "og:locale") or None,
-        published=_meta(tree, "article:published_time") or _json_ld_field(tree, "datePublished"),
-        modified=_meta(tree, "article:modified_time") or _json_ld_field(tree, "dateModified"),
+        published=_meta(tree, "article:published_time") or _json_ld_field(items, "datePublished"),
+        modified=_meta(tree, "article:modified_time") or _json_ld_field(items, "dateModified"),
     )
 
 
@@ -120,14 +121,14 @@ def _json_ld(tree: HtmlElement) -> Iterator[dict[str, Any]]:
             yield from (item for item in data if isinstance(item, dict))
 
 
-def _json_ld_types(tree: HtmlElement) -> Iterator[str]:
-    for item in _json_ld(tree):
+def _json_ld_types(items: list[dict[str, Any]]) -> Iterator[str]:
+    for item in items:
         kind = item.get("@type")
         yield from (kind if isinstance(kind, list) else [kind]) if kind else []
 
 
-def _json_ld_field(tree: HtmlElement, field: str) -> str | None:
-    for item in _json_ld(tree):
+def _json_ld_field(items: list[dict[str, Any]], field: str) -> str | None:
+    for item in items:
         value = item.get(field)
         if isinstance(value, str) and value:
             return value

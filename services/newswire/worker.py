@@ -102,11 +102,11 @@ def choose_language(
 ) -> tuple[str | None, str]:
     """The article's language and where it came from: what the page declares, what the feed
     declares, what the text reads as, and last the outlet's configured language."""
-    if extracted.language and not extracted.language_detected:
+    if extracted.language:
         return language_code(extracted.language), "page"
     if entry.language:
         return language_code(entry.language), "feed"
-    detected = extracted.language or detect_language(extracted.text)
+    detected = detect_language(extracted.text)
     if detected:
         return language_code(detected), "detected"
     return language_code(feed.outlet.language), "outlet"
