@@ -1,8 +1,14 @@
-"""Config directories for `newswire run` as a subprocess in tests: the shipped gazetteer,
-given feeds, the test broker, loopback allowed through the SSRF guard."""
+"""`newswire run` as a subprocess in tests: config directories (the shipped gazetteer, given
+feeds, the test broker, loopback allowed through the SSRF guard) and a running service that
+must stop cleanly."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +45,21 @@ def service_config(
         settings[name] = {**settings.get(name, {}), **values}
     (config / "newswire.yaml").write_text(yaml.safe_dump(settings))
     return config
+
+
+def run_command(config: Path) -> list[str]:
+    """The command line of `newswire run` on a config directory."""
+    return [sys.executable, "-m", "newswire", "--config", str(config), "run"]
+
+
+@contextlib.contextmanager
+def running_service(config: Path, stop_within: float = 60) -> Iterator[subprocess.Popen[bytes]]:
+    """`newswire run` on `config`; on leaving, SIGTERM, and it must exit 0 within
+    `stop_within` seconds."""
+    service = subprocess.Popen(run_command(config), stderr=subprocess.DEVNULL)
+    try:
+        yield service
+    finally:
+        service.send_signal(signal.SIGTERM)
+        service.wait(timeout=stop_within)
+    assert service.returncode == 0

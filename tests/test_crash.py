@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 
 from newswire.broker import free_port
 from tests.kafka_support import read_messages, unique_prefix
-from tests.service_support import service_config
+from tests.service_support import run_command, running_service, service_config
 from tests.site import FixtureSite, Resource
 from tests.stories import story_html
 from tests.test_service import published, wait_for
@@ -58,7 +57,7 @@ def test_killed_at_random_moments_nothing_is_lost_and_repeats_keep_their_id(
     config = service_config(
         tmp_path, feeds, kafka_bootstrap, prefix, port, log={"level": "WARNING"}
     )
-    command = [sys.executable, "-m", "newswire", "--config", str(config), "run"]
+    command = run_command(config)
 
     for _ in range(KILLS):
         service = subprocess.Popen(command, stderr=subprocess.DEVNULL)
@@ -69,8 +68,7 @@ def test_killed_at_random_moments_nothing_is_lost_and_repeats_keep_their_id(
             add_story(site, stories, per_feed)
             stories += 1
 
-    service = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-    try:
+    with running_service(config):
         topic = f"{prefix}.articles"
         wait_for(
             lambda: len({m["url"] for m in read_messages(kafka_bootstrap, topic)}) >= stories,
@@ -78,10 +76,6 @@ def test_killed_at_random_moments_nothing_is_lost_and_repeats_keep_their_id(
         )
         # the last run itself delivered (at least) the two stories posted after the last kill
         assert published(port) >= 2
-    finally:
-        service.send_signal(signal.SIGTERM)
-        service.wait(timeout=60)
-    assert service.returncode == 0
 
     ids_by_url: dict[str, set[str]] = defaultdict(set)
     for message in read_messages(kafka_bootstrap, f"{prefix}.articles"):

@@ -5,7 +5,7 @@ first, and wait out a Redis outage without losing or repeating an article."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,22 +29,33 @@ pytestmark = pytest.mark.integration
 
 
 class Replica:
-    """A replica's own state store and a backend on the shared Redis."""
+    """A replica's own state store and a backend on the shared Redis, polling into the test
+    broker."""
 
-    def __init__(self, path: Path, settings: Settings) -> None:
+    def __init__(
+        self, path: Path, settings: Settings, bootstrap: str, pool: ProcessPoolExecutor
+    ) -> None:
         self.settings = settings
         self.store = StateStore(path)
         self.dedup = RedisDedupStore(connect(settings.dedup), self.store, settings.dedup)
+        self._bootstrap, self._pool = bootstrap, pool
 
-    async def poll(self, bootstrap: str, pool: ProcessPoolExecutor, *feeds: FeedSpec) -> RunStats:
+    async def poll(self, *feeds: FeedSpec) -> RunStats:
         stats, _ = await poll_and_drain(
-            self.settings, bootstrap, self.store, pool, feeds, dedup=self.dedup
+            self.settings, self._bootstrap, self.store, self._pool, feeds, dedup=self.dedup
         )
         return stats
 
 
-def shared_settings(bootstrap: str, server: RedisServer) -> Settings:
-    return settings_for(bootstrap, backend="redis", redis_url=server.url, redis_timeout=1.0)
+@pytest.fixture
+def replica(
+    kafka_bootstrap: str, redis_server: RedisServer, tmp_path: Path, pool: ProcessPoolExecutor
+) -> Callable[[str], Replica]:
+    """Makes replicas (by name) sharing one Redis and one set of topics."""
+    settings = settings_for(
+        kafka_bootstrap, backend="redis", redis_url=redis_server.url, redis_timeout=1.0
+    )
+    return lambda name: Replica(tmp_path / f"{name}.db", settings, kafka_bootstrap, pool)
 
 
 async def both(*polls: Coroutine[Any, Any, RunStats]) -> list[RunStats]:
@@ -57,18 +68,12 @@ def dedup_failures() -> float:
 
 
 def test_a_copy_polled_by_another_replica_at_the_same_time_is_diverted(
-    site: FixtureSite,
-    kafka_bootstrap: str,
-    redis_server: RedisServer,
-    tmp_path: Path,
-    pool: ProcessPoolExecutor,
+    site: FixtureSite, kafka_bootstrap: str, replica: Callable[[str], Replica]
 ) -> None:
-    settings = shared_settings(kafka_bootstrap, redis_server)
-    first, second = Replica(tmp_path / "1.db", settings), Replica(tmp_path / "2.db", settings)
+    first, second = replica("1"), replica("2")
+    settings = first.settings
     original, copy = serve_syndication(site)
-    asyncio.run(
-        both(first.poll(kafka_bootstrap, pool, original), second.poll(kafka_bootstrap, pool, copy))
-    )
+    asyncio.run(both(first.poll(original), second.poll(copy)))
     (published,) = read_messages(kafka_bootstrap, settings.topics.articles)
     (diverted,) = read_messages(kafka_bootstrap, settings.topics.duplicates)
     assert diverted["duplicate_of"] == published["id"] == diverted["cluster_id"]
@@ -76,14 +81,10 @@ def test_a_copy_polled_by_another_replica_at_the_same_time_is_diverted(
 
 
 def test_one_feed_polled_by_two_replicas_publishes_each_story_once(
-    site: FixtureSite,
-    kafka_bootstrap: str,
-    redis_server: RedisServer,
-    tmp_path: Path,
-    pool: ProcessPoolExecutor,
+    site: FixtureSite, kafka_bootstrap: str, replica: Callable[[str], Replica]
 ) -> None:
-    settings = shared_settings(kafka_bootstrap, redis_server)
-    first, second = Replica(tmp_path / "1.db", settings), Replica(tmp_path / "2.db", settings)
+    first, second = replica("1"), replica("2")
+    settings = first.settings
     items = []
     for index in range(12):
         site.add(f"/s{index}", Resource(story_html(100 + index)))
@@ -91,13 +92,9 @@ def test_one_feed_polled_by_two_replicas_publishes_each_story_once(
     site.add("/all.rss", Resource(rss(site, items), RSS))
     spec = feed(site, "/all.rss", "shafaq-news")
 
-    runs = asyncio.run(
-        both(first.poll(kafka_bootstrap, pool, spec), second.poll(kafka_bootstrap, pool, spec))
-    )
+    runs = asyncio.run(both(first.poll(spec), second.poll(spec)))
     # a story in flight at the other replica is left for the next poll, never taken twice
-    runs += asyncio.run(
-        both(first.poll(kafka_bootstrap, pool, spec), second.poll(kafka_bootstrap, pool, spec))
-    )
+    runs += asyncio.run(both(first.poll(spec), second.poll(spec)))
     messages = read_messages(kafka_bootstrap, settings.topics.articles)
     assert sorted(m["url"] for m in messages) == sorted(site.url(path) for path, _ in items)
     assert len({m["id"] for m in messages}) == 12
@@ -109,27 +106,26 @@ def test_a_redis_outage_holds_entries_back_until_it_returns(
     site: FixtureSite,
     kafka_bootstrap: str,
     redis_server: RedisServer,
-    tmp_path: Path,
-    pool: ProcessPoolExecutor,
+    replica: Callable[[str], Replica],
 ) -> None:
-    settings = shared_settings(kafka_bootstrap, redis_server)
-    replica = Replica(tmp_path / "r.db", settings)
+    only = replica("only")
+    settings = only.settings
     site.add("/one", Resource(story_html(201)))
     site.add("/one.rss", Resource(rss(site, [("/one", story(201)[0])]), RSS))
     spec = feed(site, "/one.rss", "shafaq-news")
     before = dedup_failures()
 
     redis_server.stop()
-    stats = asyncio.run(replica.poll(kafka_bootstrap, pool, spec))
+    stats = asyncio.run(only.poll(spec))
     assert stats.published == 0 and dedup_failures() == before + 1
     assert read_messages(kafka_bootstrap, settings.topics.articles) == []
-    state = replica.store.feed_state(spec)
+    state = only.store.feed_state(spec)
     assert state.body_hash is None  # the entry was not handled: the next poll parses again
 
     redis_server.start()
-    stats = asyncio.run(replica.poll(kafka_bootstrap, pool, spec))
+    stats = asyncio.run(only.poll(spec))
     assert stats.published == 1
-    stats = asyncio.run(replica.poll(kafka_bootstrap, pool, spec))
+    stats = asyncio.run(only.poll(spec))
     assert stats.published == 0
     (message,) = read_messages(kafka_bootstrap, settings.topics.articles)
     assert message["url"] == site.url("/one")

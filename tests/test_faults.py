@@ -6,9 +6,6 @@ with bounded memory and counts each outcome under its reason."""
 from __future__ import annotations
 
 import gzip
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -16,7 +13,7 @@ import pytest
 
 from newswire.broker import free_port
 from tests.kafka_support import unique_prefix
-from tests.service_support import service_config
+from tests.service_support import running_service, service_config
 from tests.site import DATA, FixtureSite, Resource
 from tests.test_service import wait_for
 
@@ -119,18 +116,10 @@ def test_the_service_survives_every_fault_and_names_each(
             "max_body_bytes": 4_000_000,
         },
     )
-    service = subprocess.Popen(
-        [sys.executable, "-m", "newswire", "--config", str(config), "run"],
-        stderr=subprocess.DEVNULL,
-    )
     expected = {(name, outcome) for name, (_, outcome) in table.items()}
-    try:
+    with running_service(config, stop_within=90) as service:
         wait_for(lambda: expected <= set(outcomes(port)), timeout=90)
         assert service.poll() is None  # still up
         assert rss_mb(service.pid) < 400  # a 50 MB feed and a 200 MB bomb never held whole
         skipped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         assert 'newswire_feed_entries_skipped_total{outlet="shafaq-news"} 1950.0' in skipped
-    finally:
-        service.send_signal(signal.SIGTERM)
-        service.wait(timeout=90)
-    assert service.returncode == 0

@@ -20,7 +20,7 @@ from newswire.config import load_config
 from newswire.models import FeedState
 from newswire.state import STATE_FILE, StateStore
 from tests.kafka_support import read_messages, unique_prefix
-from tests.service_support import service_config
+from tests.service_support import run_command, running_service, service_config
 from tests.site import FixtureSite, Resource
 from tests.stories import story_html
 
@@ -145,19 +145,11 @@ def test_a_restart_resumes_each_feeds_schedule_from_the_state_store(
     store.close()
 
     metrics_port = yaml.safe_load((config / "newswire.yaml").read_text())["metrics"]["port"]
-    service = subprocess.Popen(
-        [sys.executable, "-m", "newswire", "--config", str(config), "run"],
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with running_service(config, stop_within=30):
         wait_for(lambda: site.hits("/due") >= 3)  # the other feed: polled every second
         assert site.hits("/resting") == 0
         metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
         assert "newswire_broker_reachable 1.0" in metrics
-    finally:
-        service.send_signal(signal.SIGTERM)
-        service.wait(timeout=30)
-    assert service.returncode == 0
 
 
 def test_sigterm_with_slow_pages_in_flight_exits_0_within_the_deadline_and_loses_nothing(
@@ -174,9 +166,7 @@ def test_sigterm_with_slow_pages_in_flight_exits_0_within_the_deadline_and_loses
     settings["http"].update(host_concurrency=1, host_min_delay=0)
     settings["poll"] = {"stop_deadline": "2s"}
     (config / "newswire.yaml").write_text(yaml.safe_dump(settings))
-    command = [sys.executable, "-m", "newswire", "--config", str(config), "run"]
-
-    service = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    service = subprocess.Popen(run_command(config), stderr=subprocess.DEVNULL)
     wait_for(lambda: published(port) >= 1)  # the first page is through, the rest in flight
     stopped = time.monotonic()
     service.send_signal(signal.SIGTERM)
@@ -186,12 +176,8 @@ def test_sigterm_with_slow_pages_in_flight_exits_0_within_the_deadline_and_loses
     first_run = {m["url"] for m in read_messages(kafka_bootstrap, f"{prefix}.articles")}
     assert 1 <= len(first_run) < len(paths)  # stopped mid-feed
 
-    service = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-    try:
+    with running_service(config):
         topic = f"{prefix}.articles"
         wait_for(lambda: len({m["url"] for m in read_messages(kafka_bootstrap, topic)}) == 6)
-    finally:
-        service.send_signal(signal.SIGTERM)
-        service.wait(timeout=60)
     messages = read_messages(kafka_bootstrap, f"{prefix}.articles")
     assert len({m["id"] for m in messages}) == 6  # each once by id
