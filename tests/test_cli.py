@@ -11,6 +11,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from newswire.gazetteer import base_places
+from newswire.gazetteer_build import DATA_FILE
 from newswire.message import load_schema
 from tests.builders import LOOPBACK_ALLOWED
 from tests.kafka_support import unique_prefix
@@ -186,3 +188,24 @@ def test_the_ssrf_guard_refuses_loopback_unless_allowed(site: FixtureSite) -> No
     assert refused.returncode == 1
     assert b"blocked_address" in refused.stderr and b"loopback" in refused.stderr
     assert site.requests == []  # never connected
+
+
+def test_tag_prints_regions_focus_and_watchlists() -> None:
+    result = newswire(
+        "tag", "-", "--title", "Strikes near Albukamal", stdin="قصف في البوكمال".encode()
+    )
+    assert result.returncode == 0, result.stderr
+    tagged = json.loads(result.stdout)
+    (town,) = tagged["regions"]
+    assert (town["id"], town["mentions"], town["admin1"]) == ("sy-albukamal", 2, "SY-DY")
+    assert [s["in"] for s in town["spans"]] == ["title", "text"]
+    assert tagged["focus"]["place"] == "sy-albukamal"
+    assert tagged["relevant"] and "syria-iraq-border" in tagged["watchlists"]
+
+
+def test_build_gazetteer_writes_the_base(tmp_path: Path) -> None:
+    out = tmp_path / "gazetteer.json.gz"
+    result = newswire("build-gazetteer", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"{len(base_places())} places".encode() in result.stdout
+    assert out.read_bytes() == DATA_FILE.read_bytes()

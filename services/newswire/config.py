@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from newswire.catalog import FeedList, RegionList, to_feed_specs, to_gazetteer
+from newswire.catalog import FeedList, RegionList, to_feed_specs
 from newswire.errors import ConfigError
+from newswire.gazetteer import build_gazetteer
 from newswire.models import FeedSpec, Gazetteer
 from newswire.settings import Settings
 
@@ -55,7 +56,10 @@ def load_config(
     regions_path = config_dir / settings.paths.regions
     feed_list = validate(FeedList, read_yaml(feeds_path), feeds_path, {})
     region_list = validate(RegionList, read_yaml(regions_path), regions_path, {})
-    gazetteer = to_gazetteer(region_list)
+    try:
+        gazetteer = build_gazetteer(region_list)
+    except ValueError as exc:
+        raise ConfigError(f"{regions_path}: {exc}") from exc
     check_routes(settings, gazetteer, sources.get("routes", str(main_file)))
     try:
         feeds = to_feed_specs(feed_list, settings.poll)
@@ -143,6 +147,7 @@ def check_routes(settings: Settings, gazetteer: Gazetteer, where: str) -> None:
     """Every route must match ids that the gazetteer knows."""
     known = {p.id for p in gazetteer.places} | {w.id for w in gazetteer.watchlists}
     known |= {p.country for p in gazetteer.places if p.country}
+    known |= {p.iso_code for p in gazetteer.places if p.iso_code}
     for index, route in enumerate(settings.routes):
         unknown = sorted(set(route.match) - known)
         if unknown:

@@ -8,7 +8,7 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from newswire.models import Article, RegionTag
+from newswire.models import Article, Focus, RegionTag
 from newswire.sketch import encode
 
 SCHEMA_NAME = "newswire.article"
@@ -84,8 +84,12 @@ def to_message(article: Article) -> dict[str, Any]:
             "page_type": extraction.page_type.value if extraction.page_type else None,
             "sources": dict(extraction.sources),
         },
-        "regions": [_region(r) for r in article.tagging.regions],
+        "regions": [
+            region_json(r, len(article.title), len(article.text)) for r in article.tagging.regions
+        ],
+        "focus": focus_json(article.tagging.focus),
         "watchlists": list(article.tagging.watchlists),
+        "relevant": article.tagging.relevant,
         "content_hash": article.content_hash,
         "sketch": encode(article.sketch),
         "cluster_id": article.cluster_id,
@@ -95,15 +99,36 @@ def to_message(article: Article) -> dict[str, Any]:
     }
 
 
-def _region(region: RegionTag) -> dict[str, Any]:
+def region_json(region: RegionTag, title_chars: int, text_chars: int) -> dict[str, Any]:
+    """A tagged region as the message carries it; spans past a trimmed text are left out."""
+    limit = {"title": title_chars, "text": text_chars}
     return {
         "id": region.id,
         "name": region.name,
         "kind": region.kind,
         "country": region.country,
+        "countries": list(region.countries),
+        "admin1": region.admin1,
+        "geonames_id": region.geonames_id,
+        "lat": region.lat,
+        "lon": region.lon,
         "parents": list(region.parents),
         "mentions": region.mentions,
+        "score": region.score,
+        "spans": [
+            {"in": span.field, "start": span.start, "end": span.end}
+            for span in region.spans
+            if span.end <= limit[span.field]
+        ],
     }
+
+
+def focus_json(focus: Focus | None) -> dict[str, Any] | None:
+    """The article's focus, or None when it names no place."""
+    if focus is None:
+        return None
+    return {"country": focus.country, "place": focus.place, "name": focus.name,
+            "admin1": focus.admin1}  # fmt: skip
 
 
 def _iso(value: datetime | None) -> str | None:

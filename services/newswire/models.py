@@ -193,6 +193,15 @@ class PageText:
 
 
 @dataclass(frozen=True, slots=True)
+class Span:
+    """Where a name was found: in the title or the text, as character offsets [start, end)."""
+
+    field: str  # "title" or "text"
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
 class RegionTag:
     """A place or region an article mentions, with its hierarchy (nearest parent first)."""
 
@@ -202,6 +211,23 @@ class RegionTag:
     country: str | None
     mentions: int
     parents: tuple[str, ...] = ()
+    geonames_id: int | None = None
+    admin1: str | None = None  # ISO 3166-2 code of its governorate, province or state
+    lat: float | None = None
+    lon: float | None = None
+    score: float = 0.0  # share of the article's weighted place mentions (title 3, lead 2, body 1)
+    spans: tuple[Span, ...] = ()
+    countries: tuple[str, ...] = ()  # a region across borders: every country it touches
+
+
+@dataclass(frozen=True, slots=True)
+class Focus:
+    """The place an article is mostly about: its country and, below it, its top place."""
+
+    country: str
+    place: str  # a place id (the country's own id when nothing below it is mentioned)
+    name: str
+    admin1: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +236,12 @@ class Tagging:
 
     regions: tuple[RegionTag, ...] = ()
     watchlists: tuple[str, ...] = ()
+    focus: Focus | None = None
+
+    @property
+    def relevant(self) -> bool:
+        """On at least one watchlist."""
+        return bool(self.watchlists)
 
     def region_ids(self) -> frozenset[str]:
         """Every region id the article touches, ancestors and watchlists included."""
@@ -217,8 +249,11 @@ class Tagging:
         for region in self.regions:
             ids.add(region.id)
             ids.update(region.parents)
+            ids.update(region.countries)
             if region.country:
                 ids.add(region.country)
+            if region.admin1:
+                ids.add(region.admin1)
         return frozenset(ids)
 
 
@@ -266,23 +301,44 @@ class PlaceSpec:
     parent: str | None = None
     names: tuple[str, ...] = ()
     iso_code: str | None = None
+    geonames_id: int | None = None
+    admin1: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    population: int = 0
+    curated: bool = False  # named in config/regions.yaml (trusted without context)
+    countries: tuple[str, ...] = ()  # a region across borders: every country it touches
+    context: tuple[str, ...] = ()  # words that, in the same article, point to this place
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """Within `km` of a point, or of a line (a border) drawn through points (lat, lon)."""
+
+    points: tuple[tuple[float, float], ...]
+    km: float
 
 
 @dataclass(frozen=True, slots=True)
 class WatchlistSpec:
-    """A named set of places; an article mentioning any of them is on the watchlist."""
+    """A named set of places and areas; an article about any of them is on the watchlist."""
 
     id: str
     name: str
-    members: tuple[str, ...]
+    members: tuple[str, ...] = ()
+    areas: tuple[Area, ...] = ()
+    min_score: float = 0.0  # a place counts only with at least this score
 
 
 @dataclass(frozen=True, slots=True)
 class Gazetteer:
-    """Every place and watchlist newswire knows, from config/regions.yaml."""
+    """Every place and watchlist newswire knows: the packaged GeoNames base merged with
+    config/regions.yaml."""
 
     places: tuple[PlaceSpec, ...] = ()
     watchlists: tuple[WatchlistSpec, ...] = ()
+    stopnames: tuple[str, ...] = ()  # names never matched on their own
+    person_names: tuple[str, ...] = ()  # place names that are also people's names
 
 
 @dataclass(frozen=True, slots=True)

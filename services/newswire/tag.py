@@ -1,100 +1,286 @@
-"""Tag stage: find the places an article mentions and the watchlists it falls in.
+"""Tag stage: decide which places an article is about, score them and find its watchlists.
 
-Names from the gazetteer are folded (case, dashes, Arabic letter forms and diacritics) and
-compiled once into one matcher; an article is folded the same way and scanned once.
+Names are found by mentions.py. Here: a country followed by another country's state ("Lebanon,
+Pennsylvania") is a namesake and dropped; a shared name followed by its country ("Tripoli,
+Lebanon") keeps the places there. Names that several places share are resolved by the
+article's other places (country and governorate co-mentions, curated context words), then by
+what the name is (a place's own name before an alternate, a city before its governorate of the
+same name, a country before a capital before a town) and by population. Small GeoNames towns
+count only when the article names their country or governorate too. Each place gets a score
+(its share of the weighted mentions: title 3, lead 2, body 1) and the article a focus.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
 
-from newswire.models import Gazetteer, PlaceSpec, RegionTag, Tagging
+from newswire.geo import within
+from newswire.mentions import Mention, NameIndex
+from newswire.models import Focus, Gazetteer, PlaceSpec, RegionTag, Span, Tagging
+from newswire.names import fold_name
 
-_DASHES = re.compile(r"[-‐‑‒–—―_'’`ʼ]+")
-_ARABIC_DIACRITICS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
-_ARABIC_FORMS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي"})
-_ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")
-_ARABIC_PROCLITICS = "(?:[وفبك]{1,2})?"
-
-
-def fold(text: str) -> str:
-    """Fold text for matching: lower case, no Latin accents, dashes as spaces, Arabic forms
-    unified and diacritics removed."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch) or _ARABIC_LETTER.match(ch))
-    text = _ARABIC_DIACRITICS.sub("", unicodedata.normalize("NFC", text)).translate(_ARABIC_FORMS)
-    return " ".join(_DASHES.sub(" ", text).split())
+BIG_TOWN = 100_000  # GeoNames towns this size count without their country in the article
+KIND_RANK = {
+    "country": 6, "capital": 5, "governorate": 4, "state": 4, "territory": 4, "region": 4,
+    "macro_region": 3, "continent": 3, "city": 3,
+}  # fmt: skip
+ANCHOR_KINDS = frozenset(KIND_RANK) - {"city"}
+WIDE_KINDS = frozenset({"country", "macro_region", "continent", "cultural_region"})
 
 
-def name_variants(name: str) -> set[str]:
-    """A name's folded spellings: as written, and with an al-/el- prefix joined or spaced."""
-    folded = fold(name)
-    variants = {folded}
-    match = re.match(r"^(al|el|ad|ar|as|ash|az)\s+(\S.*)$", folded)
-    if match:
-        variants.add(match.group(1) + match.group(2))
-    joined = re.match(r"^(al|el)([a-z]{4,}.*)$", folded)
-    if joined:
-        variants.add(f"{joined.group(1)} {joined.group(2)}")
-    return {v for v in variants if len(v) >= 3}
+class _Support:
+    """Countries and places the article's mentions point to, each mention's own share
+    left out when it is the one being resolved."""
+
+    def __init__(self, contributions: list[tuple[frozenset[str], frozenset[str]]]) -> None:
+        self._each = contributions
+        self._countries = Counter(c for countries, _ in contributions for c in countries)
+        self._places = Counter(p for _, places in contributions for p in places)
+
+    def country(self, number: int, code: str) -> int:
+        return self._countries[code] - (code in self._each[number][0])
+
+    def place(self, number: int, ident: str) -> int:
+        return self._places[ident] - (ident in self._each[number][1])
 
 
 class Tagger:
     """A compiled matcher over one gazetteer."""
 
     def __init__(self, gazetteer: Gazetteer) -> None:
-        self._places = {place.id: place for place in gazetteer.places}
+        self._places = gazetteer.places
+        self._index = {place.id: i for i, place in enumerate(self._places)}
         self._watchlists = gazetteer.watchlists
-        self._by_name: dict[str, str] = {}
-        for place in gazetteer.places:
-            for name in place.names:
-                for variant in name_variants(name):
-                    self._by_name.setdefault(variant, place.id)
-        self._pattern = _compile(self._by_name)
+        self._names = NameIndex(gazetteer)
+        self._primary = {i: fold_name(p.name) for i, p in enumerate(self._places)}
+        self._context = {
+            i: re.compile("|".join(rf"(?<!\w){re.escape(fold_name(w))}(?!\w)" for w in p.context))
+            for i, p in enumerate(self._places)
+            if p.context
+        }
+        self._ancestors = [tuple(self._walk_up(p)) for p in self._places]
+        self._seats = frozenset(i for i, p in enumerate(self._places) if self._names_its_parent(p))
+
+    @property
+    def size(self) -> int:
+        """How many distinct folded names the matcher knows."""
+        return len(self._names.candidates)
 
     def tag(self, title: str, text: str) -> Tagging:
-        """The regions mentioned in the title and text, and the watchlists hit."""
-        counts: Counter[str] = Counter()
-        if self._pattern is not None:
-            for match in self._pattern.finditer(fold(f"{title}\n{text}")):
-                counts[self._by_name[match.group("name")]] += 1
-        regions = tuple(
-            self._region(place_id, mentions)
-            for place_id, mentions in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        )
-        hit = Tagging(regions=regions).region_ids()
-        watchlists = tuple(w.id for w in self._watchlists if hit & set(w.members))
-        return Tagging(regions=regions, watchlists=watchlists)
+        """The regions the title and text are about, their scores, focus and watchlists."""
+        originals = {"title": title, "text": text}
+        mentions = self._names.find("title", title) + self._names.find("text", text)
+        mentions = self._qualified(mentions, originals)
+        everything = fold_name(title) + "\n" + fold_name(text)
+        resolved = self._resolve(mentions, everything)
+        regions = self._regions(resolved)
+        watchlists = self._hit_watchlists(regions)
+        return Tagging(regions=regions, watchlists=watchlists, focus=self._focus(resolved))
 
-    def _region(self, place_id: str, mentions: int) -> RegionTag:
-        place = self._places[place_id]
+    # -- finding names ----------------------------------------------------------------------
+
+    # -- context and resolution -------------------------------------------------------------
+
+    def _qualified(self, mentions: list[Mention], originals: dict[str, str]) -> list[Mention]:
+        """ "X, Y": a country X followed by a state or town Y of another country is a
+        namesake in Y (dropped); a shared name X followed by a country or governorate Y keeps
+        the places in Y."""
+        out: list[Mention] = []
+        for index, mention in enumerate(mentions):
+            nxt = mentions[index + 1] if index + 1 < len(mentions) else None
+            between = originals[mention.field][mention.end : nxt.start] if nxt else ""
+            if nxt is None or nxt.field != mention.field or between.strip() != ",":
+                out.append(mention)
+                continue
+            mine = [self._places[i] for i in mention.candidates]
+            theirs = [self._places[i] for i in nxt.candidates]
+            if all(p.kind == "country" for p in mine) and all(
+                p.kind != "country" and p.country not in {m.country for m in mine} for p in theirs
+            ):
+                continue
+            inside = tuple(i for i in mention.candidates if self._inside_any(i, theirs))
+            if inside and len(mention.candidates) > 1:
+                mention = Mention(mention.field, mention.start, mention.end, mention.key,
+                                   inside, mention.weight)  # fmt: skip
+            out.append(mention)
+        return out
+
+    def _inside_any(self, index: int, places: list[PlaceSpec]) -> bool:
+        place = self._places[index]
+        return any(
+            (p.kind == "country" and p.country == place.country) or p.id in self._ancestors[index]
+            for p in places
+        )
+
+    def _resolve(self, mentions: list[Mention], everything: str) -> list[tuple[Mention, int]]:
+        """Each mention with the place it is, or dropped when nothing supports it."""
+        support = _Support([self._contribution(m) for m in mentions])
+        chosen: list[tuple[Mention, int]] = []
+        for number, mention in enumerate(mentions):
+            rank = self._ranker(number, mention, support, everything)
+            best = max(self._most_specific(mention.candidates), key=rank)
+            if self._is_anchor(best) or any(rank(best)[2:4]):
+                chosen.append((mention, best))
+        return chosen
+
+    def _contribution(self, mention: Mention) -> tuple[frozenset[str], frozenset[str]]:
+        """What a mention tells about the others: the countries and places (with their
+        governorates) that all its candidates share, when all of them are well-known places."""
+        candidates = self._by_own_name(mention)
+        if not all(self._is_anchor(i) for i in candidates):
+            return frozenset(), frozenset()
+        countries = frozenset.intersection(*(frozenset(self._countries_of(i)) for i in candidates))
+        places = frozenset.intersection(*(self._regional(i) for i in candidates))
+        return countries, places
+
+    def _own_name(self, index: int, key: str) -> bool:
+        """Is `key` the place's own name (or a curated one), not a GeoNames alternate?"""
+        return self._places[index].curated or self._primary[index] == key
+
+    def _by_own_name(self, mention: Mention) -> tuple[int, ...]:
+        own = tuple(i for i in mention.candidates if self._own_name(i, mention.key))
+        return own or mention.candidates
+
+    def _regional(self, index: int) -> frozenset[str]:
+        """A place and its ancestors below country level."""
+        chain = (self._places[index].id, *self._ancestors[index])
+        return frozenset(p for p in chain if self._places[self._index[p]].kind not in WIDE_KINDS)
+
+    def _ranker(
+        self, number: int, mention: Mention, support: _Support, everything: str
+    ) -> Callable[[int], tuple[int, ...]]:
+        def rank(index: int) -> tuple[int, ...]:
+            place = self._places[index]
+            context = self._context.get(index)
+            return (
+                1 if context is not None and context.search(everything) else 0,
+                1 if self._own_name(index, mention.key) else 0,
+                sum(support.place(number, p) for p in self._regional(index)),
+                sum(support.country(number, c) for c in self._countries_of(index)),
+                KIND_RANK.get(place.kind, 2),
+                place.population,
+            )
+
+        return rank
+
+    def _most_specific(self, candidates: tuple[int, ...]) -> tuple[int, ...]:
+        """A city and its governorate of the same name: the name is the city's."""
+        ids = {self._places[i].id for i in candidates}
+        inner = tuple(i for i in candidates if not ids & set(self._descendant_of(i, ids)))
+        return inner or candidates
+
+    def _descendant_of(self, index: int, ids: set[str]) -> Iterator[str]:
+        """The candidates (by id) that lie inside the place at `index`."""
+        own = self._places[index].id
+        for other in ids:
+            if other != own and own in self._ancestors[self._index[other]]:
+                yield other
+
+    def _is_anchor(self, index: int) -> bool:
+        """Known well enough to count without support: curated places, countries, capitals,
+        governorates, big towns and the towns that give their governorate its name."""
+        place = self._places[index]
+        return (
+            place.curated
+            or place.kind in ANCHOR_KINDS
+            or place.population >= BIG_TOWN
+            or index in self._seats
+        )
+
+    def _countries_of(self, index: int) -> tuple[str, ...]:
+        place = self._places[index]
+        return place.countries or ((place.country,) if place.country else ())
+
+    # -- output -----------------------------------------------------------------------------
+
+    def _regions(self, resolved: list[tuple[Mention, int]]) -> tuple[RegionTag, ...]:
+        by_place: dict[int, list[Mention]] = defaultdict(list)
+        for mention, index in resolved:
+            by_place[index].append(mention)
+        total = sum(m.weight for m, _ in resolved) or 1.0
+        tags = [(self._region(i, found, total), _first(found)) for i, found in by_place.items()]
+        return tuple(tag for tag, _ in sorted(tags, key=lambda t: (-t[0].score, t[1])))
+
+    def _region(self, index: int, found: list[Mention], total: float) -> RegionTag:
+        place = self._places[index]
+        weight = sum(m.weight for m in found)
         return RegionTag(
             id=place.id,
             name=place.name,
             kind=place.kind,
             country=place.country,
-            mentions=mentions,
-            parents=tuple(self._ancestors(place)),
+            mentions=len(found),
+            parents=self._ancestors[index],
+            geonames_id=place.geonames_id,
+            admin1=place.admin1,
+            lat=place.lat,
+            lon=place.lon,
+            score=round(weight / total, 3),
+            spans=tuple(Span(m.field, m.start, m.end) for m in found),
+            countries=place.countries,
         )
 
-    def _ancestors(self, place: PlaceSpec) -> Iterable[str]:
+    def _focus(self, resolved: list[tuple[Mention, int]]) -> Focus | None:
+        by_country: defaultdict[str, float] = defaultdict(float)
+        by_place: defaultdict[int, float] = defaultdict(float)
+        for mention, index in resolved:
+            for code in self._countries_of(index):
+                by_country[code] += mention.weight
+            by_place[index] += mention.weight
+        if not by_country:
+            return None
+        order = {i: n for n, (_m, i) in enumerate(reversed(resolved))}
+        country = max(by_country, key=lambda c: by_country[c])
+        inside = [
+            i
+            for i in by_place
+            if self._places[i].country == country and self._places[i].kind != "country"
+        ]
+        if inside:
+            top = max(inside, key=lambda i: (by_place[i], -KIND_RANK.get(self._places[i].kind, 2),
+                                             order[i]))  # fmt: skip
+        else:
+            top = next((i for i in by_place if country in self._countries_of(i)), -1)
+        place = self._places[top]
+        return Focus(country=country, place=place.id, name=place.name, admin1=place.admin1)
+
+    def _hit_watchlists(self, regions: tuple[RegionTag, ...]) -> tuple[str, ...]:
+        hits = []
+        for watchlist in self._watchlists:
+            members = set(watchlist.members)
+            for region in regions:
+                if region.score < watchlist.min_score:
+                    continue
+                ids = {region.id, *region.parents, *region.countries}
+                ids |= {c for c in (region.country, region.admin1) if c}
+                near = (
+                    region.lat is not None
+                    and region.lon is not None
+                    and any(within(area, region.lat, region.lon) for area in watchlist.areas)
+                )
+                if ids & members or near:
+                    hits.append(watchlist.id)
+                    break
+        return tuple(hits)
+
+    def _names_its_parent(self, place: PlaceSpec) -> bool:
+        """A town that shares a name with its governorate (Daraa in Dar'a governorate)."""
+        if place.kind != "town" or place.parent is None:
+            return False
+        parent = self._places[self._index[place.parent]]
+        if parent.kind not in ("governorate", "region"):
+            return False
+        return bool({fold_name(n) for n in place.names} & {fold_name(n) for n in parent.names})
+
+    def _walk_up(self, place: PlaceSpec) -> Iterator[str]:
         seen = {place.id}
         while place.parent and place.parent not in seen:
             seen.add(place.parent)
-            place = self._places[place.parent]
+            place = self._places[self._index[place.parent]]
             yield place.id
 
 
-def _compile(names: dict[str, str]) -> re.Pattern[str] | None:
-    """One alternation, longest name first, on word boundaries; Arabic names may carry
-    attached proclitics (wa-, fa-, bi-, ka-)."""
-    if not names:
-        return None
-    ordered = sorted(names, key=len, reverse=True)
-    body = "|".join(re.escape(n) for n in ordered)
-    arabic = "|".join(re.escape(n) for n in ordered if _ARABIC_LETTER.match(n))
-    proclitic = f"(?:{_ARABIC_PROCLITICS}(?=(?:{arabic})(?!\\w)))?" if arabic else ""
-    return re.compile(f"(?<!\\w){proclitic}(?P<name>{body})(?!\\w)")
+def _first(found: list[Mention]) -> tuple[bool, int]:
+    return min((m.field != "title", m.start) for m in found)

@@ -30,8 +30,8 @@ def region_ids(message: dict[str, Any]) -> set[str]:
     for region in message.get("regions") or ():
         ids.add(region.get("id"))
         ids.update(region.get("parents") or ())
-        if region.get("country"):
-            ids.add(region["country"])
+        ids.update(region.get("countries") or ())
+        ids.update(c for c in (region.get("country"), region.get("admin1")) if c)
     return {i for i in ids if i}
 
 

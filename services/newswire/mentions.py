@@ -1,0 +1,265 @@
+"""Find place names in a text: one Aho-Corasick automaton over every name and variant of the
+gazetteer, word boundaries in Latin, Arabic and Hebrew script (attached proclitics allowed),
+leftmost-longest matches, and the guards that drop what is not a mention of the place.
+
+Guards: Latin names need a capital letter (acronyms such as "UAE" need all capitals); a name
+followed by a feature word ("Damascus Gate", "Baghdad Street") or after "New" ("New Mexico") is
+part of a longer name; a name after a person's title ("Sheikh Zayed") or a place that is also a
+first name next to another name ("Jordan Henderson", "Michael Jordan") is a person. Everyday
+words (jusText's stop lists for English, Arabic and Hebrew) are never a GeoNames place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+import ahocorasick
+import justext
+
+from newswire.models import Gazetteer
+from newswire.names import (
+    ARABIC_PROCLITICS,
+    HEBREW_PROCLITICS,
+    MIN_LETTERS,
+    Folded,
+    fold_name,
+    name_variants,
+    script_of,
+)
+
+TITLE_WEIGHT, LEAD_WEIGHT, BODY_WEIGHT = 3.0, 2.0, 1.0
+LEAD_CHARS = 400
+GENEROUS_POPULATION = 20_000  # towns this size get the full set of spelling variants
+SHORT_NAME_POPULATION = 100_000  # towns this size match by a three-letter name ("Van", "Qom")
+ADMIN_KINDS = frozenset({"governorate", "state", "region"})
+NOT_QUALIFIED_BY_TITLE = frozenset({"country", "governorate", "state"})
+FEATURE_HEADS = frozenset(
+    "street st road rd avenue ave gate square boulevard blvd lane county township hotel mall "
+    "restaurant cafe club fc united force hospital school".split()
+)
+FEATURE_HEADS_BEFORE = frozenset({"new", "شارع", "فيلق", "جادة", "רחוב", "שער", "א", "אל"})
+PERSON_TITLES = frozenset(
+    "mr mrs ms dr sheikh sheik prince princess king queen emir president minister gen general "
+    "col colonel lt sgt bin ibn coach striker midfielder defender goalkeeper captain singer "
+    "actor actress rapper star player forward winger manager senator".split()
+)
+NOT_A_PERSON_NEXT = frozenset(
+    "valley river rift sea border borders army armed forces defense defence government gov "
+    "governor senate senator secretary president prime minister ministry parliament legislature "
+    "lawmakers officials police airport university national football team state states cup "
+    "league federation times post authority air navy crossing on in and said says has have is "
+    "was will would".split()
+)
+NOT_A_PERSON_BEFORE = frozenset(
+    "the of in from across neighbouring neighboring both while and but like unlike for with by "
+    "at to on as if when meanwhile however also then only even northern southern eastern "
+    "western central hashemite kingdom republic state gov u s visit visits visited".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A name found: where (title or text, original offsets), and the places it may be
+    (indexes into the gazetteer's places)."""
+
+    field: str
+    start: int
+    end: int
+    key: str
+    candidates: tuple[int, ...]
+    weight: float  # title 3, lead 2, body 1
+
+
+class NameIndex:
+    """Every name of a gazetteer, compiled once."""
+
+    def __init__(self, gazetteer: Gazetteer) -> None:
+        self._places = gazetteer.places
+        self._person_names = frozenset(fold_name(n) for n in gazetteer.person_names)
+        self.candidates, self._acronyms = _names_to_places(gazetteer)
+        self._automaton = ahocorasick.Automaton()
+        for key in self.candidates:
+            self._automaton.add_word(key, key)
+        if self.candidates:
+            self._automaton.make_automaton()
+
+    def find(self, field: str, original: str) -> list[Mention]:
+        """The mentions of places in `original` (the title or the text), in order."""
+        return list(self._mentions(field, Folded.of(original), original))
+
+    def _mentions(self, field: str, folded: Folded, original: str) -> Iterator[Mention]:
+        if not self.candidates:
+            return
+        found = []
+        for end, key in self._automaton.iter(folded.text):
+            start = end - len(key) + 1
+            if _bounded(folded.text, start, end + 1, key):
+                found.append((start, end + 1, key))
+        for start, end, key in _leftmost_longest(found):
+            o_start, o_end = folded.original_span(start, end)
+            span = original[o_start:o_end]
+            if not self._looks_like_a_name(key, span):
+                continue
+            if self._inside_longer_name(original, o_start, o_end, key):
+                continue
+            if self._is_a_person(original, o_start, o_end, key):
+                continue
+            yield Mention(field, o_start, o_end, key, self.candidates[key],
+                           _weight(field, o_start))  # fmt: skip
+
+    def _looks_like_a_name(self, key: str, span: str) -> bool:
+        if script_of(key) != "latin":
+            return True
+        if key in self._acronyms:
+            return span.isupper()
+        return any(ch.isupper() for ch in span)
+
+    def _inside_longer_name(self, text: str, start: int, end: int, key: str) -> bool:
+        after, before = _next_word(text, end), _previous_word(text, start)
+        if script_of(key) == "latin":
+            return (after is not None and _plain(after) in FEATURE_HEADS) or (before == "New")
+        return before is not None and before in FEATURE_HEADS_BEFORE
+
+    def _is_a_person(self, text: str, start: int, end: int, key: str) -> bool:
+        before = _previous_word(text, start)
+        candidates = [self._places[i] for i in self.candidates[key]]
+        if (
+            before
+            and _plain(before) in PERSON_TITLES
+            and all(p.kind not in ("country", "governorate", "state") for p in candidates)
+        ):
+            return True
+        if key not in self._person_names:
+            return False
+        after = _next_word(text, end)
+        if _name_like(after) and after is not None and _plain(after) not in NOT_A_PERSON_NEXT:
+            longer_name = _name_like(_next_word(text, text.index(after, end) + len(after)))
+            return not longer_name and not self._is_place_word(after)
+        return (
+            _name_like(before)
+            and before is not None
+            and _plain(before) not in NOT_A_PERSON_BEFORE
+            and not self._is_place_word(before)
+        )
+
+    def _is_place_word(self, word: str) -> bool:
+        return fold_name(word) in self.candidates
+
+
+def _names_to_places(
+    gazetteer: Gazetteer,
+) -> tuple[dict[str, tuple[int, ...]], frozenset[str]]:
+    """Every folded name and variant -> the places it may be (stop names left out), and the
+    keys that are acronyms (matched only in capitals: "UAE", not "uae")."""
+    stop = {fold_name(n) for n in gazetteer.stopnames}
+    words = common_words()
+    table: dict[str, list[int]] = defaultdict(list)
+    acronyms: set[str] = set()
+    for index, place in enumerate(gazetteer.places):
+        generous = place.curated or place.kind != "town" or place.population >= GENEROUS_POPULATION
+        keys: set[str] = set()
+        for name in place.names:
+            if fold_name(name) in stop or (not place.curated and _is_common_word(name, words)):
+                continue
+            if _is_acronym(name):
+                acronyms.add(fold_name(name))
+                keys.add(fold_name(name))
+                continue
+            keys |= name_variants(
+                name,
+                generous,
+                min_letters=3 if place.population >= SHORT_NAME_POPULATION else MIN_LETTERS,
+                adjective=place.kind == "country",
+            )
+            if place.kind in ADMIN_KINDS:
+                keys |= _admin_forms(name)
+        for key in keys - stop:
+            table[key].append(index)
+    return {key: tuple(places) for key, places in table.items()}, frozenset(acronyms)
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Everyday words of English, Arabic and Hebrew (jusText's stop lists, folded): a GeoNames
+    alternate name that is one of them ("وان" = "and that", "مدينة" = "city") is not matched."""
+    lists = (justext.get_stoplist(language) for language in ("English", "Arabic", "Hebrew"))
+    return frozenset(fold_name(word) for words in lists for word in words)
+
+
+def _is_common_word(name: str, words: frozenset[str]) -> bool:
+    folded = fold_name(name)
+    if folded in words:
+        return True
+    clitics = ARABIC_PROCLITICS | HEBREW_PROCLITICS
+    bare = folded
+    for _ in range(2):
+        if len(bare) > 2 and bare[0] in clitics:
+            bare = bare[1:]
+            if bare in words:
+                return True
+    return False
+
+
+def _admin_forms(name: str) -> set[str]:
+    """ "Nineveh province", "محافظة نينوى": a governorate named with its kind."""
+    folded = fold_name(name)
+    if script_of(folded) == "arabic":
+        return {f"محافظه {folded}"}
+    return {f"{folded} {word}" for word in ("province", "governorate", "state")}
+
+
+def _is_acronym(name: str) -> bool:
+    letters = [ch for ch in name if ch.isalpha()]
+    return bool(letters) and len(letters) <= 5 and all(ch.isupper() for ch in letters)
+
+
+def _bounded(text: str, start: int, end: int, key: str) -> bool:
+    if end < len(text) and text[end].isalnum():
+        return False
+    script = script_of(key)
+    clitics = (
+        ARABIC_PROCLITICS if script == "arabic" else HEBREW_PROCLITICS if script == "hebrew"
+        else frozenset()
+    )  # fmt: skip
+    left = start
+    while left > 0 and start - left < 2 and text[left - 1] in clitics:
+        left -= 1
+    return left == 0 or not text[left - 1].isalnum()
+
+
+def _leftmost_longest(found: list[tuple[int, int, str]]) -> Iterable[tuple[int, int, str]]:
+    taken_until = -1
+    for start, end, key in sorted(found, key=lambda f: (f[0], -(f[1] - f[0]))):
+        if start >= taken_until:
+            taken_until = end
+            yield start, end, key
+
+
+def _weight(field: str, start: int) -> float:
+    if field == "title":
+        return TITLE_WEIGHT
+    return LEAD_WEIGHT if start < LEAD_CHARS else BODY_WEIGHT
+
+
+def _next_word(text: str, end: int) -> str | None:
+    match = re.match(r"\s*([^\W\d_][\w.]*)", text[end : end + 40])
+    if match is None or match.start(1) == 0:
+        return None
+    return match.group(1)
+
+
+def _previous_word(text: str, start: int) -> str | None:
+    match = re.search(r"([^\W\d_][\w.]*)\s+$", text[max(0, start - 40) : start])
+    return match.group(1) if match else None
+
+
+def _plain(word: str) -> str:
+    return word.lower().rstrip(".")
+
+
+def _name_like(word: str | None) -> bool:
+    return bool(word) and word is not None and word[0].isupper() and not word.isupper()

@@ -1,0 +1,46 @@
+"""Folding place names and texts, offsets back to the original, and spelling variants."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from newswire.names import Folded, fold_name, name_variants
+
+
+def test_fold_unifies_case_dashes_accents_and_arabic_letter_forms() -> None:
+    assert fold_name("Al-Bukamal") == "al bukamal"
+    assert fold_name("Ālbū Kamāl") == "albu kamal"
+    assert fold_name("أربيل") == fold_name("إربيل") == fold_name("اربيل")
+    assert fold_name("دِيرُ الزّور") == "دير الزور"  # diacritics
+    assert fold_name("حماة") == "حماه"  # ta marbuta
+    assert fold_name("ديـــالى") == "ديالي"  # tatweel, alef maqsura
+    assert fold_name("יְרוּשָׁלַיִם") == "ירושלים"  # Hebrew points
+    assert fold_name("Sana’a") == "sana a"
+
+
+def test_variants_cover_the_article_abu_and_letter_swaps() -> None:
+    assert {"al bukamal", "albukamal", "bukamal", "el bukamal"} <= name_variants("Al-Bukamal")
+    assert {"abu kamal", "albu kamal", "albukamal", "abukamal"} <= name_variants("Abu Kamal")
+    assert "kamal" not in name_variants("Abu Kamal")  # Abu is not an article to drop
+    assert {"deir ezzor", "dayr ez zor"} <= name_variants("Deir ez-Zor")
+    assert {"raqqa", "raqqah"} <= name_variants("Raqqa")
+    assert "sanaa" in name_variants("Sana'a")
+    assert "للبوكمال" in name_variants("البوكمال")
+
+
+def test_variants_are_bounded_and_plain_for_small_places() -> None:
+    assert all(len(name_variants(n)) <= 24 for n in ("Dayr az Zawr", "Ras al Ayn al Kubra"))
+    assert name_variants("Al-Mayadin", generous=False) == {"al mayadin", "almayadin"}
+    assert name_variants("Hit") == set()  # under four letters
+    assert name_variants("Van", min_letters=3) == {"van"}
+
+
+@given(st.text(max_size=60))
+def test_every_folded_span_maps_back_inside_the_original(text: str) -> None:
+    folded = Folded.of(text)
+    for start in range(len(folded.text)):
+        for end in range(start + 1, min(len(folded.text), start + 8) + 1):
+            o_start, o_end = folded.original_span(start, end)
+            assert 0 <= o_start < o_end <= len(text)
+            assert Folded.of(text[o_start:o_end]).text.find(folded.text[start:end]) != -1
