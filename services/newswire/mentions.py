@@ -81,15 +81,21 @@ class NameIndex:
         self._places = gazetteer.places
         self._person_names = frozenset(fold_name(n) for n in gazetteer.person_names)
         self.candidates, self._acronyms = _names_to_places(gazetteer)
+        # names with a country, governorate or state among their places: a title before them
+        # ("President of ...", "King ...") does not make them a person
+        self._official = {
+            key: any(self._places[i].kind in NOT_QUALIFIED_BY_TITLE for i in places)
+            for key, places in self.candidates.items()
+        }
         self._automaton = ahocorasick.Automaton()
         for key in self.candidates:
             self._automaton.add_word(key, key)
         if self.candidates:
             self._automaton.make_automaton()
 
-    def find(self, field: str, original: str) -> list[Mention]:
+    def find(self, field: str, original: str, folded: Folded | None = None) -> list[Mention]:
         """The mentions of places in `original` (the title or the text), in order."""
-        return list(self._mentions(field, Folded.of(original), original))
+        return list(self._mentions(field, folded or Folded.of(original), original))
 
     def _mentions(self, field: str, folded: Folded, original: str) -> Iterator[Mention]:
         if not self.candidates:
@@ -101,12 +107,12 @@ class NameIndex:
                 found.append((start, end + 1, key))
         for start, end, key in _leftmost_longest(found):
             o_start, o_end = folded.original_span(start, end)
-            span = original[o_start:o_end]
-            if not self._looks_like_a_name(key, span):
+            if not self._looks_like_a_name(key, original[o_start:o_end]):
                 continue
-            if self._inside_longer_name(original, o_start, o_end, key):
+            before, after = _previous_word(original, o_start), _next_word(original, o_end)
+            if _inside_longer_name(key, before, after):
                 continue
-            if self._is_a_person(original, o_start, o_end, key):
+            if self._is_a_person(original, o_end, key, before, after):
                 continue
             yield Mention(field, o_start, o_end, key, self.candidates[key],
                            _weight(field, o_start))  # fmt: skip
@@ -118,30 +124,19 @@ class NameIndex:
             return span.isupper()
         return any(ch.isupper() for ch in span)
 
-    def _inside_longer_name(self, text: str, start: int, end: int, key: str) -> bool:
-        after, before = _next_word(text, end), _previous_word(text, start)
-        if script_of(key) == "latin":
-            return (after is not None and _plain(after) in FEATURE_HEADS) or (before == "New")
-        return before is not None and before in FEATURE_HEADS_BEFORE
-
-    def _is_a_person(self, text: str, start: int, end: int, key: str) -> bool:
-        before = _previous_word(text, start)
-        candidates = [self._places[i] for i in self.candidates[key]]
-        if (
-            before
-            and _plain(before) in PERSON_TITLES
-            and all(p.kind not in ("country", "governorate", "state") for p in candidates)
-        ):
+    def _is_a_person(
+        self, text: str, end: int, key: str, before: str | None, after: str | None
+    ) -> bool:
+        if before and _plain(before) in PERSON_TITLES and not self._official[key]:
             return True
         if key not in self._person_names:
             return False
-        after = _next_word(text, end)
-        if _name_like(after) and after is not None and _plain(after) not in NOT_A_PERSON_NEXT:
+        if after is not None and _name_like(after) and _plain(after) not in NOT_A_PERSON_NEXT:
             longer_name = _name_like(_next_word(text, text.index(after, end) + len(after)))
             return not longer_name and not self._is_place_word(after)
         return (
-            _name_like(before)
-            and before is not None
+            before is not None
+            and _name_like(before)
             and _plain(before) not in NOT_A_PERSON_BEFORE
             and not self._is_place_word(before)
         )
@@ -237,6 +232,13 @@ def _leftmost_longest(found: list[tuple[int, int, str]]) -> Iterable[tuple[int, 
         if start >= taken_until:
             taken_until = end
             yield start, end, key
+
+
+def _inside_longer_name(key: str, before: str | None, after: str | None) -> bool:
+    """ "Damascus Gate", "Baghdad Street", "New Mexico", "شارع بغداد": part of another name."""
+    if script_of(key) == "latin":
+        return (after is not None and _plain(after) in FEATURE_HEADS) or before == "New"
+    return before is not None and before in FEATURE_HEADS_BEFORE
 
 
 def _weight(field: str, start: int) -> float:

@@ -38,12 +38,29 @@ MIN_LETTERS = 4
 
 
 class _FoldTable(dict[int, str]):
-    """ord(char) -> its folded form, computed on first use."""
+    """ord(char) -> its folded form, computed on first use; remembers which characters do
+    not fold to exactly one (marks removed, ligatures expanded)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.irregular: set[str] = set()
+        self._pattern: tuple[int, re.Pattern[str] | None] = (0, None)
 
     def __missing__(self, code: int) -> str:
         folded = _fold_char(chr(code))
         self[code] = folded
+        if len(folded) != 1:
+            self.irregular.add(chr(code))
         return folded
+
+    def irregular_in(self, text: str) -> bool:
+        """Does `text` hold a character whose folded form is not one character long?"""
+        size, pattern = self._pattern
+        if size != len(self.irregular):
+            chars = "".join(sorted(self.irregular))
+            pattern = re.compile(f"[{re.escape(chars)}]") if chars else None
+            self._pattern = (len(self.irregular), pattern)
+        return pattern is not None and pattern.search(text) is not None
 
 
 def _fold_char(char: str) -> str:
@@ -63,8 +80,8 @@ _TABLE = _FoldTable()
 
 
 def fold(text: str) -> str:
-    """Text folded for matching (see the module docstring); spaces collapsed for names."""
-    return "".join(map(_TABLE.__getitem__, map(ord, text)))
+    """Text folded for matching (see the module docstring)."""
+    return text.translate(_TABLE)
 
 
 def fold_name(name: str) -> str:
@@ -77,15 +94,21 @@ class Folded:
     """A text folded, with the map back to the original's character offsets."""
 
     text: str
-    ends: tuple[int, ...]  # ends[i]: folded length after original character i
+    ends: tuple[int, ...] | None  # ends[i]: folded length after original character i (None:
+    # every character folded to one, so offsets are the same)
 
     @classmethod
     def of(cls, original: str) -> Folded:
+        folded = original.translate(_TABLE)
+        if not _TABLE.irregular_in(original):
+            return cls(folded, None)  # one folded character per original: offsets are equal
         pieces = list(map(_TABLE.__getitem__, map(ord, original)))
-        return cls("".join(pieces), tuple(accumulate(map(len, pieces))))
+        return cls(folded, tuple(accumulate(map(len, pieces))))
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The original [start, end) that folded [start, end) came from."""
+        if self.ends is None:
+            return start, end
         first, last = bisect_right(self.ends, start), bisect_left(self.ends, end) + 1
         while last < len(self.ends) and self.ends[last] == self.ends[last - 1]:
             last += 1  # marks removed by folding belong to the letter before them

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from newswire.geo import within
 from newswire.mentions import Mention, NameIndex
 from newswire.models import Focus, Gazetteer, PlaceSpec, RegionTag, Span, Tagging
-from newswire.names import fold_name
+from newswire.names import Folded, fold_name
 
 BIG_TOWN = 100_000  # GeoNames towns this size count without their country in the article
 KIND_RANK = {
@@ -61,6 +61,7 @@ class Tagger:
             if p.context
         }
         self._ancestors = [tuple(self._walk_up(p)) for p in self._places]
+        self._regional_sets = [self._below_country(i) for i in range(len(self._places))]
         self._seats = frozenset(i for i, p in enumerate(self._places) if self._names_its_parent(p))
 
     @property
@@ -71,9 +72,11 @@ class Tagger:
     def tag(self, title: str, text: str) -> Tagging:
         """The regions the title and text are about, their scores, focus and watchlists."""
         originals = {"title": title, "text": text}
-        mentions = self._names.find("title", title) + self._names.find("text", text)
+        folded_title, folded_text = Folded.of(title), Folded.of(text)
+        mentions = self._names.find("title", title, folded_title)
+        mentions += self._names.find("text", text, folded_text)
         mentions = self._qualified(mentions, originals)
-        everything = fold_name(title) + "\n" + fold_name(text)
+        everything = folded_title.text + "\n" + folded_text.text
         resolved = self._resolve(mentions, everything)
         regions = self._regions(resolved)
         watchlists = self._hit_watchlists(regions)
@@ -145,6 +148,9 @@ class Tagger:
 
     def _regional(self, index: int) -> frozenset[str]:
         """A place and its ancestors below country level."""
+        return self._regional_sets[index]
+
+    def _below_country(self, index: int) -> frozenset[str]:
         chain = (self._places[index].id, *self._ancestors[index])
         return frozenset(p for p in chain if self._places[self._index[p]].kind not in WIDE_KINDS)
 
