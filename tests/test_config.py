@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -118,6 +119,19 @@ def test_bad_cleaning_regex_is_named(config_dir: Path) -> None:
 def test_route_to_unknown_region_is_refused(config_dir: Path) -> None:
     with pytest.raises(ConfigError, match=r"routes\.0\.match: unknown region ids \['atlantis'\]"):
         load_config(config_dir, environ={"NEWSWIRE_ROUTES": "[{topic: t, match: [atlantis]}]"})
+
+
+def test_routes_match_iso_codes_of_governorates(config_dir: Path) -> None:
+    from newswire.publish import routed_topics
+    from newswire.tag import Tagger
+    from tests.builders import fixture_article
+
+    env = {"NEWSWIRE_ROUTES": "[{topic: news.region.deir-ez-zor, match: [SY-DY]}]"}
+    config = load_config(config_dir, environ=env)
+    article = fixture_article("shafaq-albukamal-strikes", "shafaq-news", "https://shafaq.com/x")
+    tagging = Tagger(config.gazetteer).tag(article.title, article.text)
+    routed = routed_topics(dataclasses.replace(article, tagging=tagging), config.settings)
+    assert "news.region.deir-ez-zor" in routed
 
 
 def test_region_with_unknown_parent_is_refused(config_dir: Path) -> None:
