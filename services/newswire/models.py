@@ -219,6 +219,12 @@ class RegionTag:
     spans: tuple[Span, ...] = ()
     countries: tuple[str, ...] = ()  # a region across borders: every country it touches
 
+    def ids(self) -> frozenset[str]:
+        """The ids this region answers to: its own, its ancestors', its ISO 3166-2 and country
+        codes."""
+        codes = (self.country, self.admin1)
+        return frozenset((self.id, *self.parents, *self.countries, *(c for c in codes if c)))
+
 
 @dataclass(frozen=True, slots=True)
 class Focus:
@@ -245,16 +251,7 @@ class Tagging:
 
     def region_ids(self) -> frozenset[str]:
         """Every region id the article touches, ancestors and watchlists included."""
-        ids: set[str] = set(self.watchlists)
-        for region in self.regions:
-            ids.add(region.id)
-            ids.update(region.parents)
-            ids.update(region.countries)
-            if region.country:
-                ids.add(region.country)
-            if region.admin1:
-                ids.add(region.admin1)
-        return frozenset(ids)
+        return frozenset(self.watchlists).union(*(region.ids() for region in self.regions))
 
 
 @dataclass(frozen=True, slots=True)

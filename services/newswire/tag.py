@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from newswire.geo import within
 from newswire.mentions import Mention, NameIndex
@@ -76,13 +77,15 @@ class Tagger:
         mentions = self._names.find("title", title, folded_title)
         mentions += self._names.find("text", text, folded_text)
         mentions = self._qualified(mentions, originals)
-        everything = folded_title.text + "\n" + folded_text.text
-        resolved = self._resolve(mentions, everything)
-        regions = self._regions(resolved)
+        hints = self._context_hits(mentions, folded_title.text + "\n" + folded_text.text)
+        regions = self._regions(self._resolve(mentions, hints))
         watchlists = self._hit_watchlists(regions)
-        return Tagging(regions=regions, watchlists=watchlists, focus=self._focus(resolved))
+        return Tagging(regions=regions, watchlists=watchlists, focus=_focus(regions))
 
-    # -- finding names ----------------------------------------------------------------------
+    def _context_hits(self, mentions: list[Mention], folded: str) -> frozenset[int]:
+        """The candidate places whose curated context words occur in the article."""
+        candidates = {i for m in mentions for i in m.candidates if i in self._context}
+        return frozenset(i for i in candidates if self._context[i].search(folded))
 
     # -- context and resolution -------------------------------------------------------------
 
@@ -105,8 +108,7 @@ class Tagger:
                 continue
             inside = tuple(i for i in mention.candidates if self._inside_any(i, theirs))
             if inside and len(mention.candidates) > 1:
-                mention = Mention(mention.field, mention.start, mention.end, mention.key,
-                                   inside, mention.weight)  # fmt: skip
+                mention = replace(mention, candidates=inside)
             out.append(mention)
         return out
 
@@ -117,12 +119,12 @@ class Tagger:
             for p in places
         )
 
-    def _resolve(self, mentions: list[Mention], everything: str) -> list[tuple[Mention, int]]:
+    def _resolve(self, mentions: list[Mention], hints: frozenset[int]) -> list[tuple[Mention, int]]:
         """Each mention with the place it is, or dropped when nothing supports it."""
         support = _Support([self._contribution(m) for m in mentions])
         chosen: list[tuple[Mention, int]] = []
         for number, mention in enumerate(mentions):
-            rank = self._ranker(number, mention, support, everything)
+            rank = self._ranker(number, mention, support, hints)
             best = max(self._most_specific(mention.candidates), key=rank)
             if self._is_anchor(best) or any(rank(best)[2:4]):
                 chosen.append((mention, best))
@@ -155,13 +157,12 @@ class Tagger:
         return frozenset(p for p in chain if self._places[self._index[p]].kind not in WIDE_KINDS)
 
     def _ranker(
-        self, number: int, mention: Mention, support: _Support, everything: str
+        self, number: int, mention: Mention, support: _Support, hints: frozenset[int]
     ) -> Callable[[int], tuple[int, ...]]:
         def rank(index: int) -> tuple[int, ...]:
             place = self._places[index]
-            context = self._context.get(index)
             return (
-                1 if context is not None and context.search(everything) else 0,
+                1 if index in hints else 0,
                 1 if self._own_name(index, mention.key) else 0,
                 sum(support.place(number, p) for p in self._regional(index)),
                 sum(support.country(number, c) for c in self._countries_of(index)),
@@ -228,30 +229,6 @@ class Tagger:
             countries=place.countries,
         )
 
-    def _focus(self, resolved: list[tuple[Mention, int]]) -> Focus | None:
-        by_country: defaultdict[str, float] = defaultdict(float)
-        by_place: defaultdict[int, float] = defaultdict(float)
-        for mention, index in resolved:
-            for code in self._countries_of(index):
-                by_country[code] += mention.weight
-            by_place[index] += mention.weight
-        if not by_country:
-            return None
-        order = {i: n for n, (_m, i) in enumerate(reversed(resolved))}
-        country = max(by_country, key=lambda c: by_country[c])
-        inside = [
-            i
-            for i in by_place
-            if self._places[i].country == country and self._places[i].kind != "country"
-        ]
-        if inside:
-            top = max(inside, key=lambda i: (by_place[i], -KIND_RANK.get(self._places[i].kind, 2),
-                                             order[i]))  # fmt: skip
-        else:
-            top = next((i for i in by_place if country in self._countries_of(i)), -1)
-        place = self._places[top]
-        return Focus(country=country, place=place.id, name=place.name, admin1=place.admin1)
-
     def _hit_watchlists(self, regions: tuple[RegionTag, ...]) -> tuple[str, ...]:
         hits = []
         for watchlist in self._watchlists:
@@ -259,14 +236,12 @@ class Tagger:
             for region in regions:
                 if region.score < watchlist.min_score:
                     continue
-                ids = {region.id, *region.parents, *region.countries}
-                ids |= {c for c in (region.country, region.admin1) if c}
                 near = (
                     region.lat is not None
                     and region.lon is not None
                     and any(within(area, region.lat, region.lon) for area in watchlist.areas)
                 )
-                if ids & members or near:
+                if region.ids() & members or near:
                     hits.append(watchlist.id)
                     break
         return tuple(hits)
@@ -290,3 +265,26 @@ class Tagger:
 
 def _first(found: list[Mention]) -> tuple[bool, int]:
     return min((m.field != "title", m.start) for m in found)
+
+
+def _countries(region: RegionTag) -> tuple[str, ...]:
+    return region.countries or ((region.country,) if region.country else ())
+
+
+def _focus(regions: tuple[RegionTag, ...]) -> Focus | None:
+    """The country with the most weighted mentions (a place counts for its countries) and its
+    top place below country level, else the country itself. Ties go to the region listed
+    first (higher score, then mentioned earlier)."""
+    by_country: defaultdict[str, float] = defaultdict(float)
+    for region in regions:
+        for code in _countries(region):
+            by_country[code] += region.score
+    if not by_country:
+        return None
+    country = max(by_country, key=lambda c: by_country[c])
+    inside = [r for r in regions if r.country == country and r.kind != "country"]
+    if inside:
+        top = max(inside, key=lambda r: (r.score, -KIND_RANK.get(r.kind, 2)))
+    else:
+        top = next(r for r in regions if country in _countries(r))
+    return Focus(country=country, place=top.id, name=top.name, admin1=top.admin1)
