@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeGuard
 
 import ahocorasick
 import justext
@@ -81,6 +82,7 @@ class NameIndex:
         self._places = gazetteer.places
         self._person_names = frozenset(fold_name(n) for n in gazetteer.person_names)
         self.candidates, self._acronyms = _names_to_places(gazetteer)
+        self._scripts = {key: script_of(key) for key in self.candidates}
         # names with a country, governorate or state among their places: a title before them
         # ("President of ...", "King ...") does not make them a person
         self._official = {
@@ -93,9 +95,9 @@ class NameIndex:
         if self.candidates:
             self._automaton.make_automaton()
 
-    def find(self, field: str, original: str, folded: Folded | None = None) -> list[Mention]:
-        """The mentions of places in `original` (the title or the text), in order."""
-        return list(self._mentions(field, folded or Folded.of(original), original))
+    def find(self, field: str, original: str, folded: Folded) -> list[Mention]:
+        """The mentions of places in `original` (the title or the text, folded), in order."""
+        return list(self._mentions(field, folded, original))
 
     def _mentions(self, field: str, folded: Folded, original: str) -> Iterator[Mention]:
         if not self.candidates:
@@ -103,14 +105,14 @@ class NameIndex:
         found = []
         for end, key in self._automaton.iter(folded.text):
             start = end - len(key) + 1
-            if _bounded(folded.text, start, end + 1, key):
+            if _bounded(folded.text, start, end + 1, self._scripts[key]):
                 found.append((start, end + 1, key))
         for start, end, key in _leftmost_longest(found):
             o_start, o_end = folded.original_span(start, end)
             if not self._looks_like_a_name(key, original[o_start:o_end]):
                 continue
             before, after = _previous_word(original, o_start), _next_word(original, o_end)
-            if _inside_longer_name(key, before, after):
+            if _inside_longer_name(self._scripts[key], before, after):
                 continue
             if self._is_a_person(original, o_end, key, before, after):
                 continue
@@ -118,7 +120,7 @@ class NameIndex:
                            _weight(field, o_start))  # fmt: skip
 
     def _looks_like_a_name(self, key: str, span: str) -> bool:
-        if script_of(key) != "latin":
+        if self._scripts[key] != "latin":
             return True
         if key in self._acronyms:
             return span.isupper()
@@ -131,12 +133,11 @@ class NameIndex:
             return True
         if key not in self._person_names:
             return False
-        if after is not None and _name_like(after) and _plain(after) not in NOT_A_PERSON_NEXT:
+        if _name_like(after) and _plain(after) not in NOT_A_PERSON_NEXT:
             longer_name = _name_like(_next_word(text, text.index(after, end) + len(after)))
             return not longer_name and not self._is_place_word(after)
         return (
-            before is not None
-            and _name_like(before)
+            _name_like(before)
             and _plain(before) not in NOT_A_PERSON_BEFORE
             and not self._is_place_word(before)
         )
@@ -158,11 +159,12 @@ def _names_to_places(
         generous = place.curated or place.kind != "town" or place.population >= GENEROUS_POPULATION
         keys: set[str] = set()
         for name in place.names:
-            if fold_name(name) in stop or (not place.curated and _is_common_word(name, words)):
+            folded = fold_name(name)
+            if folded in stop or (not place.curated and _is_common_word(folded, words)):
                 continue
             if _is_acronym(name):
-                acronyms.add(fold_name(name))
-                keys.add(fold_name(name))
+                acronyms.add(folded)
+                keys.add(folded)
                 continue
             keys |= name_variants(
                 name,
@@ -185,8 +187,8 @@ def common_words() -> frozenset[str]:
     return frozenset(fold_name(word) for words in lists for word in words)
 
 
-def _is_common_word(name: str, words: frozenset[str]) -> bool:
-    folded = fold_name(name)
+def _is_common_word(folded: str, words: frozenset[str]) -> bool:
+    """A folded name that is an everyday word, also with an Arabic or Hebrew proclitic."""
     if folded in words:
         return True
     clitics = ARABIC_PROCLITICS | HEBREW_PROCLITICS
@@ -212,10 +214,9 @@ def _is_acronym(name: str) -> bool:
     return bool(letters) and len(letters) <= 5 and all(ch.isupper() for ch in letters)
 
 
-def _bounded(text: str, start: int, end: int, key: str) -> bool:
+def _bounded(text: str, start: int, end: int, script: str) -> bool:
     if end < len(text) and text[end].isalnum():
         return False
-    script = script_of(key)
     clitics = (
         ARABIC_PROCLITICS if script == "arabic" else HEBREW_PROCLITICS if script == "hebrew"
         else frozenset()
@@ -234,9 +235,9 @@ def _leftmost_longest(found: list[tuple[int, int, str]]) -> Iterable[tuple[int, 
             yield start, end, key
 
 
-def _inside_longer_name(key: str, before: str | None, after: str | None) -> bool:
+def _inside_longer_name(script: str, before: str | None, after: str | None) -> bool:
     """ "Damascus Gate", "Baghdad Street", "New Mexico", "شارع بغداد": part of another name."""
-    if script_of(key) == "latin":
+    if script == "latin":
         return (after is not None and _plain(after) in FEATURE_HEADS) or before == "New"
     return before is not None and before in FEATURE_HEADS_BEFORE
 
@@ -263,5 +264,6 @@ def _plain(word: str) -> str:
     return word.lower().rstrip(".")
 
 
-def _name_like(word: str | None) -> bool:
-    return bool(word) and word is not None and word[0].isupper() and not word.isupper()
+def _name_like(word: str | None) -> TypeGuard[str]:
+    """A capitalised word that is not all capitals ("Henderson", not "UN" or "army")."""
+    return word is not None and word[:1].isupper() and not word.isupper()
