@@ -128,7 +128,7 @@ def build() -> dict[str, Any]:
     countries = cache.get_countries()
     places += _countries(countries)
     admin1 = dict(_admin1_ids(cities))
-    places += _admin1_places(admin1)
+    places += admin1.values()  # each governorate claims one GeoNames group, so once each
     places += _us_states(cache.get_us_states())
     places += _towns(cities, countries, admin1, taken={p["id"] for p in places})
     _check_unique(p["id"] for p in places)
@@ -154,7 +154,7 @@ def _macro_region(code: str, continent: str) -> str:
     return CONTINENTS[continent][0]
 
 
-def country_id(code: str, name: str) -> str:
+def country_id(name: str) -> str:
     """A country's id: its common English name as a slug ("syria", "united-states")."""
     return slug(name)
 
@@ -175,7 +175,7 @@ def _countries(countries: dict[str, dict[str, Any]]) -> Iterator[dict[str, Any]]
             if code in HEBREW_COUNTRIES or code in MIDDLE_EAST:
                 names |= {hebrew.gettext(iso.name)}
         yield _place(
-            country_id(code, name),
+            country_id(name),
             name,
             "country",
             code,
@@ -229,15 +229,6 @@ def _bare(name: str) -> str:
     folded = re.sub(r"[^a-z ]", " ", ascii_fold(name).lower())
     folded = re.sub(r"^(al|an|ar|as|ash|ad|az|at|el|en) ", "", " ".join(folded.split()))
     return folded
-
-
-def _admin1_places(admin1: dict[tuple[str, str], dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    seen: set[str] = set()
-    for _key, place in sorted(admin1.items()):
-        if place["id"] in seen:
-            continue
-        seen.add(place["id"])
-        yield place
 
 
 def _us_states(states: dict[str, dict[str, Any]]) -> Iterator[dict[str, Any]]:
