@@ -14,11 +14,9 @@ from pathlib import Path
 import yaml
 
 from newswire.models import Tagging
-from newswire.tag import Tagger
+from newswire.tag import WIDE_KINDS, Tagger
 
 LABELLED = Path(__file__).parent / "data" / "tagging" / "labelled.yaml"
-# not scored at place level: countries, and regions wider than one (the Gulf, "Kurdish")
-WIDE_KINDS = frozenset({"country", "continent", "macro_region", "cultural_region"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from newswire.feed_table import feeds_table
 from newswire.fetch import decode_html, fetch_page
 from newswire.http_client import HttpFetcher
 from newswire.logs import setup_logging
-from newswire.message import focus_json, region_json, to_message
+from newswire.message import tagging_json, to_message
 from newswire.models import Failure, FeedEntry, FeedSpec, FetchedPage, OutletSpec
 from newswire.publish import client_options
 from newswire.state import STATE_FILE, StateStore
@@ -132,12 +132,7 @@ def cmd_tag(config: Config, args: argparse.Namespace) -> int:
     """Print what the tag stage makes of a text, as JSON."""
     text = sys.stdin.read() if args.text == "-" else args.text
     tagging = Tagger(config.gazetteer).tag(args.title, text)
-    result = {
-        "regions": [region_json(r, len(args.title), len(text)) for r in tagging.regions],
-        "focus": focus_json(tagging.focus),
-        "watchlists": list(tagging.watchlists),
-        "relevant": tagging.relevant,
-    }
+    result = tagging_json(tagging, len(args.title), len(text))
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
 

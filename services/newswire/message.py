@@ -8,7 +8,7 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from newswire.models import Article, Focus, RegionTag
+from newswire.models import Article, Focus, RegionTag, Tagging
 from newswire.sketch import encode
 
 SCHEMA_NAME = "newswire.article"
@@ -84,18 +84,23 @@ def to_message(article: Article) -> dict[str, Any]:
             "page_type": extraction.page_type.value if extraction.page_type else None,
             "sources": dict(extraction.sources),
         },
-        "regions": [
-            region_json(r, len(article.title), len(article.text)) for r in article.tagging.regions
-        ],
-        "focus": focus_json(article.tagging.focus),
-        "watchlists": list(article.tagging.watchlists),
-        "relevant": article.tagging.relevant,
+        **tagging_json(article.tagging, len(article.title), len(article.text)),
         "content_hash": article.content_hash,
         "sketch": encode(article.sketch),
         "cluster_id": article.cluster_id,
         "duplicate_of": article.duplicate_of,
         "revision": article.revision,
         "previous_content_hash": article.previous_hash,
+    }
+
+
+def tagging_json(tagging: Tagging, title_chars: int, text_chars: int) -> dict[str, Any]:
+    """The tag stage's part of a message: regions, focus, watchlists, relevant."""
+    return {
+        "regions": [region_json(r, title_chars, text_chars) for r in tagging.regions],
+        "focus": focus_json(tagging.focus),
+        "watchlists": list(tagging.watchlists),
+        "relevant": tagging.relevant,
     }
 
 
