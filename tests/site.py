@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
+
 DATA = Path(__file__).parent / "data"
 
 
@@ -37,7 +39,7 @@ class Request:
     """A request the server received, and when (time.monotonic())."""
 
     path: str
-    headers: dict[str, str]
+    headers: httpx.Headers  # names case-insensitive, as HTTP has them
     at: float = 0.0
 
 
@@ -112,7 +114,7 @@ def _handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
                 site.leave()
 
         def _answer(self) -> None:
-            site.record(Request(self.path, dict(self.headers.items()), time.monotonic()))
+            site.record(Request(self.path, httpx.Headers(self.headers.items()), time.monotonic()))
             resource = site.resources.get(self.path) or site.resources.get(self.path.split("?")[0])
             if resource is None:
                 self._send(404, b"<html><body>Not found</body></html>", "text/html")

@@ -93,6 +93,13 @@ def test_bad_file_value_names_the_file_and_key(config_dir: Path) -> None:
     assert "'often' is not a duration" in str(error.value)
 
 
+def test_http2_on_the_aiohttp_transport_is_refused_naming_both_keys(config_dir: Path) -> None:
+    with pytest.raises(ConfigError, match=r"http: .*http2: true needs transport: httpx"):
+        load_config(config_dir, environ={"NEWSWIRE_HTTP__HTTP2": "true"})
+    env = {"NEWSWIRE_HTTP__HTTP2": "true", "NEWSWIRE_HTTP__TRANSPORT": "httpx"}
+    assert load_config(config_dir, environ=env).settings.http.http2
+
+
 def test_unknown_setting_is_refused(config_dir: Path) -> None:
     with pytest.raises(ConfigError, match=r"kafka\.bootstrap_server: unknown setting"):
         load_config(config_dir, environ={"NEWSWIRE_KAFKA__BOOTSTRAP_SERVER": "x:1"})

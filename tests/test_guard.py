@@ -14,6 +14,7 @@ import httpcore
 import pytest
 from prometheus_client import REGISTRY
 
+from newswire.aiohttp_transport import GuardedConnector
 from newswire.errors import Reason
 from newswire.guard import AddressGuard, BlockedAddress, GuardedBackend, IPAddress, refusal, resolve
 from newswire.http_client import HttpFetcher, HttpResponse
@@ -137,10 +138,32 @@ def test_the_checked_address_is_the_one_connected_to() -> None:
     assert inner.asked == ["93.184.216.34"]
 
 
-def test_refusals_come_back_as_blocked_address_failures_with_no_packet_sent() -> None:
+def test_the_aiohttp_connector_checks_every_answer_before_any_connect() -> None:
+    async def lookup() -> object:
+        table = {"evil.test": ["93.184.216.34", "10.0.0.1"], "good.test": ["93.184.216.34"]}
+        connector = GuardedConnector(AddressGuard(), stub_resolver(table))
+        try:
+            with pytest.raises(BlockedAddress, match=r"evil\.test resolves to 10\.0\.0\.1"):
+                await connector._resolve_host("evil.test", 80)
+            return await connector._resolve_host("good.test", 80)
+        finally:
+            await connector.close()
+
+    # only checked addresses come back, as numeric hosts: aiohttp connects to nothing else
+    assert [(r["hostname"], r["host"]) for r in asyncio.run(lookup())] == [  # type: ignore[attr-defined]
+        ("good.test", "93.184.216.34")
+    ]
+
+
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+def test_refusals_come_back_as_blocked_address_failures_with_no_packet_sent(
+    transport: str,
+) -> None:
+    settings = HttpSettings(transport=transport)
+
     async def fetch(url: str) -> HttpResponse | Failure:
         table = {"metadata.test": ["169.254.169.254"], "intranet.test": ["10.0.0.7"]}
-        async with HttpFetcher(HttpSettings(), resolver=stub_resolver(table)) as fetcher:
+        async with HttpFetcher(settings, resolver=stub_resolver(table)) as fetcher:
             return await fetcher.get(url, stage="fetch")
 
     for url in ("http://metadata.test/latest/meta-data/", "https://intranet.test/feed"):

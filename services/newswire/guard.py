@@ -30,8 +30,9 @@ METADATA = frozenset(
 )
 
 
-class BlockedAddress(httpcore.ConnectError):
-    """The host resolves to an address the guard refuses; nothing was sent to it."""
+class BlockedAddress(httpcore.ConnectError, OSError):
+    """The host resolves to an address the guard refuses; nothing was sent to it. (An
+    OSError too, as aiohttp reports only those out of a lookup as connection errors.)"""
 
 
 def refusal(ip: IPAddress) -> str | None:

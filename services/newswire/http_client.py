@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from newswire.aiohttp_transport import guarded_aiohttp_transport
 from newswire.errors import Reason, reason_for_status
 from newswire.guard import AddressGuard, BlockedAddress, GuardedBackend, Resolver, resolve
 from newswire.hosts import HostGate
@@ -139,9 +140,10 @@ def make_client(
     transport: httpx.AsyncBaseTransport | None = None,
     resolver: Resolver = resolve,
 ) -> httpx.AsyncClient:
-    """The async client: timeouts, pool limits, User-Agent, HTTP/2, the SSRF guard on every
-    connection (newswire.guard), proxy (from config, or the standard HTTP(S)_PROXY /
-    NO_PROXY variables). Redirects are followed by HttpFetcher, hop by hop."""
+    """The async client: timeouts, pool limits, User-Agent, the transport (aiohttp-backed, or
+    httpx's own with HTTP/2), the SSRF guard on every connection (newswire.guard), proxy
+    (from config, or the standard HTTP(S)_PROXY / NO_PROXY variables: proxied requests go
+    through httpx's own transport). Redirects are followed by HttpFetcher, hop by hop."""
     timeout = httpx.Timeout(
         settings.read_timeout, connect=settings.connect_timeout, pool=settings.total_timeout
     )
@@ -150,6 +152,8 @@ def make_client(
         max_keepalive_connections=settings.max_connections,
     )
     guard = AddressGuard(settings.allow_private_networks, settings.allow_hosts)
+    if transport is None and settings.transport == "aiohttp":
+        transport = guarded_aiohttp_transport(limits, guard, resolver)
     return httpx.AsyncClient(
         timeout=timeout,
         follow_redirects=False,

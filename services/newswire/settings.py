@@ -79,10 +79,17 @@ class HttpSettings(Section):
     host_min_delay: Annotated[float, BeforeValidator(parse_duration), Field(ge=0)] = 0.25
     host_pause: Seconds = 60.0
     retry_after_cap: Seconds = 21600.0
-    http2: bool = True
+    transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    http2: bool = False
     proxy: str | None = None
     allow_private_networks: bool = False
     allow_hosts: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _http2_needs_httpx(self) -> HttpSettings:
+        if self.http2 and self.transport != "httpx":
+            raise ValueError("http2: true needs transport: httpx (aiohttp speaks HTTP/1.1 only)")
+        return self
 
 
 class PollSettings(Section):
