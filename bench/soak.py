@@ -76,19 +76,21 @@ def scrape(port: int) -> dict[str, float]:
     return values
 
 
-def write_config(tmp: Path, site: FixtureSite, metrics_port: int) -> Path:
+def write_config(tmp: Path, feed_urls: list[str], metrics_port: int, interval: str = "5s") -> Path:
+    """A config directory: the shipped settings and regions, these feeds polled every
+    `interval`, the embedded broker, state under `tmp`, loopback allowed."""
     config = tmp / "config"
     config.mkdir()
     (config / "regions.yaml").write_text((ROOT / "config" / "regions.yaml").read_text())
     feeds = [
         {
-            "url": site.url(f"/feed/{f}"),
-            "id": f"soak-{f}",
-            "interval": "5s",
-            "min_interval": "5s",
-            "max_interval": "5s",
+            "url": url,
+            "id": f"soak-{n}",
+            "interval": interval,
+            "min_interval": interval,
+            "max_interval": interval,
         }
-        for f in range(FEEDS)
+        for n, url in enumerate(feed_urls)
     ]
     outlets = [{"id": "soak", "name": "Soak", "language": "en", "feeds": feeds}]
     (config / "feeds.yaml").write_text(yaml.safe_dump({"outlets": outlets}))
@@ -116,7 +118,8 @@ def main() -> None:
     threading.Thread(target=publish_forever, args=(site, args.every, stop), daemon=True).start()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        config = write_config(Path(tmp), site, port)
+        feeds = [site.url(f"/feed/{f}") for f in range(FEEDS)]
+        config = write_config(Path(tmp), feeds, port)
         env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
         service = subprocess.Popen(
             [sys.executable, "-m", "newswire", "--config", str(config), "run"],

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from datetime import UTC, datetime
+
+import orjson
 
 CONTEXT_FIELDS = (
     "feed",
@@ -36,7 +37,7 @@ class JsonFormatter(logging.Formatter):
                 event[name] = value
         if record.exc_info:
             event["exc"] = self.formatException(record.exc_info)
-        return json.dumps(event, ensure_ascii=False, default=str)
+        return orjson.dumps(event, default=str).decode()
 
 
 def setup_logging(level: str, fmt: str) -> None:
