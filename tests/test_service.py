@@ -106,7 +106,25 @@ def test_run_polls_again_on_its_interval_and_exits_0_on_sigterm(
     assert finished and finished[0]["summary"]["published"] == 2, stderr[-2000:]
 
 
-def test_embedded_broker_dies_with_a_killed_service(site: FixtureSite, tmp_path: Path) -> None:
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def child_pids(pid: int) -> list[int]:
+    return [
+        int(c)
+        for t in Path(f"/proc/{pid}/task").iterdir()
+        for c in (t / "children").read_text().split()
+    ]
+
+
+def test_embedded_broker_and_workers_die_with_a_killed_service(
+    site: FixtureSite, tmp_path: Path
+) -> None:
     feed_url = site.add("/rss", Resource(feed_with([]), RSS))
     broker_port, metrics_port = free_port(), free_port()
     kafka = {"bootstrap_servers": "embedded", "embedded_listen": f"127.0.0.1:{broker_port}"}
@@ -122,10 +140,13 @@ def test_embedded_broker_dies_with_a_killed_service(site: FixtureSite, tmp_path:
         assert port_open("127.0.0.1", broker_port)
         with httpx.Client() as client:
             assert client.get(f"http://127.0.0.1:{metrics_port}/readyz").status_code == 200
+        children = child_pids(service.pid)
+        assert len(children) >= 2  # the broker and at least one extraction worker
     finally:
         service.kill()
         service.wait()
     wait_for(lambda: not port_open("127.0.0.1", broker_port), timeout=15)
+    wait_for(lambda: not any(alive(pid) for pid in children), timeout=15)
 
 
 def test_a_restart_resumes_each_feeds_schedule_from_the_state_store(

@@ -60,14 +60,19 @@ def usable_cores() -> int:
 
 
 def worker_pool(config: Config) -> ProcessPoolExecutor:
-    """One worker per usable core (or as configured), started with spawn: no forked threads."""
+    """One worker per usable core (or as configured), started with spawn: no forked threads.
+    The workers start now (each loads its models in about two seconds) rather than at the
+    first extraction, so that happens while the broker and state are being set up."""
     workers = config.settings.extract.workers or usable_cores()
-    return ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=init_worker,
         initargs=(config.gazetteer,),
     )
+    for _ in range(workers):
+        pool.submit(int)  # the executor starts a worker per waiting task
+    return pool
 
 
 def run_service(config: Config, once: bool) -> RunStats:
@@ -75,6 +80,7 @@ def run_service(config: Config, once: bool) -> RunStats:
     settings = config.settings
     metrics.FEEDS_CONFIGURED.set(len(config.feeds))
     with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(worker_pool(config))
         bootstrap = stack.enter_context(kafka_bootstrap(config))
         if settings.topics.create:
             topics = configured_topics(settings)
@@ -86,7 +92,6 @@ def run_service(config: Config, once: bool) -> RunStats:
         store = StateStore(config.state_dir / STATE_FILE)
         stack.callback(store.close)
         dedup = dedup_store(settings.dedup, store)
-        pool = stack.enter_context(worker_pool(config))
         ops = OpsServer(
             settings.metrics.host,
             settings.metrics.port,

@@ -17,7 +17,6 @@ import hashlib
 import re
 
 import numpy as np
-from datasketch import MinHash  # type: ignore[import-untyped]
 
 from newswire.text import normalise
 
@@ -47,6 +46,9 @@ def signature(text: str) -> bytes | None:
         " ".join(tokens[i : i + SHINGLE_WORDS]).encode()
         for i in range(len(tokens) - SHINGLE_WORDS + 1)
     }
+    # imported here: datasketch loads scipy (0.4 s), which only the workers need
+    from datasketch import MinHash  # type: ignore[import-untyped]
+
     minhash = MinHash(num_perm=PERMUTATIONS, seed=SEED)
     minhash.update_batch(list(shingles))
     packed: bytes = minhash.hashvalues.astype("<u4").tobytes()

@@ -4,8 +4,13 @@ workers, straight from poll.parse_feed.)"""
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import hashlib
+import multiprocessing
+import os
+import signal
+import sys
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -27,13 +32,26 @@ from newswire.text import one_line
 from newswire.urls import article_id, canonical_url, is_http_url, same_site
 
 _tagger: Tagger | None = None
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def init_worker(gazetteer: Gazetteer) -> None:
-    """Process-pool initializer: compile the gazetteer once per worker."""
+    """Process-pool initializer: end with the service, compile the gazetteer once."""
     global _tagger
+    die_with_parent()
     _tagger = Tagger(gazetteer)
     warm_up()
+
+
+def die_with_parent() -> None:
+    """On Linux, have the kernel end this worker when the service process dies, even by
+    SIGKILL (a pool's workers otherwise outlive it, idle, holding their memory)."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = multiprocessing.parent_process()
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if parent is not None and os.getppid() != parent.pid:
+        os._exit(0)  # the service died before the request was made
 
 
 def worker_tagger() -> Tagger:
