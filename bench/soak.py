@@ -12,6 +12,7 @@ columns must level off.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -58,8 +59,8 @@ def rss_kb(pid: int) -> int:
 def children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        found += [int(c) for c in text]
+        with contextlib.suppress(OSError):  # a thread may end while we look
+            found += [int(c) for c in (task / "children").read_text().split()]
     return found
 
 

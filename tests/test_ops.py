@@ -44,8 +44,10 @@ def tool(name: str) -> str:
     return found
 
 
-def run(*command: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
+def run(
+    *command: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
 
 
 def exported_series() -> set[str]:
@@ -102,11 +104,37 @@ def test_compose_file_is_valid_and_wires_the_stack() -> None:
     assert newswire["environment"]["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
     assert newswire["depends_on"]["kafka"]["condition"] == "service_healthy"
     scrape = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
-    assert scrape["scrape_configs"][0]["static_configs"][0]["targets"] == ["newswire:9464"]
+    discovered = scrape["scrape_configs"][0]["dns_sd_configs"][0]
+    assert discovered["names"] == ["newswire", "newswire-2"] and discovered["port"] == 9464
     assert "./config/prometheus:/etc/prometheus:ro" in services["prometheus"]["volumes"]
     grafana_volumes = services["grafana"]["volumes"]
     assert "./config/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana_volumes
     assert "./config/grafana/dashboards:/var/lib/grafana/dashboards:ro" in grafana_volumes
+    assert (
+        services["newswire"]["environment"]["NEWSWIRE_CLUSTER__MODE"]
+        == "${NEWSWIRE_CLUSTER_MODE:-single}"
+    )
+
+
+def test_compose_scale_profile_runs_two_replicas_in_one_group_with_redis() -> None:
+    env = {**os.environ, "NEWSWIRE_CLUSTER_MODE": "group", "NEWSWIRE_DEDUP_BACKEND": "redis"}
+    result = run(
+        tool("docker-compose"), "-f", "docker-compose.yml", "--profile", "scale", "config", env=env
+    )
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert {"redis", "newswire-2"} <= set(services)
+    for name in ("newswire", "newswire-2"):
+        environment = services[name]["environment"]
+        assert environment["NEWSWIRE_CLUSTER__MODE"] == "group"
+        assert environment["NEWSWIRE_DEDUP__BACKEND"] == "redis"
+        assert environment["NEWSWIRE_DEDUP__REDIS_URL"] == "redis://redis:6379/0"
+    assert services["newswire"]["volumes"] != services["newswire-2"]["volumes"]  # own outbox
+
+
+def test_compose_volumes_are_all_used() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
     named = set(compose["volumes"])
     used = {v.split(":")[0] for s in services.values() for v in s.get("volumes", ())}
     assert named <= used

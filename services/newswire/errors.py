@@ -47,6 +47,7 @@ class Reason(StrEnum):
     MESSAGE_TOO_LARGE = "message_too_large"
     PUBLISH_ERROR = "publish_error"
     DEDUP_UNAVAILABLE = "dedup_unavailable"
+    STATE_UNAVAILABLE = "state_unavailable"  # shared feed state (cluster.mode: group)
 
 
 _NAMED_STATUSES = {

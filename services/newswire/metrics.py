@@ -170,3 +170,13 @@ DEAD_LETTERS = Counter(
     namespace=NS,
 )
 FEEDS_CONFIGURED = Gauge("feeds_configured", "Feeds in the feed list", namespace=NS)
+FEEDS_OWNED = Gauge(
+    "feeds_owned",
+    "Feeds this replica polls (all of them in single mode; its partitions' in a group)",
+    namespace=NS,
+)
+REBALANCES = Counter(
+    "group_rebalances",
+    "Partition assignments this replica received from the group (cluster.mode: group)",
+    namespace=NS,
+)

@@ -60,6 +60,7 @@ from newswire.schedule import (
     observed_interval,
 )
 from newswire.settings import Settings
+from newswire.shared_state import FeedStates
 from newswire.state import StateStore
 from newswire.worker import process_entry
 
@@ -103,10 +104,12 @@ class Pipeline:
         pool: Executor,
         rng: random.Random | None = None,
         dedup: DedupStore | None = None,
+        feed_states: FeedStates | None = None,
     ) -> None:
         self._settings = settings
         self._fetcher = fetcher
         self._store = store
+        self._feed_states = feed_states or store
         self._dedup = Deduplicator(dedup or LocalDedupStore(store), settings.dedup)
         self._outbox = outbox
         self._pool = pool
@@ -122,7 +125,7 @@ class Pipeline:
 
     async def poll_feed(self, feed: FeedSpec) -> FeedState:
         """One poll of one feed; returns (and stores) the feed's new state and schedule."""
-        state = self._store.feed_state(feed)
+        state = self._feed_states.feed_state(feed)
         started, now = time.monotonic(), time.time()
         self.stats.polls += 1
         async with self._feed_slots:
@@ -134,7 +137,7 @@ class Pipeline:
         else:
             new_state = await self._document(feed, state, now, result)
         metrics.POLL_SECONDS.labels(feed.id).observe(time.monotonic() - started)
-        self._store.save_feed_state(new_state)
+        self._feed_states.save_feed_state(new_state)
         metrics.FEED_CONSECUTIVE_ERRORS.labels(feed.id).set(new_state.consecutive_errors)
         metrics.FEED_INTERVAL.labels(feed.id).set(new_state.interval_s)
         metrics.FEED_NEXT_POLL.labels(feed.id).set(new_state.next_poll)

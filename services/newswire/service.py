@@ -10,12 +10,13 @@ import os
 import random
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 from newswire import metrics
 from newswire.broker import EmbeddedBroker, any_reachable
+from newswire.cluster import Membership, feeds_by_partition, publish_feed_list
 from newswire.config import Config
 from newswire.dedup_redis import RedisDedupStore, connect, redacted
 from newswire.dedup_store import DedupStore, LocalDedupStore
@@ -26,6 +27,7 @@ from newswire.outbox import Outbox
 from newswire.pipeline import Pipeline, RunStats
 from newswire.publish import Publisher, configured_topics, ensure_topics
 from newswire.settings import DedupSettings, Settings
+from newswire.shared_state import FeedStates, SharedFeedStates
 from newswire.state import STATE_FILE, StateStore
 from newswire.worker import init_worker
 
@@ -142,15 +144,21 @@ async def _run(
     polled = asyncio.Event()  # polling is over: drain what is left, within the deadline
     drain = asyncio.create_task(outbox.drain(polled))
     known_hosts = frozenset(feed.host for feed in config.feeds)
+    states = feed_states(config.settings, store)
     async with HttpFetcher(config.settings.http, known_hosts) as fetcher:
-        pipeline = Pipeline(config.settings, fetcher, store, outbox, pool, dedup=dedup)
+        pipeline = Pipeline(
+            config.settings, fetcher, store, outbox, pool, dedup=dedup, feed_states=states
+        )
         if once:
             await pipeline.poll_all(config.feeds)
         else:
-            polls = asyncio.gather(
-                *(_poll_forever(pipeline, store, feed, stop) for feed in config.feeds)
-            )
-            await _until_stopped(polls, stop, config.settings.poll.stop_deadline)
+            polls = FeedLoops(pipeline, states, stop, config.settings.poll.stop_deadline)
+            if config.settings.cluster.mode == "group":
+                await _poll_as_group_member(config, bootstrap, polls, stop)
+            else:
+                polls.start(config.feeds)
+                await stop.wait()
+            await polls.stop()
     polled.set()
     await drain
     stop.set()
@@ -160,22 +168,101 @@ async def _run(
     pipeline.stats.unsent = outbox.size
     if outbox.size:
         log.warning("records left in the outbox for the next start", extra={"unsent": outbox.size})
+    polls_failed = None if once else polls.failure
+    if polls_failed is not None:
+        raise polls_failed
     return pipeline.stats
 
 
-async def _until_stopped(
-    polls: asyncio.Future[list[None]], stop: asyncio.Event, deadline: float
+def feed_states(settings: Settings, store: StateStore) -> FeedStates:
+    """Where feed state lives: the embedded store, or Redis shared by a group's replicas."""
+    if settings.cluster.mode == "single":
+        return store
+    return SharedFeedStates(connect(settings.dedup), store, settings.dedup.redis_prefix)
+
+
+async def _poll_as_group_member(
+    config: Config, bootstrap: str, polls: FeedLoops, stop: asyncio.Event
 ) -> None:
-    """Run the polls until `stop`; then give the polls in flight `deadline` seconds to finish,
-    and cancel the rest. A cancelled poll has accepted nothing it had not finished (accepting
-    is one transaction) and saved no validators, so its entries come back next start."""
-    await stop.wait()
-    done, _ = await asyncio.wait([polls], timeout=deadline)
-    if not done:
-        log.warning("stop deadline reached; cancelling polls in flight", extra={"after": deadline})
-        polls.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await polls
+    """Publish the feed list, join the group and poll the feeds of the partitions assigned,
+    until stopped; then leave the group (its partitions move to the other replicas)."""
+    cluster = config.settings.cluster
+    await asyncio.to_thread(publish_feed_list, config.settings, bootstrap, config.feeds)
+    by_partition = feeds_by_partition(config.feeds, cluster.partitions)
+
+    async def revoked(partitions: frozenset[int]) -> None:
+        await polls.stop([f.id for p in partitions for f in by_partition[p]])
+        log.info("partitions revoked", extra={"detail": sorted(partitions)})
+
+    async def assigned(partitions: frozenset[int]) -> None:
+        polls.start([f for p in sorted(partitions) for f in by_partition[p]])
+        log.info("partitions assigned", extra={"detail": sorted(partitions)})
+
+    member = Membership(config.settings, bootstrap, asyncio.get_running_loop(), revoked, assigned)
+    member.start()
+    log.info("joined the group", extra={"detail": f"{cluster.group_id} on {cluster.control_topic}"})
+    try:
+        await stop.wait()
+    finally:
+        await asyncio.to_thread(member.stop)
+
+
+class FeedLoops:
+    """The running poll loops, one per feed this replica owns: all configured feeds in
+    single mode, its partitions' feeds in a group (started and stopped as they move). A loop
+    that fails unexpectedly stops the service, which then raises its error."""
+
+    def __init__(
+        self, pipeline: Pipeline, states: FeedStates, stop: asyncio.Event, deadline: float
+    ) -> None:
+        self._pipeline = pipeline
+        self._states = states
+        self._stop_all = stop
+        self._deadline = deadline
+        self._loops: dict[str, tuple[asyncio.Task[None], asyncio.Event]] = {}
+        self.failure: BaseException | None = None
+
+    def start(self, feeds: Iterable[FeedSpec]) -> None:
+        """Start polling these feeds (those already polled are left as they are)."""
+        for feed in feeds:
+            if feed.id not in self._loops:
+                stop = asyncio.Event()
+                task = asyncio.create_task(_poll_forever(self._pipeline, self._states, feed, stop))
+                task.add_done_callback(self._ended)
+                self._loops[feed.id] = (task, stop)
+        metrics.FEEDS_OWNED.set(len(self._loops))
+
+    async def stop(self, feed_ids: Iterable[str] | None = None) -> None:
+        """Stop polling these feeds (all when None): polls in flight get the stop deadline
+        to finish, then are cancelled. A cancelled poll has accepted nothing it had not
+        finished (accepting is one transaction) and saved no validators, so its entries
+        come back at the next poll, here or at another replica."""
+        chosen = (
+            list(self._loops) if feed_ids is None else [i for i in feed_ids if i in self._loops]
+        )
+        loops = [self._loops.pop(i) for i in chosen]
+        metrics.FEEDS_OWNED.set(len(self._loops))
+        for _, stop in loops:
+            stop.set()
+        tasks = [task for task, _ in loops]
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=self._deadline)
+        if pending:
+            log.warning(
+                "stop deadline reached; cancelling polls in flight", extra={"after": self._deadline}
+            )
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        if self.failure is None:
+            self.failure = task.exception()
+            log.error("a poll loop failed; stopping", exc_info=self.failure)
+        self._stop_all.set()
 
 
 async def _every(
@@ -213,13 +300,16 @@ async def _check_broker(bootstrap: str) -> None:
 
 
 async def _poll_forever(
-    pipeline: Pipeline, store: StateStore, feed: FeedSpec, stop: asyncio.Event
+    pipeline: Pipeline, store: FeedStates, feed: FeedSpec, stop: asyncio.Event
 ) -> None:
-    """Poll one feed on its stored schedule: a restart resumes it; a feed never polled (or
-    overdue) starts within a few seconds, spread so feeds do not all start at once."""
+    """Poll one feed on its stored schedule: a restart, or a feed moving in from another
+    replica, resumes it; a feed never polled, or overdue by more than its interval (a restart
+    after downtime), starts within a few seconds, spread so feeds do not all start at once."""
     state = store.feed_state(feed)
-    spread = random.uniform(0, min(feed.interval_s, 5.0))
-    await _sleep_or_stop(stop, max(state.next_poll - time.time(), spread))
+    wait = state.next_poll - time.time()
+    if state.next_poll == 0 or wait < -state.interval_s:
+        wait = random.uniform(0, min(feed.interval_s, 5.0))
+    await _sleep_or_stop(stop, wait)
     while not stop.is_set():
         state = await pipeline.poll_feed(feed)
         await _sleep_or_stop(stop, state.next_poll - time.time())

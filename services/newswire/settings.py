@@ -147,6 +147,21 @@ class OutboxSettings(Section):
     drain_deadline: Seconds = 30.0
 
 
+class ClusterSettings(Section):
+    mode: Literal["single", "group"] = "single"
+    control_topic: Topic = "newswire.feeds"
+    partitions: int = Field(default=12, ge=1, le=10_000)
+    group_id: str = Field(default="newswire", min_length=1)
+    session_timeout: Seconds = 10.0
+    heartbeat_interval: Seconds = 3.0
+
+    @model_validator(mode="after")
+    def _heartbeat_within_session(self) -> ClusterSettings:
+        if self.heartbeat_interval * 3 > self.session_timeout:
+            raise ValueError("heartbeat_interval must be at most a third of session_timeout")
+        return self
+
+
 class MetricsSettings(Section):
     host: str = "0.0.0.0"
     port: int = Field(default=9464, ge=0, le=65535)
@@ -174,6 +189,16 @@ class Settings(Section):
     state: StateSettings = StateSettings()
     outbox: OutboxSettings = OutboxSettings()
     dedup: DedupSettings = DedupSettings()
+    cluster: ClusterSettings = ClusterSettings()
     metrics: MetricsSettings = MetricsSettings()
     paths: PathSettings = PathSettings()
     log: LogSettings = LogSettings()
+
+    @model_validator(mode="after")
+    def _group_shares_state(self) -> Settings:
+        if self.cluster.mode == "group" and self.dedup.backend != "redis":
+            raise ValueError(
+                "cluster.mode: group needs dedup.backend: redis (replicas share dedup and "
+                "feed state through it)"
+            )
+        return self
