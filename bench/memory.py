@@ -126,10 +126,10 @@ def counters(port: int) -> dict[str, float]:
 
     wanted = {
         "newswire_feed_entries_total": "entries",
-        "newswire_articles_published_total": "published",
+        "newswire_articles_published_total": "records",
         "newswire_duplicates_total": "duplicates",
     }
-    values = dict.fromkeys(wanted.values(), 0.0)
+    values = dict.fromkeys(wanted.values(), 0.0)  # records: acked, one per article and topic
     try:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     except httpx.HTTPError:
@@ -182,18 +182,18 @@ def main() -> None:
 
 
 def measure(pid: int, metrics_port: int, total: int, every: int) -> None:
-    print("entries  published  duplicates  minutes  main_MB  workers_MB  total_MB", flush=True)
+    print("entries  records  duplicates  minutes  main_MB  workers_MB  total_MB", flush=True)
     started, peak, mark = time.monotonic(), 0.0, 0
     while True:
         time.sleep(1)
         seen = counters(metrics_port)
         main_mb, workers_mb = memory_mb(pid)
         peak = max(peak, main_mb + workers_mb)
-        done = seen["published"] + seen["duplicates"]
+        done = seen["records"] + seen["duplicates"]
         finished = seen["entries"] >= total and done >= seen["entries"] * 0.99
         if seen["entries"] >= mark or finished:
             print(
-                f"{seen['entries']:7.0f}  {seen['published']:9.0f}  {seen['duplicates']:10.0f}"
+                f"{seen['entries']:7.0f}  {seen['records']:7.0f}  {seen['duplicates']:10.0f}"
                 f"  {(time.monotonic() - started) / 60:7.1f}  {main_mb:7.1f}  {workers_mb:10.1f}"
                 f"  {main_mb + workers_mb:8.1f}",
                 flush=True,
