@@ -204,6 +204,7 @@ async def _poll_as_group_member(
     try:
         await stop.wait()
     finally:
+        await polls.stop()  # every feed stopped before the partitions go to other replicas
         await asyncio.to_thread(member.stop)
 
 
