@@ -25,15 +25,15 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.admin import NewTopic
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
 
 from newswire import metrics
 from newswire.errors import BrokerError
 from newswire.models import FeedSpec
-from newswire.publish import client_options
+from newswire.publish import client_options, create_missing_topics
 from newswire.settings import Settings
 
 log = logging.getLogger("newswire.cluster")
@@ -58,19 +58,23 @@ def feeds_by_partition(
 
 def publish_feed_list(settings: Settings, bootstrap: str, feeds: Iterable[FeedSpec]) -> int:
     """Create the compacted control topic if missing and publish every feed to it (key: the
-    feed id; value: id, URL and outlet). Replicas publishing the same list leave one record
-    per feed after compaction. Returns the number of feeds published."""
+    feed id; value: `feed_record`). Replicas publishing the same list leave one record per
+    feed after compaction. Returns the number of feeds published."""
     cluster, kafka = settings.cluster, settings.kafka
-    _ensure_control_topic(settings, bootstrap)
+    control = NewTopic(
+        cluster.control_topic,
+        cluster.partitions,
+        kafka.replication_factor,
+        topic_configs={"cleanup.policy": "compact"},
+    )
+    create_missing_topics(kafka, bootstrap, [control])
     producer = KafkaProducer(**client_options(kafka, bootstrap), acks="all")
     try:
         sent = [
             producer.send(
                 cluster.control_topic,
                 key=feed.id.encode(),
-                value=json.dumps(
-                    {"id": feed.id, "url": feed.url, "outlet": feed.outlet.id}
-                ).encode(),
+                value=feed_record(feed),
                 partition=partition_of(feed.id, cluster.partitions),
             )
             for feed in feeds
@@ -78,9 +82,8 @@ def publish_feed_list(settings: Settings, bootstrap: str, feeds: Iterable[FeedSp
         for future in sent:
             future.get(timeout=kafka.delivery_timeout)
     except KafkaError as exc:
-        raise BrokerError(
-            f"cannot publish the feed list to {cluster.control_topic}: {exc}"
-        ) from exc
+        detail = f"cannot publish the feed list to {cluster.control_topic}: {exc}"
+        raise BrokerError(detail) from exc
     finally:
         producer.close()
     return len(sent)
@@ -89,29 +92,6 @@ def publish_feed_list(settings: Settings, bootstrap: str, feeds: Iterable[FeedSp
 def feed_record(feed: FeedSpec) -> bytes:
     """A feed's value on the control topic."""
     return json.dumps({"id": feed.id, "url": feed.url, "outlet": feed.outlet.id}).encode()
-
-
-def _ensure_control_topic(settings: Settings, bootstrap: str) -> None:
-    cluster, kafka = settings.cluster, settings.kafka
-    try:
-        admin = KafkaAdminClient(**client_options(kafka, bootstrap), request_timeout_ms=15_000)
-    except KafkaError as exc:
-        raise BrokerError(f"cannot reach {bootstrap} for the control topic: {exc}") from exc
-    try:
-        if cluster.control_topic in set(admin.list_topics()):
-            return
-        topic = NewTopic(
-            cluster.control_topic,
-            cluster.partitions,
-            kafka.replication_factor,
-            topic_configs={"cleanup.policy": "compact"},
-        )
-        with contextlib.suppress(TopicAlreadyExistsError):
-            admin.create_topics([topic])
-    except KafkaError as exc:
-        raise BrokerError(f"cannot create {cluster.control_topic}: {exc}") from exc
-    finally:
-        admin.close()
 
 
 class Membership(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -144,7 +124,6 @@ class Membership(ConsumerRebalanceListener):  # type: ignore[misc]
             max_poll_interval_ms=max(300_000, int(self._wait * 3000)),
         )
         self._thread = threading.Thread(target=self._run, name="newswire-group", daemon=True)
-        self.owned: frozenset[int] = frozenset()
 
     def start(self) -> None:
         """Join the group (the first assignment arrives through the callbacks)."""
@@ -152,7 +131,8 @@ class Membership(ConsumerRebalanceListener):  # type: ignore[misc]
         self._thread.start()
 
     def stop(self) -> None:
-        """Leave the group (after handing back the partitions) and end the thread."""
+        """Leave the group and end the thread. kafka-python's close() does not call the
+        revoke callback: stop the feeds' polls before calling this."""
         self._stopping.set()
         self._thread.join(timeout=self._wait + 30)
 
@@ -163,7 +143,7 @@ class Membership(ConsumerRebalanceListener):  # type: ignore[misc]
         except KafkaError as exc:
             log.error("group membership failed", extra={"detail": str(exc)})
         finally:
-            # close() revokes (through the callback) and leaves the group at once
+            # leaves the group at once: the partitions move without waiting for the session
             with contextlib.suppress(KafkaError):
                 self._consumer.close()
 
@@ -172,13 +152,11 @@ class Membership(ConsumerRebalanceListener):  # type: ignore[misc]
         partitions = frozenset(tp.partition for tp in revoked)
         if partitions:
             self._hand_over(self._on_revoked, partitions)
-        self.owned = self.owned - partitions
 
     def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         """Called in the consumer's thread after the rebalance: poll those feeds."""
         partitions = frozenset(tp.partition for tp in assigned)
         metrics.REBALANCES.inc()
-        self.owned = partitions
         self._hand_over(self._on_assigned, partitions)
 
     def _hand_over(self, handler: Handler, partitions: frozenset[int]) -> None:

@@ -64,18 +64,25 @@ def ensure_topics(
     kafka: KafkaSettings, bootstrap: str, topics: TopicSettings, names: Iterable[str]
 ) -> list[str]:
     """Create the missing topics with the configured partitions; return those created."""
+    new = [NewTopic(n, topics.partitions, kafka.replication_factor) for n in dict.fromkeys(names)]
+    return create_missing_topics(kafka, bootstrap, new)
+
+
+def create_missing_topics(
+    kafka: KafkaSettings, bootstrap: str, new: Sequence[NewTopic]
+) -> list[str]:
+    """Create those of `new` that do not exist yet; return the names created."""
     try:
         admin = KafkaAdminClient(**client_options(kafka, bootstrap), request_timeout_ms=15_000)
     except KafkaError as exc:
         raise connect_error(kafka, bootstrap, exc) from exc
     try:
         existing = set(admin.list_topics())
-        missing = [n for n in dict.fromkeys(names) if n not in existing]
+        missing = [topic for topic in new if topic.name not in existing]
         if missing:
-            new = [NewTopic(n, topics.partitions, kafka.replication_factor) for n in missing]
             with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics(new)
-        return missing
+                admin.create_topics(missing)
+        return [topic.name for topic in missing]
     except KafkaError as exc:
         raise BrokerError(f"cannot create topics on {bootstrap}: {exc}") from exc
     finally:

@@ -149,16 +149,15 @@ async def _run(
         pipeline = Pipeline(
             config.settings, fetcher, store, outbox, pool, dedup=dedup, feed_states=states
         )
+        polls = FeedLoops(pipeline, states, stop, config.settings.poll.stop_deadline)
         if once:
             await pipeline.poll_all(config.feeds)
+        elif config.settings.cluster.mode == "group":
+            await _poll_as_group_member(config, bootstrap, polls, stop)
         else:
-            polls = FeedLoops(pipeline, states, stop, config.settings.poll.stop_deadline)
-            if config.settings.cluster.mode == "group":
-                await _poll_as_group_member(config, bootstrap, polls, stop)
-            else:
-                polls.start(config.feeds)
-                await stop.wait()
-            await polls.stop()
+            polls.start(config.feeds)
+            await stop.wait()
+        await polls.stop()  # the loops still running (none after --once)
     polled.set()
     await drain
     stop.set()
@@ -168,9 +167,8 @@ async def _run(
     pipeline.stats.unsent = outbox.size
     if outbox.size:
         log.warning("records left in the outbox for the next start", extra={"unsent": outbox.size})
-    polls_failed = None if once else polls.failure
-    if polls_failed is not None:
-        raise polls_failed
+    if polls.failure is not None:
+        raise polls.failure
     return pipeline.stats
 
 
@@ -198,7 +196,10 @@ async def _poll_as_group_member(
         polls.start([f for p in sorted(partitions) for f in by_partition[p]])
         log.info("partitions assigned", extra={"detail": sorted(partitions)})
 
-    member = Membership(config.settings, bootstrap, asyncio.get_running_loop(), revoked, assigned)
+    loop = asyncio.get_running_loop()  # the consumer connects at once: off the loop
+    member = await asyncio.to_thread(
+        Membership, config.settings, bootstrap, loop, revoked, assigned
+    )
     member.start()
     log.info("joined the group", extra={"detail": f"{cluster.group_id} on {cluster.control_topic}"})
     try:
