@@ -11,12 +11,15 @@ import subprocess
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
+from prometheus_client import REGISTRY
 
 from newswire.broker import free_port
 from newswire.cluster import feeds_by_partition, partition_of
@@ -31,6 +34,7 @@ from tests.redis_support import RedisServer
 from tests.service_support import run_command, service_config
 from tests.site import FixtureSite, Resource
 from tests.stories import story_html
+from tests.test_service import wait_for
 
 FEED_COUNT = 300
 INTERVAL = 3.0
@@ -74,8 +78,6 @@ def test_group_mode_needs_the_shared_backend_and_a_sane_heartbeat(tmp_path: Path
 def test_feed_state_is_shared_through_redis_and_falls_back_to_the_local_copy(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    import redis
-
     feed = next(iter(FEEDS.values()))
     state = FeedState(
         feed.url, feed.id, 300.0, next_poll=1234.5, consecutive_errors=2,
@@ -93,7 +95,11 @@ def test_feed_state_is_shared_through_redis_and_falls_back_to_the_local_copy(
     gone = redis.Redis(port=free_port(), socket_connect_timeout=0.5)
     offline = SharedFeedStates(gone, StateStore(tmp_path / "a.db"), "t")
     assert offline.feed_state(feed) == state  # Redis out of reach: this replica's own copy
-    offline.save_feed_state(state)  # counted and logged, not raised
+    labels = {"stage": "state", "reason": "state_unavailable"}
+    before = REGISTRY.get_sample_value("newswire_errors_total", labels) or 0.0
+    offline.save_feed_state(replace(state, next_poll=99.0))  # counted and logged, not raised
+    assert REGISTRY.get_sample_value("newswire_errors_total", labels) == before + 1
+    assert offline.feed_state(feed).next_poll == 99.0  # the local copy took the write
 
 
 # --- three replicas --------------------------------------------------------------------------
@@ -161,7 +167,7 @@ class Replicas:
         self.running[name] = (process, port)
 
     def owned(self) -> dict[str, float]:
-        """newswire_feeds_owned of every running replica (None when not answering yet)."""
+        """newswire_feeds_owned of every running replica that answers."""
         found = {}
         for name, (_, port) in self.running.items():
             with contextlib.suppress(httpx.HTTPError):
@@ -194,16 +200,6 @@ def replicas(tmp_path: Path, kafka_bootstrap: str, redis_server: RedisServer) ->
     finally:
         for process, _ in group.running.values():
             process.kill()
-
-
-def wait_until(what: str, check: object, timeout: float) -> float:
-    """Poll `check()` until true; return the seconds it took."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if check():  # type: ignore[operator]
-            return time.monotonic() - started
-        time.sleep(0.25)
-    raise AssertionError(f"{what}: not within {timeout}s")
 
 
 def settled(replicas: Replicas, count: int) -> bool:
@@ -262,8 +258,8 @@ def test_three_replicas_share_300_feeds_survive_a_kill_and_spread_to_a_new_one(
         replicas.start(name, specs)
 
     # 1. three replicas: every feed polled by exactly one of them per cycle, every story once
-    wait_until("three replicas own all feeds", lambda: settled(replicas, 3), 120)
-    wait_until("300 stories published", lambda: len(published(kafka_bootstrap, topic)) >= 300, 120)
+    wait_for(lambda: settled(replicas, 3), 120, "three replicas own all feeds")
+    wait_for(lambda: len(published(kafka_bootstrap, topic)) >= 300, 120, "300 stories published")
     start = time.monotonic()
     time.sleep(INTERVAL * 3)
     window = feeds.polls(start, time.monotonic())
@@ -283,11 +279,11 @@ def test_three_replicas_share_300_feeds_survive_a_kill_and_spread_to_a_new_one(
         polls = feeds.polls(killed_at, time.monotonic())
         return orphans <= {feed for feed, replica, _ in polls if replica != "r1"}
 
-    took = wait_until("the killed replica's feeds polled by others", orphans_taken_over, 60)
+    took = wait_for(orphans_taken_over, 60, "the killed replica's feeds polled by others")
     # session timeout, one interval, and Tansu's join wait (about half a session timeout)
     assert took < SESSION + INTERVAL + SESSION / 2 + 3, took
-    wait_until("600 stories", lambda: len(published(kafka_bootstrap, topic)) >= 600, 120)
-    wait_until("two replicas own all feeds", lambda: settled(replicas, 2), 60)
+    wait_for(lambda: len(published(kafka_bootstrap, topic)) >= 600, 120, "600 stories")
+    wait_for(lambda: settled(replicas, 2), 60, "two replicas own all feeds")
     start = time.monotonic()
     time.sleep(INTERVAL * 3)
     assert_each_feed_polled_by_one_replica_per_cycle(feeds.polls(start, time.monotonic()))
@@ -295,7 +291,7 @@ def test_three_replicas_share_300_feeds_survive_a_kill_and_spread_to_a_new_one(
 
     # 3. add one: the load spreads, each replica within 30% of an even share
     replicas.start("r4", specs)
-    wait_until("three replicas own all feeds again", lambda: settled(replicas, 3), 120)
+    wait_for(lambda: settled(replicas, 3), 120, "three replicas own all feeds again")
     start = time.monotonic()
     time.sleep(INTERVAL * 4)
     window = feeds.polls(start, time.monotonic())

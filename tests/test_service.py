@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -43,12 +44,16 @@ def write_config(tmp: Path, feed_url: str, kafka: dict[str, object], metrics_por
     return service_config(tmp, feeds, bootstrap, unique_prefix(), metrics_port, kafka=kafka)
 
 
-def wait_for(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
+def wait_for(
+    condition: Callable[[], object], timeout: float = 60.0, what: str = "condition"
+) -> float:
+    """Poll `condition()` until true; return the seconds it took."""
+    started = time.monotonic()
     while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"{what}: not met within {timeout}s")
         time.sleep(0.2)
+    return time.monotonic() - started
 
 
 def published(metrics_port: int) -> float:
