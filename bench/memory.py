@@ -16,11 +16,8 @@ articles through); the baseline row is that point. The memory columns must level
 from __future__ import annotations
 
 import argparse
-import asyncio
 import multiprocessing
-import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,13 +27,18 @@ from typing import ClassVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.poll_rate import wait_for_port  # noqa: E402
-from bench.soak import children, rss_kb, write_config  # noqa: E402
+from bench.poll_rate import KeepAlive, serve, wait_for_port  # noqa: E402
+from bench.soak import launch_service, memory_mb, scrape, write_config  # noqa: E402
 from newswire.broker import free_port  # noqa: E402
 from tests.stories import story  # noqa: E402
 
 FEEDS = 20
 BATCH = 50
+ENTRIES = "newswire_feed_entries_total"
+RECORDS = "newswire_articles_published_total"  # records acked, one per article and topic
+DUPLICATES = "newswire_duplicates_total"
+IN_FLIGHT = "newswire_articles_in_flight"
+OUTBOX = "newswire_outbox_records"
 HEAD = "<header><nav>" + "".join(f'<a href="/s/{i}">Section {i}</a>' for i in range(30))
 HEAD += "</nav></header>"
 
@@ -75,32 +77,22 @@ def feed(base: str, numbers: range) -> bytes:
     return f'<rss version="2.0"><channel><title>bench</title>{items}</channel></rss>'.encode()
 
 
-class _Server(asyncio.Protocol):
-    """HTTP/1.1 keep-alive: /feed/F gives the feed's next BATCH entries (until the total is
-    reached, then the last ones again); /a/N... gives article N's page."""
+class _Server(KeepAlive):
+    """/feed/F gives the feed's next BATCH entries (until the total is reached, then the last
+    ones again); /a/N... gives article N's page."""
 
     cursors: ClassVar[dict[int, int]] = {}
     total = 0
     base = ""
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
-        self.buffer = b""
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while b"\r\n\r\n" in self.buffer:
-            head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-            path = head.split(b" ", 2)[1].decode()
-            self.transport.write(self.respond(path))
-
-    def respond(self, path: str) -> bytes:
+    def respond(self, head: bytes) -> bytes:
+        path = head.split(b" ", 2)[1].decode()
         if path.startswith("/feed/"):
             body, kind = self.next_batch(int(path.rsplit("/", 1)[1])), "application/rss+xml"
         else:
             body, kind = page(int(path.split("/")[2].split("?")[0])), "text/html; charset=utf-8"
-        head = f"HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n\r\n"
-        return head.encode() + body
+        status = f"HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}"
+        return status.encode() + b"\r\n\r\n" + body
 
     def next_batch(self, f: int) -> bytes:
         per_feed = self.total // FEEDS
@@ -109,49 +101,9 @@ class _Server(asyncio.Protocol):
         return feed(self.base, range(f + FEEDS * start, f + FEEDS * (start + BATCH), FEEDS))
 
 
-def serve(port: int, total: int) -> None:
+def serve_articles(port: int, total: int) -> None:
     _Server.total, _Server.base = total, f"http://127.0.0.1:{port}"
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(_Server, "127.0.0.1", port, backlog=1024)
-        await server.serve_forever()
-
-    asyncio.run(main())
-
-
-def counters(port: int) -> dict[str, float]:
-    """newswire's entry, published and duplicate counts from its /metrics."""
-    import httpx
-
-    wanted = {
-        "newswire_feed_entries_total": "entries",
-        "newswire_articles_published_total": "records",
-        "newswire_duplicates_total": "duplicates",
-    }
-    values = dict.fromkeys(wanted.values(), 0.0)  # records: acked, one per article and topic
-    try:
-        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    except httpx.HTTPError:
-        return values
-    for line in text.splitlines():
-        name = line.split("{")[0].split(" ")[0]
-        if name in wanted:
-            values[wanted[name]] += float(line.rsplit(" ", 1)[1])
-    return values
-
-
-def memory_mb(pid: int) -> tuple[float, float]:
-    """Resident MB of the service process and of its workers (the broker not counted)."""
-    workers = [c for c in children(pid) if "tansu" not in _cmdline(c)]
-    return rss_kb(pid) / 1024, sum(rss_kb(c) for c in workers) / 1024
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_text()
-    except OSError:
-        return ""
+    serve(port, _Server)
 
 
 def main() -> None:
@@ -161,18 +113,13 @@ def main() -> None:
     args = parser.parse_args()
     feed_port, metrics_port = free_port(), free_port()
     spawn = multiprocessing.get_context("spawn")
-    server = spawn.Process(target=serve, args=(feed_port, args.entries), daemon=True)
+    server = spawn.Process(target=serve_articles, args=(feed_port, args.entries), daemon=True)
     server.start()
     wait_for_port(feed_port)
     feeds = [f"http://127.0.0.1:{feed_port}/feed/{f}" for f in range(FEEDS)]
     with tempfile.TemporaryDirectory() as tmp:
         config = write_config(Path(tmp), feeds, metrics_port, interval="2s")
-        env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
-        service = subprocess.Popen(
-            [sys.executable, "-m", "newswire", "--config", str(config), "run"],
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
+        service = launch_service(config)
         try:
             measure(service.pid, metrics_port, args.entries, args.every)
         finally:
@@ -182,23 +129,24 @@ def main() -> None:
 
 
 def measure(pid: int, metrics_port: int, total: int, every: int) -> None:
+    """Sample every `every` entries until all `total` are seen and none is in flight or
+    waiting in the outbox."""
     print("entries  records  duplicates  minutes  main_MB  workers_MB  total_MB", flush=True)
     started, peak, mark = time.monotonic(), 0.0, 0
     while True:
         time.sleep(1)
-        seen = counters(metrics_port)
+        seen = scrape(metrics_port, (ENTRIES, RECORDS, DUPLICATES, IN_FLIGHT, OUTBOX))
         main_mb, workers_mb = memory_mb(pid)
         peak = max(peak, main_mb + workers_mb)
-        done = seen["records"] + seen["duplicates"]
-        finished = seen["entries"] >= total and done >= seen["entries"] * 0.99
-        if seen["entries"] >= mark or finished:
+        finished = seen[ENTRIES] >= total and seen[IN_FLIGHT] == 0 and seen[OUTBOX] == 0
+        if seen[ENTRIES] >= mark or finished:
             print(
-                f"{seen['entries']:7.0f}  {seen['records']:7.0f}  {seen['duplicates']:10.0f}"
+                f"{seen[ENTRIES]:7.0f}  {seen[RECORDS]:7.0f}  {seen[DUPLICATES]:10.0f}"
                 f"  {(time.monotonic() - started) / 60:7.1f}  {main_mb:7.1f}  {workers_mb:10.1f}"
                 f"  {main_mb + workers_mb:8.1f}",
                 flush=True,
             )
-            mark = (int(seen["entries"]) // every + 1) * every
+            mark = (int(seen[ENTRIES]) // every + 1) * every
         if finished:
             break
     print(f"peak total MB {peak:.1f}; final total MB {main_mb + workers_mb:.1f}; target < 300")

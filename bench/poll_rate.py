@@ -42,8 +42,9 @@ from newswire.state import StateStore  # noqa: E402
 EMPTY_FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 
 
-class _Feeds(asyncio.Protocol):
-    """HTTP/1.1 keep-alive: 304 when If-None-Match matches the path's ETag, else 200."""
+class KeepAlive(asyncio.Protocol):
+    """A minimal HTTP/1.1 keep-alive server for benches: each request head (GETs only, no
+    bodies) is answered with `respond(head)`."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport: asyncio.Transport = transport  # type: ignore[assignment]
@@ -53,26 +54,36 @@ class _Feeds(asyncio.Protocol):
         self.buffer += data
         while b"\r\n\r\n" in self.buffer:
             head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-            path = head.split(b" ", 2)[1]
-            etag = b'"' + path.rsplit(b"/", 1)[-1] + b'"'
-            if b"\r\nif-none-match: " + etag.lower() in head.lower():
-                self.transport.write(b"HTTP/1.1 304 Not Modified\r\nETag: " + etag + b"\r\n\r\n")
-            else:
-                self.transport.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nETag: "
-                    + etag
-                    + b"\r\nContent-Length: "
-                    + str(len(EMPTY_FEED)).encode()
-                    + b"\r\n\r\n"
-                    + EMPTY_FEED
-                )
+            self.transport.write(self.respond(head))
+
+    def respond(self, head: bytes) -> bytes:
+        raise NotImplementedError
 
 
-def serve(port: int) -> None:
-    async def main() -> None:
-        server = await asyncio.get_running_loop().create_server(
-            _Feeds, "127.0.0.1", port, backlog=1024
+class _Feeds(KeepAlive):
+    """304 when If-None-Match matches the path's ETag, else 200 with an empty feed."""
+
+    def respond(self, head: bytes) -> bytes:
+        path = head.split(b" ", 2)[1]
+        etag = b'"' + path.rsplit(b"/", 1)[-1] + b'"'
+        if b"\r\nif-none-match: " + etag.lower() in head.lower():
+            return b"HTTP/1.1 304 Not Modified\r\nETag: " + etag + b"\r\n\r\n"
+        return (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nETag: "
+            + etag
+            + b"\r\nContent-Length: "
+            + str(len(EMPTY_FEED)).encode()
+            + b"\r\n\r\n"
+            + EMPTY_FEED
         )
+
+
+def serve(port: int, protocol: type[KeepAlive] = _Feeds) -> None:
+    """Serve `protocol` on 127.0.0.1:`port` until killed (run in a process of its own)."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(protocol, "127.0.0.1", port, backlog=1024)
         await server.serve_forever()
 
     asyncio.run(main())

@@ -33,6 +33,8 @@ from tests.site import FixtureSite, Resource  # noqa: E402
 
 FEEDS = 10
 NEWEST = 30
+PUBLISHED = "newswire_articles_published_total"  # records acked, one per article and topic
+OUTBOX = "newswire_outbox_records"
 
 
 def publish_forever(site: FixtureSite, every: float, stop: threading.Event) -> None:
@@ -64,17 +66,31 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def scrape(port: int) -> dict[str, float]:
+def scrape(port: int, names: tuple[str, ...]) -> dict[str, float]:
+    """Each named metric from newswire's /metrics, summed over its labels (0 when absent)."""
+    values = dict.fromkeys(names, 0.0)
     try:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     except httpx.HTTPError:
-        return {}
-    values: dict[str, float] = {}
+        return values
     for line in text.splitlines():
-        if line.startswith(("newswire_articles_published_total{", "newswire_outbox_records ")):
-            name = line.split("{")[0].split(" ")[0]
-            values[name] = values.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+        name = line.split("{")[0].split(" ")[0]
+        if name in values:
+            values[name] += float(line.rsplit(" ", 1)[1])
     return values
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    """Resident MB of the service process and of its workers (the broker not counted)."""
+    workers = [c for c in children(pid) if "tansu" not in _cmd(c)]
+    return rss_kb(pid) / 1024, sum(rss_kb(c) for c in workers) / 1024
+
+
+def launch_service(config: Path) -> subprocess.Popen[bytes]:
+    """`newswire run` on `config`, on its embedded broker whatever the environment says."""
+    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    command = [sys.executable, "-m", "newswire", "--config", str(config), "run"]
+    return subprocess.Popen(command, stderr=subprocess.DEVNULL, env=env)
 
 
 def write_config(tmp: Path, feed_urls: list[str], metrics_port: int, interval: str = "5s") -> Path:
@@ -121,24 +137,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         feeds = [site.url(f"/feed/{f}") for f in range(FEEDS)]
         config = write_config(Path(tmp), feeds, port)
-        env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
-        service = subprocess.Popen(
-            [sys.executable, "-m", "newswire", "--config", str(config), "run"],
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
+        service = launch_service(config)
         print("minute  main_MB  workers_MB  acked_records  outbox", flush=True)
         started = time.monotonic()
         try:
             while time.monotonic() - started < args.minutes * 60:
                 time.sleep(args.sample)
-                workers = [c for c in children(service.pid) if "tansu" not in _cmd(c)]
-                values = scrape(port)
+                main_mb, workers_mb = memory_mb(service.pid)
+                values = scrape(port, (PUBLISHED, OUTBOX))
                 print(
-                    f"{(time.monotonic() - started) / 60:6.1f}  {rss_kb(service.pid) / 1024:7.1f}"
-                    f"  {sum(rss_kb(c) for c in workers) / 1024:10.1f}"
-                    f"  {values.get('newswire_articles_published_total', 0):13.0f}"
-                    f"  {values.get('newswire_outbox_records', 0):6.0f}",
+                    f"{(time.monotonic() - started) / 60:6.1f}  {main_mb:7.1f}  {workers_mb:10.1f}"
+                    f"  {values[PUBLISHED]:13.0f}  {values[OUTBOX]:6.0f}",
                     flush=True,
                 )
         finally:
