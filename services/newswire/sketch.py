@@ -1,5 +1,5 @@
-"""Near-duplicate sketches: a MinHash signature (datasketch) of an article's clean text, and
-the LSH band keys that index it.
+"""Near-duplicate sketches: a MinHash signature of an article's clean text, and the LSH band
+keys that index it.
 
 Text is folded (case, punctuation, Arabic letter forms) into words; the shingles are runs of
 SHINGLE_WORDS words; the signature has PERMUTATIONS 32-bit values, cut into BANDS bands of
@@ -8,6 +8,13 @@ ROWS rows. Two texts whose Jaccard similarity is s share at least one band with 
 the whole signature against `dedup.near_threshold`. The figures come from
 bench/dedup_quality.py: edited copies score 0.4-0.9, distinct same-topic reports under 0.06.
 Pure functions: they run in the worker processes.
+
+The MinHash is datasketch's (2.x `MinHash(num_perm=128, seed=1, scheme="affine32")`: SHA-1's
+first 32 bits of each shingle, mixed by MurmurHash3's finalizer, then permuted by a*h+b mod
+2^32 with odd a, (a, b) drawn from numpy's RandomState(seed)), computed here in a few numpy
+lines because importing datasketch loads scipy (44 MB and 0.4 s per process, for its LSH
+parameter search, which newswire does not use). tests/test_sketch.py checks the signatures
+equal datasketch's bit for bit.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -46,13 +54,40 @@ def signature(text: str) -> bytes | None:
         " ".join(tokens[i : i + SHINGLE_WORDS]).encode()
         for i in range(len(tokens) - SHINGLE_WORDS + 1)
     }
-    # imported here: datasketch loads scipy (0.4 s), which only the workers need
-    from datasketch import MinHash  # type: ignore[import-untyped]
+    return minhash(shingles).astype("<u4").tobytes()
 
-    minhash = MinHash(num_perm=PERMUTATIONS, seed=SEED)
-    minhash.update_batch(list(shingles))
-    packed: bytes = minhash.hashvalues.astype("<u4").tobytes()
-    return packed
+
+def _permutations(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) pairs datasketch draws for `count` affine32 permutations (a odd: each
+    permutation is a bijection of the 32-bit values)."""
+    generator = np.random.RandomState(seed)
+    a = generator.randint(0, 1 << 31, count, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, count, dtype=np.uint32)
+    return a, b
+
+
+_A, _B = _permutations(PERMUTATIONS, SEED)
+
+
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (a bijection that spreads the bits), element-wise."""
+    values = values ^ (values >> np.uint32(16))
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> np.uint32(13))
+    values = values * np.uint32(0xC2B2AE35)
+    mixed: np.ndarray = values ^ (values >> np.uint32(16))
+    return mixed
+
+
+def minhash(shingles: Iterable[bytes]) -> np.ndarray:
+    """PERMUTATIONS minimum hash values (uint32) of a non-empty set of shingles."""
+    hashes = np.fromiter(
+        (int.from_bytes(hashlib.sha1(shingle).digest()[:4], "little") for shingle in shingles),
+        dtype=np.uint32,
+    ).reshape(-1, 1)
+    permuted = _fmix32(hashes) * _A + _B  # uint32 arithmetic wraps: mod 2^32
+    minimum: np.ndarray = permuted.min(axis=0)
+    return minimum
 
 
 def similarity(first: bytes, second: bytes) -> float:
