@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.poll_rate import KeepAlive, serve, wait_for_port  # noqa: E402
-from bench.soak import launch_service, memory_mb, scrape, write_config  # noqa: E402
+from bench.soak import launch_service, memory_mb, proportional_mb, scrape, write_config  # noqa: E402
 from newswire.broker import free_port  # noqa: E402
 from tests.stories import story  # noqa: E402
 
@@ -131,25 +131,33 @@ def main() -> None:
 def measure(pid: int, metrics_port: int, total: int, every: int) -> None:
     """Sample every `every` entries until all `total` are seen and none is in flight or
     waiting in the outbox."""
-    print("entries  records  duplicates  minutes  main_MB  workers_MB  total_MB", flush=True)
-    started, peak, mark = time.monotonic(), 0.0, 0
+    print(
+        "entries  records  duplicates  minutes  main_RSS  workers_RSS  RSS_sum  PSS_total",
+        flush=True,
+    )
+    started, peak, peak_rss, mark = time.monotonic(), 0.0, 0.0, 0
     while True:
         time.sleep(1)
         seen = scrape(metrics_port, (ENTRIES, RECORDS, DUPLICATES, IN_FLIGHT, OUTBOX))
         main_mb, workers_mb = memory_mb(pid)
-        peak = max(peak, main_mb + workers_mb)
+        total = proportional_mb(pid)
+        peak, peak_rss = max(peak, total), max(peak_rss, main_mb + workers_mb)
         finished = seen[ENTRIES] >= total and seen[IN_FLIGHT] == 0 and seen[OUTBOX] == 0
         if seen[ENTRIES] >= mark or finished:
             print(
                 f"{seen[ENTRIES]:7.0f}  {seen[RECORDS]:7.0f}  {seen[DUPLICATES]:10.0f}"
-                f"  {(time.monotonic() - started) / 60:7.1f}  {main_mb:7.1f}  {workers_mb:10.1f}"
-                f"  {main_mb + workers_mb:8.1f}",
+                f"  {(time.monotonic() - started) / 60:7.1f}  {main_mb:8.1f}  {workers_mb:11.1f}"
+                f"  {main_mb + workers_mb:7.1f}  {total:9.1f}",
                 flush=True,
             )
             mark = (int(seen[ENTRIES]) // every + 1) * every
         if finished:
             break
-    print(f"peak total MB {peak:.1f}; final total MB {main_mb + workers_mb:.1f}; target < 300")
+    print(
+        f"PSS total (shared pages counted once): peak {peak:.1f} MB, final {total:.1f} MB;"
+        f" target < 300. RSS summed over the processes (shared pages counted in each):"
+        f" peak {peak_rss:.1f} MB, final {main_mb + workers_mb:.1f} MB"
+    )
 
 
 if __name__ == "__main__":

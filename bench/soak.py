@@ -80,10 +80,28 @@ def scrape(port: int, names: tuple[str, ...]) -> dict[str, float]:
     return values
 
 
+def pss_kb(pid: int) -> int:
+    """The process's proportional set size: its resident pages, each shared page divided by
+    the number of processes sharing it (so a tree's PSS sum counts shared memory once)."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
+
+
+def workers_of(pid: int) -> list[int]:
+    """The service's worker processes (the embedded broker is not counted)."""
+    return [c for c in children(pid) if "tansu" not in _cmd(c)]
+
+
 def memory_mb(pid: int) -> tuple[float, float]:
     """Resident MB of the service process and of its workers (the broker not counted)."""
-    workers = [c for c in children(pid) if "tansu" not in _cmd(c)]
-    return rss_kb(pid) / 1024, sum(rss_kb(c) for c in workers) / 1024
+    return rss_kb(pid) / 1024, sum(rss_kb(c) for c in workers_of(pid)) / 1024
+
+
+def proportional_mb(pid: int) -> float:
+    """The memory the service and its workers cost together: the sum of their PSS."""
+    return sum(pss_kb(p) for p in [pid, *workers_of(pid)]) / 1024
 
 
 def launch_service(config: Path) -> subprocess.Popen[bytes]:

@@ -176,7 +176,7 @@ def test_a_crash_in_extraction_sends_the_original_entry_to_the_dead_letter_topic
     from concurrent.futures import ThreadPoolExecutor
 
     import newswire.pipeline
-    from newswire.worker import init_worker, process_entry
+    from newswire.worker import load_models, process_entry
 
     def crashes_on_the_green_zone(*args: Any) -> Any:
         if "Green-Zone" in args[0].link:
@@ -184,7 +184,7 @@ def test_a_crash_in_extraction_sends_the_original_entry_to_the_dead_letter_topic
         return process_entry(*args)
 
     monkeypatch.setattr(newswire.pipeline, "process_entry", crashes_on_the_green_zone)
-    init_worker(CONFIG.gazetteer)  # the threads below share this process's tagger
+    load_models(CONFIG.gazetteer, CONFIG.settings.extract)  # the threads below share it
     settings = settings_with(unique_prefix())
     ensure_topics(settings.kafka, kafka_bootstrap, settings.topics, configured_topics(settings))
     store = StateStore(tmp_path / "s.db")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import multiprocessing
 import os
 import random
 import signal
+import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -29,7 +32,7 @@ from newswire.publish import Publisher, configured_topics, ensure_topics
 from newswire.settings import DedupSettings, Settings
 from newswire.shared_state import FeedStates, SharedFeedStates
 from newswire.state import STATE_FILE, StateStore
-from newswire.worker import init_worker
+from newswire.worker import init_forked_worker, init_worker, load_models
 
 log = logging.getLogger("newswire.service")
 BROKER_CHECK_SECONDS = 15.0
@@ -62,19 +65,31 @@ def usable_cores() -> int:
 
 
 def worker_pool(config: Config) -> ProcessPoolExecutor:
-    """One worker per usable core (or as configured), started with spawn: no forked threads.
-    The workers start now (each loads its models in about two seconds) rather than at the
-    first extraction, so that happens while the broker and state are being set up."""
+    """One worker per usable core (or as configured), started now rather than at the first
+    extraction. Where fork is safe (Linux, no other thread yet) this process loads the models
+    and forks the workers, which share those pages: one copy of the language model and tagger
+    instead of one per worker. Elsewhere each spawned worker loads its own (about 2 s, while
+    the broker and state are being set up)."""
     workers = config.settings.extract.workers or usable_cores()
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=init_worker,
-        initargs=(config.gazetteer,),
-    )
+    method = "fork" if fork_is_safe() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "fork":
+        load_models(config.gazetteer, config.settings.extract)
+        gc.freeze()  # the collector leaves the loaded objects alone: their pages stay shared
+        pool = ProcessPoolExecutor(workers, context, initializer=init_forked_worker)
+    else:
+        models = (config.gazetteer, config.settings.extract)
+        pool = ProcessPoolExecutor(workers, context, initializer=init_worker, initargs=models)
     for _ in range(workers):
-        pool.submit(int)  # the executor starts a worker per waiting task
+        pool.submit(int)  # starts the workers (all of them at once when forking)
+    log.info("extraction workers started", extra={"workers": workers, "detail": method})
     return pool
+
+
+def fork_is_safe() -> bool:
+    """Forking copies only the calling thread: safe while it is the only one (a lock held by
+    another thread would stay held in the child forever). Linux only: fork is unsafe on macOS."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 def run_service(config: Config, once: bool) -> RunStats:

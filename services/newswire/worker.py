@@ -1,5 +1,7 @@
 """The CPU half of the pipeline, run in worker processes: extract, tag and assemble an
-article. Each worker builds its region tagger once, at start. (Feed parsing also runs in the
+article. What a worker needs (the region tagger, the language model, the extractor's lazily
+built state) is loaded once: in the service process before it forks its workers, which then
+share those pages, or in each worker where workers are spawned. (Feed parsing also runs in the
 workers, straight from poll.parse_feed.)"""
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from urllib.parse import urlsplit
 
 from newswire.errors import Reason
 from newswire.extract import extract_text, language_code
-from newswire.language import detect_language, warm_up
+from newswire.language import detect_language
 from newswire.models import (
     Article,
     FeedEntry,
     FeedSpec,
     FetchedPage,
     Gazetteer,
+    OutletSpec,
     PageText,
 )
 from newswire.settings import ExtractSettings
@@ -35,12 +38,39 @@ _tagger: Tagger | None = None
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def init_worker(gazetteer: Gazetteer) -> None:
-    """Process-pool initializer: end with the service, compile the gazetteer once."""
+WARM_UP_PAGE = (
+    "<html><head><title>Warm-up report</title></head><body><article><h1>Warm-up report</h1>"
+    + "<p>Officials in Baghdad said on Monday that the talks on the water agreement with "
+    "Ankara and Damascus would resume next week after a pause of several months.</p>"
+    * 4
+    + "</article></body></html>"
+)
+
+
+def load_models(gazetteer: Gazetteer, settings: ExtractSettings) -> None:
+    """Build this process's tagger and put one made-up article through every step (page
+    extraction, language detection, tagging, sketch) so each library loads its models now."""
     global _tagger
-    die_with_parent()
     _tagger = Tagger(gazetteer)
-    warm_up()
+    outlet = OutletSpec(id="warm-up", name="Warm-up")
+    link = "http://warm-up.invalid/report"
+    feed = FeedSpec(id="warm-up", url=link, outlet=outlet, interval_s=60.0)
+    entry = FeedEntry(feed_id=feed.id, outlet_id=outlet.id, link=link, title="")
+    page = FetchedPage(link, link, WARM_UP_PAGE, _now())
+    build_article(entry, page, None, feed, settings, _tagger)
+
+
+def init_worker(gazetteer: Gazetteer, settings: ExtractSettings) -> None:
+    """Initializer of a spawned worker: end with the service, load the models."""
+    init_forked_worker()
+    load_models(gazetteer, settings)
+
+
+def init_forked_worker() -> None:
+    """Initializer of a worker forked after load_models: end with the service, and leave
+    Ctrl-C to the service (which stops the pool in order)."""
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def die_with_parent() -> None:
