@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 ReadinessCheck = Callable[[], dict[str, bool]]
+POLL_SECONDS = 0.05  # how often the serving thread checks for shutdown (the default is 0.5 s)
 
 
 class OpsServer:
@@ -18,7 +19,11 @@ class OpsServer:
         handler = _handler_class(readiness)
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": POLL_SECONDS},
+            daemon=True,
+        )
 
     @property
     def port(self) -> int:
@@ -31,7 +36,7 @@ class OpsServer:
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
-        self._server.shutdown()
+        self._server.shutdown()  # returns within POLL_SECONDS
         self._server.server_close()
 
 
