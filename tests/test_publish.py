@@ -125,3 +125,9 @@ def test_an_article_too_large_for_the_broker_is_trimmed_at_a_paragraph_to_fit() 
     roomy = Settings(kafka={"max_request_bytes": full})  # type: ignore[arg-type]
     assert fitted_records(long, roomy)[0] is long
     assert fit_to_size(long, 600) is long  # not even the metadata fits: left to the DLQ
+
+
+def test_record_batch_checksums_are_computed_in_c() -> None:
+    import kafka.record.util
+
+    assert kafka.record.util.crc32c_c is not None  # kafka-python[crc32c]: not its pure Python
