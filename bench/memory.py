@@ -140,21 +140,21 @@ def measure(pid: int, metrics_port: int, total: int, every: int) -> None:
         time.sleep(1)
         seen = scrape(metrics_port, (ENTRIES, RECORDS, DUPLICATES, IN_FLIGHT, OUTBOX))
         main_mb, workers_mb = memory_mb(pid)
-        total = proportional_mb(pid)
-        peak, peak_rss = max(peak, total), max(peak_rss, main_mb + workers_mb)
+        pss = proportional_mb(pid)
+        peak, peak_rss = max(peak, pss), max(peak_rss, main_mb + workers_mb)
         finished = seen[ENTRIES] >= total and seen[IN_FLIGHT] == 0 and seen[OUTBOX] == 0
         if seen[ENTRIES] >= mark or finished:
             print(
                 f"{seen[ENTRIES]:7.0f}  {seen[RECORDS]:7.0f}  {seen[DUPLICATES]:10.0f}"
                 f"  {(time.monotonic() - started) / 60:7.1f}  {main_mb:8.1f}  {workers_mb:11.1f}"
-                f"  {main_mb + workers_mb:7.1f}  {total:9.1f}",
+                f"  {main_mb + workers_mb:7.1f}  {pss:9.1f}",
                 flush=True,
             )
             mark = (int(seen[ENTRIES]) // every + 1) * every
         if finished:
             break
     print(
-        f"PSS total (shared pages counted once): peak {peak:.1f} MB, final {total:.1f} MB;"
+        f"PSS total (shared pages counted once): peak {peak:.1f} MB, final {pss:.1f} MB;"
         f" target < 300. RSS summed over the processes (shared pages counted in each):"
         f" peak {peak_rss:.1f} MB, final {main_mb + workers_mb:.1f} MB"
     )
