@@ -87,8 +87,10 @@ def worker_pool(config: Config) -> ProcessPoolExecutor:
 
 
 def fork_is_safe() -> bool:
-    """Forking copies only the calling thread: safe while it is the only one (a lock held by
-    another thread would stay held in the child forever). Linux only: fork is unsafe on macOS."""
+    """Forking copies only the calling thread: safe while it is the only Python thread (a
+    lock held by another thread would stay held in the child forever). The one native thread
+    at that point, numpy's OpenBLAS pool, quiesces itself around fork (pthread_atfork).
+    Linux only: fork is unsafe on macOS."""
     return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
