@@ -3,8 +3,8 @@
 A local server (127.0.0.1) adds a new realistic article page every `--every` seconds to one of
 10 feeds (each feed lists its newest 30 items); newswire polls every 5 s into the embedded
 broker. Every `--sample` seconds the script prints the resident memory of the newswire process
-and of its worker processes, the records acknowledged so far and the outbox size. The memory
-columns must level off.
+and of its worker processes, their PSS total (shared pages counted once), the records
+acknowledged so far and the outbox size. The memory columns must level off.
 
     .venv/bin/python bench/soak.py --minutes 30
 """
@@ -156,16 +156,17 @@ def main() -> None:
         feeds = [site.url(f"/feed/{f}") for f in range(FEEDS)]
         config = write_config(Path(tmp), feeds, port)
         service = launch_service(config)
-        print("minute  main_MB  workers_MB  acked_records  outbox", flush=True)
+        print("minute  main_RSS  workers_RSS  PSS_total  acked_records  outbox", flush=True)
         started = time.monotonic()
         try:
             while time.monotonic() - started < args.minutes * 60:
                 time.sleep(args.sample)
                 main_mb, workers_mb = memory_mb(service.pid)
+                pss = proportional_mb(service.pid)
                 values = scrape(port, (PUBLISHED, OUTBOX))
                 print(
-                    f"{(time.monotonic() - started) / 60:6.1f}  {main_mb:7.1f}  {workers_mb:10.1f}"
-                    f"  {values[PUBLISHED]:13.0f}  {values[OUTBOX]:6.0f}",
+                    f"{(time.monotonic() - started) / 60:6.1f}  {main_mb:8.1f}  {workers_mb:11.1f}"
+                    f"  {pss:9.1f}  {values[PUBLISHED]:13.0f}  {values[OUTBOX]:6.0f}",
                     flush=True,
                 )
         finally:

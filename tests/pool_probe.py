@@ -40,6 +40,18 @@ def in_worker() -> dict[str, object]:
     }
 
 
+class StartMethods(logging.Handler):
+    """Keeps the start method of each "extraction workers started" log record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.methods: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() == "extraction workers started":
+            self.methods.append(str(getattr(record, "detail", "")))
+
+
 def running(pid: int) -> bool:
     """The process exists and has not exited (a zombie has)."""
     try:
@@ -50,10 +62,8 @@ def running(pid: int) -> bool:
 
 
 def main(other_thread: bool) -> None:
-    started: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: started.append(str(getattr(record, "detail", "")))  # type: ignore[method-assign]
-    logging.getLogger("newswire.service").addHandler(handler)
+    started = StartMethods()
+    logging.getLogger("newswire.service").addHandler(started)
     logging.getLogger("newswire.service").setLevel(logging.INFO)
     release = threading.Event()
     if other_thread:
@@ -68,7 +78,7 @@ def main(other_thread: bool) -> None:
         after_sigint = [f.result(timeout=60) for f in [pool.submit(in_worker) for _ in range(4)]]
     release.set()
     report = {
-        "method": started,
+        "method": started.methods,
         "worker": first,
         "survived_sigint": survived,
         "after_sigint": after_sigint,
