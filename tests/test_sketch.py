@@ -10,7 +10,7 @@ from datasketch import MinHash  # type: ignore[import-untyped]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newswire.sketch import PERMUTATIONS, SEED, SHINGLE_WORDS, minhash, signature, words
+from newswire.sketch import PERMUTATIONS, SEED, minhash, shingles, signature
 from tests.stories import story
 
 ARABIC = (
@@ -21,13 +21,10 @@ ARABIC = (
 
 
 def datasketch_signature(text: str) -> bytes:
-    tokens = words(text)
-    shingles = {
-        " ".join(tokens[i : i + SHINGLE_WORDS]).encode()
-        for i in range(len(tokens) - SHINGLE_WORDS + 1)
-    }
+    runs = shingles(text)
+    assert runs is not None
     theirs = MinHash(num_perm=PERMUTATIONS, seed=SEED, scheme="affine32")
-    theirs.update_batch(list(shingles))
+    theirs.update_batch(list(runs))
     packed: bytes = theirs.hashvalues.astype("<u4").tobytes()
     return packed
 

@@ -44,17 +44,22 @@ def words(text: str) -> list[str]:
     return _WORD.findall(normalise(text).casefold().translate(_ARABIC))
 
 
-def signature(text: str) -> bytes | None:
-    """The MinHash signature of the text's word shingles (PERMUTATIONS uint32, little
-    endian), or None for a text under MIN_WORDS words."""
+def shingles(text: str) -> set[bytes] | None:
+    """The text's runs of SHINGLE_WORDS words, or None for a text under MIN_WORDS words."""
     tokens = words(text)
     if len(tokens) < MIN_WORDS:
         return None
-    shingles = {
+    return {
         " ".join(tokens[i : i + SHINGLE_WORDS]).encode()
         for i in range(len(tokens) - SHINGLE_WORDS + 1)
     }
-    return minhash(shingles).astype("<u4").tobytes()
+
+
+def signature(text: str) -> bytes | None:
+    """The MinHash signature of the text's shingles (PERMUTATIONS uint32, little endian),
+    or None for a text under MIN_WORDS words."""
+    runs = shingles(text)
+    return None if runs is None else minhash(runs).astype("<u4").tobytes()
 
 
 def _permutations(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
