@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any, Protocol
 
 import redis
@@ -77,27 +77,11 @@ class SharedFeedStates:
 
 
 def state_json(state: FeedState) -> str:
-    """A feed state as the JSON kept in Redis."""
-    return json.dumps(
-        {
-            "feed_url": state.feed_url,
-            "feed_id": state.feed_id,
-            "interval_s": state.interval_s,
-            "next_poll": state.next_poll,
-            "consecutive_errors": state.consecutive_errors,
-            "last_success": state.last_success,
-            "last_error": state.last_error,
-            "last_reason": state.last_reason,
-            "items_seen": state.items_seen,
-            "etag": state.validators.etag,
-            "last_modified": state.validators.last_modified,
-            "body_hash": state.body_hash,
-        }
-    )
+    """A feed state as the JSON kept in Redis (every field; validators as an object)."""
+    return json.dumps(asdict(state))
 
 
 def state_from_json(raw: bytes | str) -> FeedState:
     """The feed state `state_json` wrote."""
     data: dict[str, Any] = json.loads(raw)
-    validators = Validators(data.pop("etag"), data.pop("last_modified"))
-    return FeedState(validators=validators, **data)
+    return FeedState(validators=Validators(**data.pop("validators")), **data)
