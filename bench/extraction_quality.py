@@ -104,7 +104,7 @@ def caption_leaks(name: str, output: str, golden: str) -> list[str]:
 
 def measure(rounds: int) -> None:
     settings = ExtractSettings()
-    warm_up()  # the language model loads once per worker process, at its start
+    warm_up()  # the service loads the language model before its workers start
     totals = {"newswire": [0, 0, 0], "trafilatura": [0, 0, 0]}
     seconds = {"newswire": 0.0, "trafilatura": 0.0}
     leaked = {"newswire": 0, "trafilatura": 0}

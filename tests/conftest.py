@@ -76,7 +76,8 @@ def _answers(server: RedisServer) -> bool:
 
 @pytest.fixture(scope="session")
 def pool() -> Iterator[ProcessPoolExecutor]:
-    """The service's own worker pool (spawned processes with the tagger loaded)."""
+    """The service's own worker pool (forked from this process after it loaded the models,
+    or spawned with their own when another thread already runs)."""
     from tests.builders import CONFIG
 
     with worker_pool(CONFIG) as executor:

@@ -32,7 +32,7 @@ from newswire.publish import Publisher, configured_topics, ensure_topics
 from newswire.settings import DedupSettings, Settings
 from newswire.shared_state import FeedStates, SharedFeedStates
 from newswire.state import STATE_FILE, StateStore
-from newswire.worker import init_forked_worker, init_worker, load_models
+from newswire.worker import init_spawned_worker, load_models, tie_to_service
 
 log = logging.getLogger("newswire.service")
 BROKER_CHECK_SECONDS = 15.0
@@ -76,10 +76,12 @@ def worker_pool(config: Config) -> ProcessPoolExecutor:
     if method == "fork":
         load_models(config.gazetteer, config.settings.extract)
         gc.freeze()  # the collector leaves the loaded objects alone: their pages stay shared
-        pool = ProcessPoolExecutor(workers, context, initializer=init_forked_worker)
+        pool = ProcessPoolExecutor(workers, context, initializer=tie_to_service)
     else:
         models = (config.gazetteer, config.settings.extract)
-        pool = ProcessPoolExecutor(workers, context, initializer=init_worker, initargs=models)
+        pool = ProcessPoolExecutor(
+            workers, context, initializer=init_spawned_worker, initargs=models
+        )
     for _ in range(workers):
         pool.submit(int)  # starts the workers (all of them at once when forking)
     log.info("extraction workers started", extra={"workers": workers, "detail": method})

@@ -60,15 +60,15 @@ def load_models(gazetteer: Gazetteer, settings: ExtractSettings) -> None:
     build_article(entry, page, None, feed, settings, _tagger)
 
 
-def init_worker(gazetteer: Gazetteer, settings: ExtractSettings) -> None:
-    """Initializer of a spawned worker: end with the service, load the models."""
-    init_forked_worker()
+def init_spawned_worker(gazetteer: Gazetteer, settings: ExtractSettings) -> None:
+    """Initializer of a spawned worker: tie it to the service, load the models."""
+    tie_to_service()
     load_models(gazetteer, settings)
 
 
-def init_forked_worker() -> None:
-    """Initializer of a worker forked after load_models: end with the service, and leave
-    Ctrl-C to the service (which stops the pool in order)."""
+def tie_to_service() -> None:
+    """Initializer of every worker (a forked one inherits the models): end with the service,
+    and leave Ctrl-C to the service (which stops the pool in order)."""
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -85,9 +85,9 @@ def die_with_parent() -> None:
 
 
 def worker_tagger() -> Tagger:
-    """This process's tagger (init_worker must have run)."""
+    """This process's tagger (load_models must have run here or before the fork)."""
     if _tagger is None:
-        raise RuntimeError("worker not initialised: call init_worker(gazetteer) first")
+        raise RuntimeError("worker not initialised: call load_models(gazetteer, settings) first")
     return _tagger
 
 
