@@ -3,17 +3,12 @@ ambiguity guards, scoring, focus and watchlists."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from newswire.config import load_config
-from newswire.tag import Tagger
+from tests.builders import CONFIG, TAGGER
 from tests.tagging_support import LABELLED, evaluate, load_labelled
 
-REPO_CONFIG = Path(__file__).parents[1] / "config"
-GAZETTEER = load_config(REPO_CONFIG, environ={}).gazetteer
-TAGGER = Tagger(GAZETTEER)
+GAZETTEER = CONFIG.gazetteer
 
 
 def ids(text: str, title: str = "") -> dict[str, int]:
