@@ -62,7 +62,8 @@ class Tagger:
             if p.context
         }
         self._ancestors = [tuple(self._walk_up(p)) for p in self._places]
-        self._regional_sets = [self._below_country(i) for i in range(len(self._places))]
+        # each place and its ancestors below country level
+        self._regional = [self._below_country(i) for i in range(len(self._places))]
         self._seats = frozenset(i for i, p in enumerate(self._places) if self._names_its_parent(p))
 
     @property
@@ -137,7 +138,7 @@ class Tagger:
         if not all(self._is_anchor(i) for i in candidates):
             return frozenset(), frozenset()
         countries = frozenset.intersection(*(frozenset(self._countries_of(i)) for i in candidates))
-        places = frozenset.intersection(*(self._regional(i) for i in candidates))
+        places = frozenset.intersection(*(self._regional[i] for i in candidates))
         return countries, places
 
     def _own_name(self, index: int, key: str) -> bool:
@@ -147,10 +148,6 @@ class Tagger:
     def _by_own_name(self, mention: Mention) -> tuple[int, ...]:
         own = tuple(i for i in mention.candidates if self._own_name(i, mention.key))
         return own or mention.candidates
-
-    def _regional(self, index: int) -> frozenset[str]:
-        """A place and its ancestors below country level."""
-        return self._regional_sets[index]
 
     def _below_country(self, index: int) -> frozenset[str]:
         chain = (self._places[index].id, *self._ancestors[index])
@@ -164,7 +161,7 @@ class Tagger:
             return (
                 1 if index in hints else 0,
                 1 if self._own_name(index, mention.key) else 0,
-                sum(support.place(number, p) for p in self._regional(index)),
+                sum(support.place(number, p) for p in self._regional[index]),
                 sum(support.country(number, c) for c in self._countries_of(index)),
                 KIND_RANK.get(place.kind, 2),
                 place.population,
