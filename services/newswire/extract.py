@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import trafilatura
 
 from newswire.clean import PageHints, clean_text
+from newswire.dates import parse_iso
 from newswire.errors import Reason
 from newswire.models import (
     ExtractionMethod,
@@ -125,7 +125,7 @@ def _page_text(best: _Pass, info: PageInfo, settings: ExtractSettings) -> PageTe
         method=ExtractionMethod.PAGE,
         title=best.title,
         authors=best.authors,
-        published=_page_date(info.published) or _page_date(meta.get("date")),
+        published=parse_iso(info.published) or parse_iso(meta.get("date")),
         language=language_code(meta.get("language") or info.language),
         canonical_url=meta.get("url") or None,
         image=meta.get("image") or None,
@@ -134,7 +134,7 @@ def _page_text(best: _Pass, info: PageInfo, settings: ExtractSettings) -> PageTe
         page_type=info.page_type,
         mode=best.mode,
         quality=page_quality(best.text, best.raw_chars, info.page_type, settings),
-        updated=_page_date(info.modified),
+        updated=parse_iso(info.modified),
     )
 
 
@@ -241,19 +241,6 @@ def _split_authors(value: Any) -> tuple[str, ...]:
     if not isinstance(value, str) or not value.strip():
         return ()
     return tuple(part.strip() for part in value.split(";") if part.strip())
-
-
-def _page_date(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.strptime(value, _DATE_FORMAT)
-    except ValueError:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def language_code(tag: str | None) -> str | None:

@@ -1,15 +1,18 @@
 """JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1), which feedparser 6.0 does not
 read, turned into the same shape feedparser gives, so one converter serves every format.
 
-Only the fields newswire uses are read; anything malformed is skipped, never raised.
+Only the fields newswire uses are read; anything malformed is skipped, never raised: a field
+of the wrong type counts as absent, a bad date as no date, a document nested too deep to
+decode as not JSON.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
+
+from newswire.dates import parse_iso
+from newswire.urls import join_url
 
 VERSION_PREFIX = "https://jsonfeed.org/version/1"
 _JSON_TYPES = ("application/feed+json", "application/json")
@@ -26,7 +29,7 @@ def parse(body: bytes, base_url: str) -> dict[str, Any]:
     Not JSON, or JSON without a JSON Feed version, gives no version and no entries."""
     try:
         document = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         return {"entries": [], "feed": {}, "bozo": True, "bozo_exception": exc}
     version = document.get("version") if isinstance(document, dict) else None
     if not isinstance(version, str) or not version.startswith(VERSION_PREFIX):
@@ -50,16 +53,16 @@ def _entry(item: dict[str, Any], base_url: str) -> dict[str, Any]:
     link = _text(item.get("url")) or _text(item.get("external_url"))
     content = _text(item.get("content_html")) or _text(item.get("content_text"))
     entry: dict[str, Any] = {
-        "link": urljoin(base_url, link) if link else "",
+        "link": join_url(base_url, link) if link else "",
         "id": _text(item.get("id")),
         "title": _text(item.get("title")),
         "summary": _text(item.get("summary")),
         "content": [{"value": content}] if content else [],
         "authors": [{"name": a["name"]} for a in _authors(item) if _text(a.get("name"))],
-        "tags": [{"term": t} for t in item.get("tags") or () if isinstance(t, str)],
+        "tags": [{"term": t} for t in _list(item.get("tags")) if isinstance(t, str)],
         "published_parsed": _time(item.get("date_published")),
         "updated_parsed": _time(item.get("date_modified")),
-        "enclosures": [_attachment(a) for a in item.get("attachments") or () if _is_file(a)],
+        "enclosures": [_attachment(a) for a in _list(item.get("attachments")) if _is_file(a)],
         "media_thumbnail": [{"url": _text(item.get("image"))}] if _text(item.get("image")) else [],
     }
     return entry
@@ -87,15 +90,13 @@ def _attachment(attachment: dict[str, Any]) -> dict[str, Any]:
 
 def _time(value: object) -> Any:
     """An RFC 3339 date as the UTC struct_time feedparser would give, or None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.timetuple()
-    return parsed.utctimetuple()
+    parsed = parse_iso(value)
+    return parsed.utctimetuple() if parsed else None
+
+
+def _list(value: object) -> list[Any]:
+    """A JSON array field, or nothing when the feed put anything else there."""
+    return value if isinstance(value, list) else []
 
 
 def _text(value: object) -> str | None:

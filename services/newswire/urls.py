@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 TRACKING_PARAMS = frozenset(
     {
@@ -62,6 +62,15 @@ def is_http_url(url: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def join_url(base: str, link: str) -> str:
+    """`link` resolved against `base`; "" when either cannot be parsed (an unbalanced "["
+    in a feed's link makes urljoin raise)."""
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return ""
 
 
 def canonical_url(url: str) -> str:
