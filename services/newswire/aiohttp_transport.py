@@ -102,7 +102,12 @@ class ReasonedAiohttpTransport(AiohttpTransport):
     streams) raised as the httpx errors that say what happened."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send `request`; errors as httpx errors."""
+        """Send `request`; errors as httpx errors. Credentials in the URL (`http://reader@host/`,
+        from a feed or a redirect) are already in the Authorization header httpx built from
+        them; aiohttp refuses a URL carrying them too, so they leave the URL (as with httpx's
+        own transport, the server gets them once, as Basic auth)."""
+        if request.url.userinfo:
+            request.url = request.url.copy_with(userinfo=b"")
         try:
             response = await super().handle_async_request(request)
         except (httpx.TransportError, aiohttp.ClientError, OSError) as exc:
