@@ -15,6 +15,7 @@ import httpcore
 import httpx
 
 from newswire.aiohttp_transport import guarded_aiohttp_transport
+from newswire.content_coding import BodyTooLarge, BoundedDecoder, CorruptCoding, UnsupportedCoding
 from newswire.errors import Reason, reason_for_status
 from newswire.guard import AddressGuard, BlockedAddress, GuardedBackend, Resolver, resolve
 from newswire.hosts import HostGate
@@ -36,10 +37,6 @@ class HttpResponse:
     last_modified: str | None
     retry_after: float | None = None  # seconds, from Retry-After (delta or HTTP date)
     fresh_for: float | None = None  # seconds, from Cache-Control max-age or Expires
-
-
-class BodyTooLarge(Exception):
-    """The body went past a configured cap."""
 
 
 PAUSE_STATUSES = frozenset({429, 503})
@@ -82,6 +79,8 @@ class HttpFetcher:
             return await self._read(url, headers or {}, stage)
         except BodyTooLarge as exc:
             return Failure(stage, Reason.TOO_LARGE, str(exc), url)
+        except (UnsupportedCoding, CorruptCoding) as exc:
+            return Failure(stage, Reason.PROTOCOL, str(exc), url)
         except TimeoutError:
             return Failure(stage, Reason.TIMEOUT, f"over {settings.total_timeout}s in total", url)
         except httpx.HTTPError as exc:
@@ -181,15 +180,15 @@ async def _body(response: httpx.Response, url: str, settings: HttpSettings) -> H
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > settings.max_wire_bytes:
         raise BodyTooLarge(f"declared {declared} bytes, over {settings.max_wire_bytes} on the wire")
-    chunks, size = [], 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > settings.max_body_bytes:
-            raise BodyTooLarge(f"over {settings.max_body_bytes} bytes decoded")
+    headers = response.headers
+    # raw bytes, decoded here: httpx would inflate each chunk whole, whatever its ratio
+    decoder = BoundedDecoder(headers.get("Content-Encoding"), settings.max_body_bytes)
+    chunks: list[bytes] = []
+    async for chunk in response.aiter_raw():
         if response.num_bytes_downloaded > settings.max_wire_bytes:
             raise BodyTooLarge(f"over {settings.max_wire_bytes} bytes on the wire")
-        chunks.append(chunk)
-    headers = response.headers
+        chunks.extend(decoder.feed(chunk))
+    chunks.extend(decoder.finish())
     return HttpResponse(
         url=url,
         final_url=str(response.url),
