@@ -63,7 +63,51 @@ def test_non_public_addresses_are_refused_with_why(address: str, why: str) -> No
     assert refusal(ip(address)) == why
 
 
-@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "1.1.1.1"])
+@pytest.mark.parametrize(
+    "address,why",
+    [
+        ("::127.0.0.1", "loopback, IPv4-compatible"),
+        ("::10.0.0.1", "private, IPv4-compatible"),
+        ("::ffff:0:127.0.0.1", "loopback, IPv4-translated"),
+        ("::ffff:0:169.254.169.254", "cloud metadata, IPv4-translated"),
+        ("64:ff9b::127.0.0.1", "loopback, NAT64"),
+        ("64:ff9b::a9fe:a9fe", "cloud metadata, NAT64"),  # 169.254.169.254
+        ("64:ff9b::192.168.0.1", "private, NAT64"),
+        ("2002:7f00:1::", "loopback, 6to4"),
+        ("2002:a9fe:a9fe::1", "cloud metadata, 6to4"),
+        ("2002:0a00:0001::", "private, 6to4"),
+    ],
+)
+def test_ipv6_forms_carrying_a_refused_ipv4_address_are_refused(address: str, why: str) -> None:
+    assert refusal(ip(address)) == why
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b:1:abcd::7f00:1",  # local-use NAT64 under a /96 prefix: 127.0.0.1
+        "64:ff9b:1:7f00:0:100::",  # local-use NAT64 under a /48 prefix: 127.0.0.1
+    ],
+)
+def test_local_use_nat64_is_judged_at_each_position_the_ipv4_address_may_sit(
+    address: str,
+) -> None:
+    # the prefix length is the network's choice (RFC 6052, 8215): every candidate is checked
+    assert refusal(ip(address)) is not None
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "93.184.216.34",
+        "8.8.8.8",
+        "2606:4700::1111",
+        "1.1.1.1",
+        "64:ff9b::8.8.8.8",  # NAT64 of a public address
+        "2002:0808:0808::1",  # 6to4 of a public address
+        "::ffff:8.8.8.8",
+    ],
+)
 def test_public_addresses_pass(address: str) -> None:
     assert refusal(ip(address)) is None
 
@@ -113,6 +157,11 @@ def stub_resolver(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
         ["fd00::1"],
         ["::ffff:10.0.0.1"],
         ["93.184.216.34", "10.0.0.1"],  # one bad answer among good ones
+        ["::127.0.0.1"],
+        ["::ffff:0:127.0.0.1"],
+        ["64:ff9b::7f00:1"],
+        ["64:ff9b:1::7f00:1"],
+        ["2002:7f00:1::"],
     ],
 )
 def test_a_name_resolving_to_a_refused_range_is_never_connected(addresses: list[str]) -> None:
@@ -121,6 +170,29 @@ def test_a_name_resolving_to_a_refused_range_is_never_connected(addresses: list[
     with pytest.raises(BlockedAddress, match=r"evil\.test resolves to"):
         asyncio.run(backend.connect_tcp("evil.test", 80))
     assert inner.asked == []
+
+
+@pytest.mark.parametrize("literal", ["::127.0.0.1", "::ffff:0:127.0.0.1", "64:ff9b::7f00:1"])
+def test_ipv6_literals_carrying_loopback_are_refused_by_both_transports_guards(
+    literal: str,
+) -> None:
+    # the literal as a URL's host ([::127.0.0.1]) resolves to itself: each guard refuses it
+    # before any connection (the backend here never connects; aiohttp's connector is only
+    # asked to resolve)
+    inner = NeverConnect()
+    with pytest.raises(BlockedAddress, match="refused"):
+        asyncio.run(GuardedBackend(AddressGuard(), inner).connect_tcp(f"[{literal}]", 80))
+    assert inner.asked == []
+
+    async def aiohttp_lookup() -> None:
+        connector = GuardedConnector(AddressGuard(), resolve)
+        try:
+            await connector._resolve_host(literal, 80)
+        finally:
+            await connector.close()
+
+    with pytest.raises(BlockedAddress, match="refused"):
+        asyncio.run(aiohttp_lookup())
 
 
 def test_the_checked_address_is_the_one_connected_to() -> None:

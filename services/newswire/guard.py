@@ -3,7 +3,8 @@
 Feed and article URLs are written by strangers. Every connection newswire opens goes through
 `GuardedBackend`, which resolves the host itself, refuses the connection if any address is
 loopback, private, link-local (cloud metadata included), CGNAT, multicast, unspecified or
-otherwise not global (IPv4-mapped IPv6 judged by its IPv4 address), and then connects to the
+otherwise not global (an IPv6 address that carries an IPv4 address, mapped, compatible,
+translated, NAT64 or 6to4, judged by that IPv4 address too), and then connects to the
 checked address, so a DNS answer that changes between check and connect (rebinding) cannot
 slip through. Redirects open new connections, so every hop is checked the same way.
 
@@ -25,6 +26,8 @@ import httpcore
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 METADATA = frozenset(
     {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 )
@@ -35,10 +38,41 @@ class BlockedAddress(httpcore.ConnectError, OSError):
     OSError too, as aiohttp reports only those out of a lookup as connection errors.)"""
 
 
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 address carries, with the form's name: IPv4-mapped
+    (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d), NAT64
+    (64:ff9b::/96, and the local-use 64:ff9b:1::/48 at both its /48 and /96 positions) and
+    6to4 (2002::/16). A packet to one of these may reach that IPv4 address."""
+    value = int(ip)
+    low32 = ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    found: list[tuple[str, ipaddress.IPv4Address]] = []
+    if ip.ipv4_mapped is not None:
+        found.append(("IPv4-mapped", ip.ipv4_mapped))
+    if value >> 32 == 0 and value > 1:
+        found.append(("IPv4-compatible", low32))
+    if value >> 32 == 0xFFFF0000:
+        found.append(("IPv4-translated", low32))
+    if ip in NAT64:
+        found.append(("NAT64", low32))
+    if ip in NAT64_LOCAL:
+        # RFC 6052 at /48: bits 48-63 and 72-87 (bits 64-71 are the reserved u octet)
+        high, low = (value >> 64) & 0xFFFF, (value >> 40) & 0xFFFF
+        found += [("NAT64", low32), ("NAT64", ipaddress.IPv4Address(high << 16 | low))]
+    if ip.sixtofour is not None:
+        found.append(("6to4", ip.sixtofour))
+    return found
+
+
 def refusal(ip: IPAddress) -> str | None:
-    """Why connecting to `ip` is refused, or None when it is a public address."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return refusal(ip.ipv4_mapped)
+    """Why connecting to `ip` is refused, or None when it is a public address. An IPv6
+    address carrying an IPv4 address is refused when that IPv4 address would be."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # an IPv4 address in IPv6 clothing: judged as IPv4
+            return refusal(ip.ipv4_mapped)
+        for form, inner in embedded_ipv4(ip):
+            why = refusal(inner)
+            if why is not None:
+                return f"{why}, {form}"
     checks = (
         (ip in METADATA, "cloud metadata"),
         (ip.is_unspecified, "unspecified"),
