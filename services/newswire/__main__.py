@@ -1,5 +1,5 @@
 """Entry point for ``python -m newswire``."""
 
-from newswire.cli import main
+from newswire.launch import main
 
 raise SystemExit(main())

@@ -102,7 +102,13 @@ class EmbeddedBroker:
         output = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115
         try:
             self._process = subprocess.Popen(
-                command, stdout=output, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+                command,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+                # its own process group: a Ctrl-C or SIGTERM to newswire's group must not stop
+                # the broker before the service has drained its outbox into it
+                process_group=0,
             )
         finally:
             if self._log_file:

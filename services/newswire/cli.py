@@ -21,7 +21,7 @@ from lxml.etree import ParserError
 from newswire import __version__
 from newswire.config import Config, load_config
 from newswire.discover import Discovery, discover, feeds_yaml
-from newswire.errors import BrokerError, ConfigError
+from newswire.errors import BrokerError, ConfigError, StateDirInUse
 from newswire.feed_table import feeds_table
 from newswire.fetch import decode_html, fetch_page
 from newswire.http_client import HttpFetcher
@@ -108,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](config, args)
     except BrokerError as exc:
         print(f"newswire: broker error: {exc}", file=sys.stderr)
+        return 1
+    except StateDirInUse as exc:
+        print(f"newswire: {exc}", file=sys.stderr)
         return 1
 
 

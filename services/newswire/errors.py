@@ -5,7 +5,8 @@ Every expected failure (a dead feed, a 404, a parse error, a broker outage) is n
 
     NewswireError
     ├── ConfigError        bad config file or value (the CLI exits 2)
-    └── BrokerError        the Kafka broker cannot be reached or set up
+    ├── BrokerError        the Kafka broker cannot be reached or set up
+    └── StateDirInUse      another `newswire run` holds the state directory
 
 An expected failure of one item in one stage is not raised: it travels as a `models.Failure`
 value carrying its Reason.
@@ -80,3 +81,7 @@ class ConfigError(NewswireError):
 
 class BrokerError(NewswireError):
     """The Kafka broker cannot be reached, started or prepared."""
+
+
+class StateDirInUse(NewswireError):
+    """Another `newswire run` holds the state directory's run lock."""

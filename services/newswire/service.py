@@ -29,8 +29,10 @@ from newswire.models import FeedSpec
 from newswire.outbox import Outbox
 from newswire.pipeline import Pipeline, RunStats
 from newswire.publish import Publisher, configured_topics, ensure_topics
+from newswire.run_lock import exclusive_state_dir
 from newswire.settings import DedupSettings, Settings
 from newswire.shared_state import FeedStates, SharedFeedStates
+from newswire.signals import ignore_stop_signals
 from newswire.state import STATE_FILE, StateStore
 from newswire.worker import init_spawned_worker, load_models, tie_to_service
 
@@ -101,6 +103,7 @@ def run_service(config: Config, once: bool) -> RunStats:
     settings = config.settings
     metrics.FEEDS_CONFIGURED.set(len(config.feeds))
     with contextlib.ExitStack() as stack:
+        stack.enter_context(exclusive_state_dir(config.state_dir))
         pool = stack.enter_context(worker_pool(config))
         bootstrap = stack.enter_context(kafka_bootstrap(config))
         if settings.topics.create:
@@ -127,6 +130,7 @@ def run_service(config: Config, once: bool) -> RunStats:
         stack.callback(ops.stop)
         log.info("serving /metrics, /healthz, /readyz", extra={"listen": ops.port})
         stats = asyncio.run(_run(config, bootstrap, store, dedup, publisher, pool, once))
+        ignore_stop_signals()  # stopping already: the loop's handlers are gone
     return stats
 
 

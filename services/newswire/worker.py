@@ -67,10 +67,15 @@ def init_spawned_worker(gazetteer: Gazetteer, settings: ExtractSettings) -> None
 
 
 def tie_to_service() -> None:
-    """Initializer of every worker (a forked one inherits the models): end with the service,
-    and leave Ctrl-C to the service (which stops the pool in order)."""
+    """Initializer of every worker (a forked one inherits the models): end with the service;
+    leave stop signals to the service, which stops the pool in order. A worker has its own
+    process group, so a SIGTERM or Ctrl-C sent to the service's group (by `timeout`, a
+    terminal, a process manager) reaches only the service; SIGTERM is back to its default,
+    which is how the pool ends a worker."""
     die_with_parent()
+    os.setpgrp()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def die_with_parent() -> None:
