@@ -43,6 +43,9 @@ _BYLINE = re.compile(r"^by\s+[\w.'’-]+(?:\s+(?:[\w.'’-]+|and|&)){0,6}$", re.
 _TABLE_RULE = re.compile(r"^\|?(?:\s*:?-{3,}:?\s*\|)+\s*$")
 MAX_PROMPT_CHARS = 160
 MAX_BYLINE_CHARS = 80
+# a credit closes its paragraph: only this tail is searched, so the search stays linear in
+# the paragraph's length (searched whole, "(photo:" repeated without ")" is quadratic)
+MAX_CREDIT_CHARS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +75,7 @@ def paragraphs(text: str) -> list[str]:
 def is_boilerplate(paragraph: str, hints: PageHints = PageHints()) -> bool:
     """Generic boilerplate: credits and captions, related links, prompts, a byline, the title
     again."""
-    if _PHOTO_CREDIT.search(paragraph) or _RELATED.match(paragraph):
+    if _PHOTO_CREDIT.search(paragraph[-MAX_CREDIT_CHARS:]) or _RELATED.match(paragraph):
         return True
     if len(paragraph) <= MAX_PROMPT_CHARS and _PROMPTS.match(paragraph):
         return True

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import calendar
-import email.utils
 import hashlib
+import io
 import re
-import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import feedparser
 
 from newswire import jsonfeed
+from newswire.dates import from_struct_time, parse_date
 from newswire.errors import Reason
 from newswire.http_client import HttpFetcher
 from newswire.models import (
@@ -34,7 +33,12 @@ FEED_ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 _BYLINE = re.compile(r"^\s*by\s+", re.IGNORECASE)
-_IMG_SRC = re.compile(r"""<img[^>]+src=["']([^"']+)["']""", re.IGNORECASE)
+# an <img> tag ends at the next "<" or ">", so tags never overlap and the scan is linear
+# (one regex `<img[^>]+src=` is quadratic on "<img " repeated with no ">")
+_IMG_TAG = re.compile(r"<img\b[^<>]*", re.IGNORECASE)
+_SRC = re.compile(r"""\bsrc\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+# the lookbehind starts a match only where a run of spaces starts: linear on long runs
+_AUTHOR_SEPARATOR = re.compile(r"(?<!\s)\s+and\s+|,\s*")
 _SY_PERIODS = {
     "hourly": 3600.0,
     "daily": 86400.0,
@@ -83,7 +87,9 @@ def parse_feed(document: FeedDocument) -> ParsedFeed | Failure:
     if jsonfeed.looks_like_json(document.body, document.content_type):
         return _convert(document, jsonfeed.parse(document.body, document.final_url))
     parsed = feedparser.parse(
-        document.body,
+        # a file object: handed str or bytes, feedparser first tries them as a path or URL
+        # (a body of "/dev/zero" or "/etc/hosts" would be read from this machine)
+        io.BytesIO(document.body),
         response_headers={
             "content-type": document.content_type or "application/xml",
             "content-location": document.final_url,
@@ -159,8 +165,8 @@ def to_entry(raw: Any, feed: FeedSpec, feed_language: str | None) -> FeedEntry |
         authors=_authors(raw),
         tags=tuple(t["term"].strip() for t in raw.get("tags", ()) if (t.get("term") or "").strip()),
         # RSS 1.0's dc:date reaches feedparser as `updated` only: it is the item's date
-        published=_timestamp(raw.get("published_parsed")) or _updated(raw),
-        updated=_parse_date(raw.get("updatedate")) or _updated(raw),
+        published=from_struct_time(raw.get("published_parsed")) or _updated(raw),
+        updated=parse_date(raw.get("updatedate")) or _updated(raw),
         image=_image(raw),
         language=feed_language or feed.outlet.language,
         extras=tuple((name, str(raw[key])) for key, name in _EXTRA_FIELDS.items() if raw.get(key)),
@@ -170,7 +176,7 @@ def to_entry(raw: Any, feed: FeedSpec, feed_language: str | None) -> FeedEntry |
 
 def _updated(raw: Any) -> datetime | None:
     """The entry's own update time, read past feedparser's fallback to the publication time."""
-    return _timestamp(dict.get(raw, "updated_parsed"))
+    return from_struct_time(dict.get(raw, "updated_parsed"))
 
 
 def _content(raw: Any) -> str | None:
@@ -185,7 +191,7 @@ def _authors(raw: Any) -> tuple[str, ...]:
         names = [raw["author"]]
     cleaned = []
     for name in names:
-        for part in re.split(r"\s+and\s+|,\s*", _BYLINE.sub("", name or "")):
+        for part in _AUTHOR_SEPARATOR.split(_BYLINE.sub("", name or "")):
             part = part.strip()
             if part and part not in cleaned:
                 cleaned.append(part)
@@ -200,8 +206,11 @@ def _image(raw: Any) -> str | None:
     for enclosure in raw.get("enclosures", ()):
         if str(enclosure.get("type", "")).startswith("image/") and enclosure.get("href"):
             return str(enclosure["href"])
-    match = _IMG_SRC.search(raw.get("summary") or "")
-    return match.group(1) if match else None
+    for tag in _IMG_TAG.finditer(raw.get("summary") or ""):
+        src = _SRC.search(tag.group())
+        if src:
+            return src.group(1)
+    return None
 
 
 def _media(raw: Any) -> tuple[Media, ...]:
@@ -232,23 +241,3 @@ def _add_media(
         medium=str(medium) if medium else None,
         length=int(size) if size.isdigit() else None,
     )
-
-
-def _timestamp(value: time.struct_time | None) -> datetime | None:
-    if value is None:
-        return None
-    return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
-
-
-def _parse_date(value: str | None) -> datetime | None:
-    """An outlet's extra date element (RFC 822 or ISO 8601), as UTC."""
-    if not value:
-        return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        try:
-            parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)

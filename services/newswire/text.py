@@ -12,6 +12,7 @@ from lxml.etree import ParserError
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad]")  # bidi marks too
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_TAG = re.compile(r"<[^<>]+>")  # stops at the next "<": linear on "<<<<..." with no ">"
 _BLOCKS = ("p", "li", "h2", "h3", "h4", "blockquote", "pre", "td")
 
 
@@ -30,7 +31,7 @@ def html_fragment_text(fragment: str) -> str:
     try:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except (ParserError, ValueError):
-        return re.sub(r"<[^>]+>", " ", fragment)
+        return _TAG.sub(" ", fragment)
     blocks = [el.text_content() for el in root.iter(*_BLOCKS)]
     if not blocks:
         for br in root.iter("br"):
