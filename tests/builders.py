@@ -13,8 +13,13 @@ from newswire.worker import build_article
 from tests.site import DATA
 
 REPO_CONFIG = Path(__file__).parents[1] / "config"
-# Tests serve feeds and pages from 127.0.0.1, which the SSRF guard refuses unless allowed.
-LOOPBACK_ALLOWED = {"NEWSWIRE_HTTP__ALLOW_HOSTS": "[127.0.0.1]"}
+# Tests serve feeds and pages from 127.0.0.1, which the SSRF guard refuses unless allowed;
+# and an unexpected error crashes the test instead of being contained (errors.contain), so
+# no bug hides behind the containment meant for a running service.
+LOOPBACK_ALLOWED = {
+    "NEWSWIRE_HTTP__ALLOW_HOSTS": "[127.0.0.1]",
+    "NEWSWIRE_ERRORS__CONTAIN": "false",
+}
 CONFIG = load_config(REPO_CONFIG, environ=LOOPBACK_ALLOWED)
 FEEDS = {f.outlet.id: f for f in CONFIG.feeds}
 TAGGER = Tagger(CONFIG.gazetteer)

@@ -24,6 +24,10 @@ from tests.site import FixtureSite
 for _name in ("NO_PROXY", "no_proxy"):
     os.environ[_name] = ",".join(filter(None, [os.environ.get(_name), "127.0.0.1,localhost,::1"]))
 
+# Any newswire a test starts (a subprocess, a default load_config) lets an unexpected error
+# stop it rather than containing it: tests crash loudly on bugs.
+os.environ.setdefault("NEWSWIRE_ERRORS__CONTAIN", "false")
+
 # `pytest --hypothesis-profile=deep` runs the property tests with many more examples.
 settings.register_profile("deep", max_examples=3000, deadline=None)
 

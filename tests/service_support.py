@@ -40,6 +40,7 @@ def service_config(
         "metrics": {"host": "127.0.0.1", "port": metrics_port},
         "extract": {"workers": 1},
         "http": {"allow_hosts": ["127.0.0.1"], "host_min_delay": 0},
+        "errors": {"contain": False},  # a bug met in a test stops the service: never hidden
     }
     for name, values in sections.items():
         settings[name] = {**settings.get(name, {}), **values}

@@ -271,6 +271,7 @@ def test_a_real_prometheus_scrapes_newswire_and_loads_the_rules(
 def test_metric_names_follow_prometheus_conventions_with_bounded_labels() -> None:
     bounded = {"feed", "outlet", "outcome", "topic", "stage", "reason", "layer", "method"}
     bounded |= {"watchlist", "host"}
+    bounded |= {"kind"}  # worker budgets: time, memory, lost
     families = [f for f in REGISTRY.collect() if f.name.startswith("newswire_")]
     assert len(families) >= 25
     for family in families:

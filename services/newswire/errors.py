@@ -49,6 +49,8 @@ class Reason(StrEnum):
     PUBLISH_ERROR = "publish_error"
     DEDUP_UNAVAILABLE = "dedup_unavailable"
     STATE_UNAVAILABLE = "state_unavailable"  # shared feed state (cluster.mode: group)
+    OVER_BUDGET = "over_budget"  # a worker task over its time or memory limit
+    INTERNAL_ERROR = "internal_error"  # an unexpected error, contained to its feed or entry
 
 
 _NAMED_STATUSES = {

@@ -180,3 +180,15 @@ REBALANCES = Counter(
     "Partition assignments this replica received from the group (cluster.mode: group)",
     namespace=NS,
 )
+WORKER_BUDGET = Counter(
+    "worker_over_budget",
+    "Worker tasks (a page, a feed) stopped for going over a budget: time (the workers were "
+    "killed), memory (MemoryError in the worker), lost (in flight at two worker deaths)",
+    ["kind"],
+    namespace=NS,
+)
+WORKER_POOL_REPLACED = Counter(
+    "worker_pool_replacements",
+    "Times the worker pool was rebuilt after a worker died or was killed",
+    namespace=NS,
+)

@@ -98,6 +98,17 @@ class FeedEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class RejectedEntry:
+    """A feed item whose conversion to a FeedEntry failed unexpectedly (a bug met by a
+    feed's data, contained with `errors.contain`): the item as JSON (capped), the error, and
+    a stable key (the item's hash) so it is dead-lettered once, not at every poll."""
+
+    raw: str
+    error: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedFeed:
     """What the parser made of a feed body. `update_hint_s` is how often the feed says it
     changes (RSS <ttl>, sy:updatePeriod/sy:updateFrequency), in seconds."""
@@ -106,6 +117,7 @@ class ParsedFeed:
     malformed: str | None = None
     skipped: int = 0
     update_hint_s: float | None = None
+    rejected: tuple[RejectedEntry, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from newswire import metrics
 from newswire.errors import Reason
-from newswire.models import DedupRecord, Failure, FeedEntry, OutboxRecord
+from newswire.models import DedupRecord, Failure, FeedEntry, OutboxRecord, RejectedEntry
 from newswire.publish import RECORD_OVERHEAD, Publisher
 from newswire.settings import Settings
 from newswire.state import StateStore
@@ -204,6 +204,17 @@ def entry_letter(entry: FeedEntry, failure: Failure, topic: str) -> OutboxRecord
     value = json.dumps(letter, ensure_ascii=False).encode()
     headers = (("schema", b"newswire.dead_letter.v1"),)
     return OutboxRecord(topic, ident.encode(), value, headers, ident, entry.link)
+
+
+def rejected_letter(rejected: RejectedEntry, failure: Failure, topic: str) -> OutboxRecord:
+    """The dead letter of a feed item newswire could not even read as an entry: stage,
+    reason, detail and the raw item (`entry_raw`, JSON text as the feed gave it)."""
+    ident, feed_url = rejected.key.removeprefix("rejected:"), failure.url or ""
+    letter = _letter(failure, 1, ident, feed_url)
+    letter["entry_raw"] = rejected.raw
+    value = json.dumps(letter, ensure_ascii=False).encode()
+    headers = (("schema", b"newswire.dead_letter.v1"),)
+    return OutboxRecord(topic, ident.encode(), value, headers, ident, feed_url)
 
 
 def _letter(failure: Failure, attempts: int, ident: str, url: str) -> dict[str, object]:

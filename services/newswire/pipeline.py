@@ -48,9 +48,11 @@ from newswire.models import (
     OutboxRecord,
     ParsedFeed,
     Published,
+    RejectedEntry,
 )
-from newswire.outbox import Outbox, entry_letter
+from newswire.outbox import Outbox, entry_letter, rejected_letter
 from newswire.poll import body_digest, fetch_feed, parse_feed
+from newswire.pool import OverBudget
 from newswire.publish import fitted_records
 from newswire.schedule import (
     after_failure,
@@ -124,18 +126,24 @@ class Pipeline:
         await asyncio.gather(*(self.poll_feed(feed) for feed in feeds))
 
     async def poll_feed(self, feed: FeedSpec) -> FeedState:
-        """One poll of one feed; returns (and stores) the feed's new state and schedule."""
+        """One poll of one feed; returns (and stores) the feed's new state and schedule.
+        An unexpected error in this poll is contained to the feed (`errors.contain`): logged
+        with the feed, counted as internal_error, and the feed backed off like a failure."""
         state = self._feed_states.feed_state(feed)
         started, now = time.monotonic(), time.time()
         self.stats.polls += 1
-        async with self._feed_slots:
-            result = await fetch_feed(self._fetcher, feed, state.validators)
-        if isinstance(result, NotModified):
-            new_state = self._succeeded(feed, state, now, "not_modified", (), (result.fresh_for,))
-        elif isinstance(result, Failure):
-            new_state = self._poll_failed(feed, state, now, result)
-        else:
-            new_state = await self._document(feed, state, now, result)
+        try:
+            new_state = await self._poll(feed, state, now)
+        except Exception as exc:
+            if not self._settings.errors.contain:
+                raise
+            failure = Failure("poll", Reason.INTERNAL_ERROR, _describe(exc), feed.url)
+            log.error(
+                "poll crashed; the feed is backed off",
+                extra=_ctx(feed, failure.detail, failure),
+                exc_info=exc,
+            )
+            new_state = self._poll_failed(feed, state, now, failure)
         metrics.POLL_SECONDS.labels(feed.id).observe(time.monotonic() - started)
         self._feed_states.save_feed_state(new_state)
         metrics.FEED_CONSECUTIVE_ERRORS.labels(feed.id).set(new_state.consecutive_errors)
@@ -145,6 +153,15 @@ class Pipeline:
         metrics.FEEDS_SILENT.set(silent)
         return new_state
 
+    async def _poll(self, feed: FeedSpec, state: FeedState, now: float) -> FeedState:
+        async with self._feed_slots:
+            result = await fetch_feed(self._fetcher, feed, state.validators)
+        if isinstance(result, NotModified):
+            return self._succeeded(feed, state, now, "not_modified", (), (result.fresh_for,))
+        if isinstance(result, Failure):
+            return self._poll_failed(feed, state, now, result)
+        return await self._document(feed, state, now, result)
+
     async def _document(
         self, feed: FeedSpec, state: FeedState, now: float, document: FeedDocument
     ) -> FeedState:
@@ -153,11 +170,13 @@ class Pipeline:
             # new validators, same bytes: nothing to parse; remember the new validators
             unchanged = replace(state, validators=document.validators)
             return self._succeeded(feed, unchanged, now, "unchanged", (), (document.fresh_for,))
-        parsed = await asyncio.get_running_loop().run_in_executor(self._pool, parse_feed, document)
+        parsed = await self._parse(feed, document)
         if isinstance(parsed, Failure):
             return self._poll_failed(feed, state, now, parsed)
         parsed = self._capped(feed, parsed)
         self._parsed(feed, parsed)
+        for rejected in parsed.rejected:
+            await self._reject(feed, rejected)
         outcomes = await asyncio.gather(*(self.process(feed, e) for e in parsed.entries))
         published = sum(1 for o in outcomes if o is EntryOutcome.PUBLISHED)
         state = replace(state, items_seen=state.items_seen + published)
@@ -168,6 +187,16 @@ class Pipeline:
         self._note_activity(feed, dates)
         hints = (parsed.update_hint_s, document.fresh_for)
         return self._succeeded(feed, state, now, "ok", dates, hints)
+
+    async def _parse(self, feed: FeedSpec, document: FeedDocument) -> ParsedFeed | Failure:
+        """Parse in a worker; a parse over the worker's time or memory budget fails the
+        poll."""
+        loop = asyncio.get_running_loop()
+        try:
+            contain = self._settings.errors.contain
+            return await loop.run_in_executor(self._pool, parse_feed, document, contain)
+        except OverBudget as exc:
+            return Failure("poll", Reason.OVER_BUDGET, str(exc), feed.url)
 
     def _capped(self, feed: FeedSpec, parsed: ParsedFeed) -> ParsedFeed:
         """At most poll.max_entries entries of one poll (the first ones: feeds list the newest
@@ -227,7 +256,10 @@ class Pipeline:
         return new_state
 
     async def process(self, feed: FeedSpec, entry: FeedEntry) -> EntryOutcome:
-        """Take one entry to the broker (a shared dedup store out of reach: try again later)."""
+        """Take one entry to the broker (a shared dedup store out of reach: try again later).
+        An unexpected error is contained to the entry (`errors.contain`): it is
+        dead-lettered with the original entry and its keys recorded, so it is not retried
+        forever."""
         try:
             return await self._process(feed, entry)
         except DedupUnavailable as exc:
@@ -235,6 +267,12 @@ class Pipeline:
             self._count_failure(failure)
             log.warning("dedup store unavailable", extra=_ctx(feed, failure.detail, failure))
             return EntryOutcome.RETRY
+        except Exception as exc:
+            if not self._settings.errors.contain:
+                raise
+            failure = Failure("pipeline", Reason.INTERNAL_ERROR, _describe(exc), entry.link)
+            await self._dead_letter_entry(feed, entry, entry_keys(entry), failure, exc)
+            return EntryOutcome.REPEAT
 
     async def _process(self, feed: FeedSpec, entry: FeedEntry) -> EntryOutcome:
         keys = entry_keys(entry)
@@ -332,12 +370,29 @@ class Pipeline:
     ) -> Article | None:
         """The article, or None when extraction crashed (the entry is then dead-lettered)."""
         try:
-            return await self._build(feed, entry, page, reason)
+            return await self._build_within_budget(feed, entry, page, reason)
         except BrokenProcessPool:
             raise  # a worker process died: the pool is gone, the service must restart
         except Exception as exc:  # a bug in extraction: dead-letter it, never retry forever
             await self._extraction_crashed(feed, entry, keys, exc)
             return None
+
+    async def _build_within_budget(
+        self, feed: FeedSpec, entry: FeedEntry, page: FetchedPage | None, reason: Reason | None
+    ) -> Article:
+        """The article; a page over the worker's time or memory budget is left out, and the
+        article is built from the feed's own text, with the reason."""
+        try:
+            return await self._build(feed, entry, page, reason)
+        except OverBudget as exc:
+            if page is None:
+                raise  # the feed's own text over budget: nothing left to fall back on
+            failure = Failure("extract", Reason.OVER_BUDGET, str(exc), entry.link)
+        self._count_failure(failure)
+        log.warning(
+            "page over budget; the feed's text is used", extra=_ctx(feed, failure.detail, failure)
+        )
+        return await self._build(feed, entry, None, Reason.OVER_BUDGET)
 
     async def _build(
         self, feed: FeedSpec, entry: FeedEntry, page: FetchedPage | None, reason: Reason | None
@@ -427,17 +482,45 @@ class Pipeline:
     async def _extraction_crashed(
         self, feed: FeedSpec, entry: FeedEntry, keys: tuple[str, ...], exc: Exception
     ) -> None:
+        """A crash in extraction: the entry goes to the dead-letter topic."""
+        failure = Failure("extract", Reason.EXTRACT_ERROR, _describe(exc), entry.link)
+        await self._dead_letter_entry(feed, entry, keys, failure, exc)
+
+    async def _dead_letter_entry(
+        self,
+        feed: FeedSpec,
+        entry: FeedEntry,
+        keys: tuple[str, ...],
+        failure: Failure,
+        exc: Exception,
+    ) -> None:
         """Send the original entry to the dead-letter topic and record its keys as seen."""
-        detail = f"{type(exc).__name__}: {exc}"
-        failure = Failure("extract", Reason.EXTRACT_ERROR, detail, entry.link)
         letter = entry_letter(entry, failure, self._settings.topics.dead_letters)
         await self._outbox.wait_for_room()
         self._accept(DedupRecord(letter.article_id, keys), [letter])
+        self._dead_lettered(feed, failure, exc)
+
+    async def _reject(self, feed: FeedSpec, rejected: RejectedEntry) -> None:
+        """A feed item that could not be read as an entry: dead-lettered once (its hash is
+        recorded), with the raw item."""
+        keys = (rejected.key,)
+        if self._dedup.claim(keys) is not None:
+            return  # dead-lettered at an earlier poll, or in flight
+        try:
+            failure = Failure("poll", Reason.INTERNAL_ERROR, rejected.error, feed.url)
+            letter = rejected_letter(rejected, failure, self._settings.topics.dead_letters)
+            await self._outbox.wait_for_room()
+            self._accept(DedupRecord(letter.article_id, keys), [letter])
+            self._dead_lettered(feed, failure, None)
+        finally:
+            self._dedup.release(keys)
+
+    def _dead_lettered(self, feed: FeedSpec, failure: Failure, exc: Exception | None) -> None:
         self._count_failure(failure)
         metrics.DEAD_LETTERS.labels(failure.stage, failure.reason.value).inc()
         log.error(
-            "extraction crashed; entry sent to the dead-letter topic",
-            extra=_ctx(feed, detail, failure),
+            "entry sent to the dead-letter topic",
+            extra=_ctx(feed, failure.detail, failure),
             exc_info=exc,
         )
 
@@ -457,6 +540,10 @@ class Pipeline:
     def _count_failure(self, failure: Failure) -> None:
         metrics.ERRORS.labels(failure.stage, failure.reason.value).inc()
         self.stats.failed(failure)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:1000]
 
 
 def _ctx(feed: FeedSpec, detail: str, failure: Failure | None = None) -> dict[str, object]:

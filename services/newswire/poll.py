@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from newswire.models import (
     Media,
     NotModified,
     ParsedFeed,
+    RejectedEntry,
     Validators,
 )
 from newswire.text import one_line
@@ -46,6 +48,7 @@ _SY_PERIODS = {
     "monthly": 30 * 86400.0,
     "yearly": 365 * 86400.0,
 }
+MAX_REJECTED_CHARS = 20_000  # of a rejected item's JSON in its dead letter
 _EXTRA_FIELDS = {"photographer": "photographer", "itemid": "item_id", "updatedate": "update_date"}
 
 
@@ -79,13 +82,14 @@ def body_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def parse_feed(document: FeedDocument) -> ParsedFeed | Failure:
+def parse_feed(document: FeedDocument, contain: bool = False) -> ParsedFeed | Failure:
     """Parse a feed body (CPU work: run it off the event loop): RSS 0.9x/1.0/2.0, Atom
     0.3/1.0 through feedparser, JSON Feed 1.x through newswire.jsonfeed. Malformed feeds yield
     what they can; an HTML page or a body with nothing feed-like is a failure with its
-    reason."""
+    reason. With `contain`, an item whose conversion raises unexpectedly is set aside as a
+    RejectedEntry instead of failing the whole feed."""
     if jsonfeed.looks_like_json(document.body, document.content_type):
-        return _convert(document, jsonfeed.parse(document.body, document.final_url))
+        return _convert(document, jsonfeed.parse(document.body, document.final_url), contain)
     parsed = feedparser.parse(
         # a file object: handed str or bytes, feedparser first tries them as a path or URL
         # (a body of "/dev/zero" or "/etc/hosts" would be read from this machine)
@@ -96,10 +100,10 @@ def parse_feed(document: FeedDocument) -> ParsedFeed | Failure:
         },
         sanitize_html=False,
     )
-    return _convert(document, parsed)
+    return _convert(document, parsed, contain)
 
 
-def _convert(document: FeedDocument, parsed: Any) -> ParsedFeed | Failure:
+def _convert(document: FeedDocument, parsed: Any, contain: bool = False) -> ParsedFeed | Failure:
     malformed = _malformed_reason(parsed)
     if not parsed.get("entries") and not parsed.get("version"):
         reason = Reason.NOT_A_FEED if _looks_like_html(document) else Reason.PARSE_ERROR
@@ -107,13 +111,30 @@ def _convert(document: FeedDocument, parsed: Any) -> ParsedFeed | Failure:
         return Failure(STAGE, reason, detail or malformed or "no feed found", document.feed.url)
     feed = document.feed
     channel = parsed.get("feed", {})
-    converted = [to_entry(raw, feed, channel.get("language")) for raw in parsed.get("entries", ())]
+    converted, rejected = [], []
+    for raw in parsed.get("entries", ()):
+        try:
+            converted.append(to_entry(raw, feed, channel.get("language")))
+        except Exception as exc:
+            if not contain:
+                raise
+            rejected.append(rejected_entry(raw, exc))
     entries = tuple(entry for entry in converted if entry is not None)
     return ParsedFeed(
         entries=entries,
         skipped=len(converted) - len(entries),
         malformed=malformed,
         update_hint_s=update_hint(channel),
+        rejected=tuple(rejected),
+    )
+
+
+def rejected_entry(raw: Any, exc: Exception) -> RejectedEntry:
+    """A feed item that failed to convert, as JSON for its dead letter, keyed by its hash."""
+    text = json.dumps(raw, default=str, ensure_ascii=False, sort_keys=True)
+    key = "rejected:" + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:32]
+    return RejectedEntry(
+        raw=text[:MAX_REJECTED_CHARS], error=f"{type(exc).__name__}: {exc}", key=key
     )
 
 

@@ -28,13 +28,14 @@ from newswire.http_client import HttpFetcher
 from newswire.models import FeedSpec
 from newswire.outbox import Outbox
 from newswire.pipeline import Pipeline, RunStats
+from newswire.pool import WorkerPool
 from newswire.publish import Publisher, configured_topics, ensure_topics
 from newswire.run_lock import exclusive_state_dir
 from newswire.settings import DedupSettings, Settings
 from newswire.shared_state import FeedStates, SharedFeedStates
 from newswire.signals import ignore_stop_signals
 from newswire.state import STATE_FILE, StateStore
-from newswire.worker import init_spawned_worker, load_models, tie_to_service
+from newswire.worker import init_forked_worker, init_spawned_worker, load_models
 
 log = logging.getLogger("newswire.service")
 BROKER_CHECK_SECONDS = 15.0
@@ -66,28 +67,39 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def worker_pool(config: Config) -> ProcessPoolExecutor:
+def worker_pool(config: Config) -> WorkerPool:
     """One worker per usable core (or as configured), started now rather than at the first
-    extraction. Where fork is safe (Linux, no other thread yet) this process loads the models
-    and forks the workers, which share those pages: one copy of the language model and tagger
-    instead of one per worker. Elsewhere each spawned worker loads its own (about 2 s, while
-    the broker and state are being set up)."""
-    workers = config.settings.extract.workers or usable_cores()
-    method = "fork" if fork_is_safe() else "spawn"
-    context = multiprocessing.get_context(method)
-    if method == "fork":
-        load_models(config.gazetteer, config.settings.extract)
-        gc.freeze()  # the collector leaves the loaded objects alone: their pages stay shared
-        pool = ProcessPoolExecutor(workers, context, initializer=tie_to_service)
-    else:
-        models = (config.gazetteer, config.settings.extract)
-        pool = ProcessPoolExecutor(
-            workers, context, initializer=init_spawned_worker, initargs=models
-        )
-    for _ in range(workers):
-        pool.submit(int)  # starts the workers (all of them at once when forking)
-    log.info("extraction workers started", extra={"workers": workers, "detail": method})
-    return pool
+    extraction, each task within `extract.time_limit` and `extract.memory_limit_mb`. Where
+    fork is safe (Linux, no other thread yet) this process loads the models and forks the
+    workers, which share those pages: one copy of the language model and tagger instead of
+    one per worker. Elsewhere, and for a pool that replaces a broken one (threads run by
+    then), each spawned worker loads its own (about 2 s)."""
+    extract = config.settings.extract
+    workers = extract.workers or usable_cores()
+
+    def make_pool(first: bool) -> ProcessPoolExecutor:
+        if first and fork_is_safe():
+            load_models(config.gazetteer, extract)
+            gc.freeze()  # the collector leaves the loaded objects alone: their pages stay shared
+            pool = ProcessPoolExecutor(
+                workers,
+                multiprocessing.get_context("fork"),
+                initializer=init_forked_worker,
+                initargs=(extract,),
+            )
+            method = "fork"
+        else:
+            pool = ProcessPoolExecutor(
+                workers,
+                multiprocessing.get_context("spawn"),
+                initializer=init_spawned_worker,
+                initargs=(config.gazetteer, extract),
+            )
+            method = "spawn"
+        log.info("extraction workers started", extra={"workers": workers, "detail": method})
+        return pool
+
+    return WorkerPool(make_pool, extract.time_limit)
 
 
 def fork_is_safe() -> bool:

@@ -120,6 +120,12 @@ class ExtractSettings(Section):
     fast: bool = True
     favor_precision: bool = True
     include_tables: bool = True
+    # budgets of one worker task (a page's extraction, a feed's parse): past the time limit
+    # the pool's workers are killed and replaced; past the memory limit (address space a
+    # worker may add to what it had at start) the task fails with MemoryError in the worker.
+    # Either way the page falls back to the feed's text, or the poll fails, with the reason.
+    time_limit: Seconds = 20.0
+    memory_limit_mb: int = Field(default=300, ge=32)
 
 
 class StateSettings(Section):
@@ -177,6 +183,14 @@ class LogSettings(Section):
     format: Literal["json", "text"] = "json"
 
 
+class ErrorSettings(Section):
+    # an unexpected error (a bug) met while polling one feed or building one entry: true
+    # contains it there (logged with the feed, counted as internal_error, the entry
+    # dead-lettered, the feed backed off) and the service polls on; false lets it stop the
+    # service, as the tests do so that bugs are never hidden
+    contain: bool = True
+
+
 class Settings(Section):
     """config/newswire.yaml as a whole."""
 
@@ -193,6 +207,7 @@ class Settings(Section):
     metrics: MetricsSettings = MetricsSettings()
     paths: PathSettings = PathSettings()
     log: LogSettings = LogSettings()
+    errors: ErrorSettings = ErrorSettings()
 
     @model_validator(mode="after")
     def _group_shares_state(self) -> Settings:

@@ -28,6 +28,7 @@ from newswire.models import (
     OutletSpec,
     PageText,
 )
+from newswire.pool import limit_memory
 from newswire.settings import ExtractSettings
 from newswire.sketch import signature
 from newswire.tag import Tagger
@@ -36,6 +37,7 @@ from newswire.urls import article_id, canonical_url, is_http_url, same_site
 
 _tagger: Tagger | None = None
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+MB = 1 << 20
 
 
 WARM_UP_PAGE = (
@@ -60,10 +62,19 @@ def load_models(gazetteer: Gazetteer, settings: ExtractSettings) -> None:
     build_article(entry, page, None, feed, settings, _tagger)
 
 
+def init_forked_worker(settings: ExtractSettings) -> None:
+    """Initializer of a worker forked from a service that loaded the models: tie it to the
+    service, cap its memory."""
+    tie_to_service()
+    limit_memory(settings.memory_limit_mb * MB)
+
+
 def init_spawned_worker(gazetteer: Gazetteer, settings: ExtractSettings) -> None:
-    """Initializer of a spawned worker: tie it to the service, load the models."""
+    """Initializer of a spawned worker: tie it to the service, load the models, cap its
+    memory (counted from what the models take)."""
     tie_to_service()
     load_models(gazetteer, settings)
+    limit_memory(settings.memory_limit_mb * MB)
 
 
 def tie_to_service() -> None:
