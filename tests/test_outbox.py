@@ -13,7 +13,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from newswire.broker import EmbeddedBroker, free_port
-from newswire.models import DedupRecord, OutboxRecord
+from newswire.errors import Reason
+from newswire.models import DedupRecord, Failure, OutboxRecord
 from newswire.outbox import Outbox
 from newswire.publish import Publisher, configured_topics, ensure_topics
 from newswire.settings import Settings
@@ -205,3 +206,56 @@ def test_a_crash_in_extraction_sends_the_original_entry_to_the_dead_letter_topic
     assert len(articles) == 2  # the other entries went on
     # failed for good: its keys are recorded, so no later poll tries it again
     assert store.known([f"url:{canonical_url(letter['entry']['link'])}"]) is not None
+
+
+class NeverAcknowledged:
+    """A publisher whose broker answers but never acknowledges (a producer the broker no
+    longer knows, say); rebuilding it is counted."""
+
+    def __init__(self) -> None:
+        self.rebuilt = 0
+        self.fixed = False
+
+    async def send(self, records: list[OutboxRecord]) -> list[Failure | None]:
+        if self.fixed:
+            return [None for _ in records]
+        return [
+            Failure("publish", Reason.PUBLISH_TIMEOUT, "no ack in time", r.url) for r in records
+        ]
+
+    def broken(self) -> bool:
+        return False
+
+    def reachable(self) -> bool:
+        return True
+
+    def restart(self) -> None:
+        self.rebuilt += 1
+        self.fixed = True  # the new producer delivers
+
+
+def test_an_outbox_that_stops_draining_is_reported_stalled_and_its_producer_rebuilt(
+    tmp_path: Path,
+) -> None:
+    settings = settings_with(unique_prefix(), stall_after=0.5)
+    publisher = NeverAcknowledged()
+    store = StateStore(tmp_path / "s.db")
+    outbox = Outbox(settings, store, publisher)  # type: ignore[arg-type]
+    seen_stalled: list[bool] = []
+
+    async def scenario() -> None:
+        outbox.accept([record(1)], DedupRecord("a1", ("k:1",)))
+        stop = asyncio.Event()
+        drain = asyncio.create_task(outbox.drain(stop))
+        while not publisher.rebuilt:
+            seen_stalled.append(outbox.stalled())  # what /readyz reports
+            await asyncio.sleep(0.05)
+        stop.set()
+        await drain
+
+    before = REGISTRY.get_sample_value("newswire_producer_restarts_total") or 0.0
+    asyncio.run(asyncio.wait_for(scenario(), timeout=30))
+    assert seen_stalled[0] is False and seen_stalled[-1] is True
+    assert publisher.rebuilt == 1
+    assert outbox.size == 0 and not outbox.stalled()  # drained by the new producer
+    assert REGISTRY.get_sample_value("newswire_producer_restarts_total") == before + 1

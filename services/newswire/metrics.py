@@ -192,3 +192,14 @@ WORKER_POOL_REPLACED = Counter(
     "Times the worker pool was rebuilt after a worker died or was killed",
     namespace=NS,
 )
+OUTBOX_STALLED = Gauge(
+    "outbox_stalled",
+    "1 when records wait in the outbox and the broker has acknowledged none of them for "
+    "outbox.stall_after (the producer is then rebuilt), else 0",
+    namespace=NS,
+)
+PRODUCER_RESTARTS = Counter(
+    "producer_restarts",
+    "Kafka producers rebuilt because the outbox stopped draining",
+    namespace=NS,
+)

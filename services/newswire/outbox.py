@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from newswire import metrics
-from newswire.errors import Reason
+from newswire.errors import BrokerError, Reason
 from newswire.models import DedupRecord, Failure, FeedEntry, OutboxRecord, RejectedEntry
 from newswire.publish import RECORD_OVERHEAD, Publisher
 from newswire.settings import Settings
@@ -44,6 +44,7 @@ class Outbox:
         self._work = asyncio.Event()
         self._room = asyncio.Event()
         self._size = store.outbox_size()
+        self._progress_at = time.monotonic()  # the last acknowledgement, or the last empty
         metrics.OUTBOX_RECORDS.set(self._size)
 
     @property
@@ -63,6 +64,8 @@ class Outbox:
         """Store an article's records and its dedup record durably, in one transaction (the
         dedup record into the journal for a shared dedup store); wake the drainer."""
         self._store.accept(records, record, journal)
+        if self._size == 0:
+            self._progress_at = time.monotonic()  # the wait for an ack starts now
         self._resized(self._size + len(records))
         self._work.set()
 
@@ -87,9 +90,35 @@ class Outbox:
             if await self.send_batch(batch):
                 delay = FIRST_RETRY_SECONDS
                 continue
+            await self._recover_if_stalled()
             with contextlib.suppress(TimeoutError):  # back off, unless told to stop
                 await asyncio.wait_for(stop.wait(), timeout=delay)
             delay = min(delay * 2, MAX_RETRY_SECONDS)
+
+    def stalled(self) -> bool:
+        """Records wait and the broker has acknowledged none of them for
+        `outbox.stall_after`."""
+        waited = time.monotonic() - self._progress_at
+        return self._size > 0 and waited > self._settings.outbox.stall_after
+
+    async def _recover_if_stalled(self) -> None:
+        """After a failed batch: a producer in kafka-python's fatal state, or one that has
+        not delivered for `outbox.stall_after` while the broker answers (the broker lost
+        its producer state, say), is replaced by a new one."""
+        stalled = self.stalled()
+        metrics.OUTBOX_STALLED.set(1 if stalled else 0)
+        broken = self._publisher.broken()
+        if not broken and not (stalled and await asyncio.to_thread(self._publisher.reachable)):
+            return
+        why = "the producer is in a fatal state" if broken else "the outbox stopped draining"
+        try:
+            await asyncio.to_thread(self._publisher.restart)
+        except BrokerError as exc:
+            log.warning("cannot rebuild the producer yet", extra={"detail": f"{why}; {exc}"})
+            return
+        metrics.PRODUCER_RESTARTS.inc()
+        self._progress_at = time.monotonic()  # the new producer gets a full stall period
+        log.warning("producer rebuilt", extra={"detail": why, "waiting": self._size})
 
     async def send_batch(self, batch: Sequence[OutboxRecord]) -> bool:
         """Send one batch; True when every record was acknowledged or dead-lettered."""
@@ -126,6 +155,8 @@ class Outbox:
             return
         self._store.outbox_remove(r.seq for r in records)
         self._resized(self._size - len(records))
+        self._progress_at = time.monotonic()
+        metrics.OUTBOX_STALLED.set(0)
         now = time.time()
         for record in records:
             metrics.PUBLISHED.labels(record.topic).inc()

@@ -93,12 +93,17 @@ class Publisher:
     """An idempotent, acks=all, compressed producer; sends are awaited batch by batch."""
 
     def __init__(self, settings: Settings, bootstrap: str) -> None:
-        kafka = settings.kafka
         self._settings = settings
-        self._timeout = kafka.delivery_timeout
+        self._bootstrap = bootstrap
+        self._timeout = settings.kafka.delivery_timeout
+        self._producer = self._connect()
+
+    def _connect(self) -> KafkaProducer:
+        """A producer with every configured topic's metadata loaded."""
+        kafka = self._settings.kafka
         try:
-            self._producer = KafkaProducer(
-                **client_options(kafka, bootstrap),
+            producer = KafkaProducer(
+                **client_options(kafka, self._bootstrap),
                 acks="all",
                 enable_idempotence=True,
                 compression_type=None if kafka.compression == "none" else kafka.compression,
@@ -113,18 +118,32 @@ class Publisher:
         except KafkaConfigurationError:
             raise
         except KafkaError as exc:
-            raise connect_error(kafka, bootstrap, exc) from exc
-        self._load_metadata(configured_topics(settings))
+            raise connect_error(kafka, self._bootstrap, exc) from exc
+        _load_metadata(producer, configured_topics(self._settings))
+        return producer
 
-    def _load_metadata(self, topics: list[str]) -> None:
-        """Fetch every topic's partitions now, so that send() never waits on metadata inside
-        the event loop."""
-        for topic in topics:
-            try:
-                self._producer.partitions_for(topic)
-            except KafkaError as exc:
-                self._producer.close(timeout=0)
-                raise BrokerError(f"topic {topic!r} is not available: {exc}") from exc
+    def reachable(self) -> bool:
+        """A bootstrap broker accepts TCP connections."""
+        return any_reachable(self._bootstrap)
+
+    def broken(self) -> bool:
+        """The producer is in kafka-python's fatal state (seen when the broker lost the
+        producer id: a restarted memory-only broker); it fails every send until replaced."""
+        manager = getattr(self._producer, "_transaction_manager", None)
+        return bool(manager is not None and manager.has_fatal_error())
+
+    def restart(self) -> None:
+        """Replace the producer with a new one (a new producer id); the old one is dropped
+        without waiting (what it held unacknowledged is still in the outbox). Raises
+        BrokerError, keeping the old producer, when no new one can be made. A broker that
+        lost its state lost its topics too: they are created again first (`topics.create`)."""
+        settings = self._settings
+        if settings.topics.create:
+            topics = configured_topics(settings)
+            ensure_topics(settings.kafka, self._bootstrap, settings.topics, topics)
+        fresh = self._connect()
+        old, self._producer = self._producer, fresh
+        _drop(old)
 
     async def send(self, records: Sequence[OutboxRecord]) -> list[Failure | None]:
         """Send records and wait for every ack (within the delivery timeout): None for each
@@ -163,9 +182,27 @@ class Publisher:
             self._producer.close(timeout=timeout)
         except KafkaTimeoutError:
             log.warning("broker unreachable at close; unacknowledged records stay in the outbox")
-            sender = getattr(self._producer, "_sender", None)  # kafka-python has no public way
-            if sender is not None:
-                sender.force_close()
+            _drop(self._producer)
+
+
+def _load_metadata(producer: KafkaProducer, topics: list[str]) -> None:
+    """Fetch every topic's partitions now, so that send() never waits on metadata inside
+    the event loop."""
+    for topic in topics:
+        try:
+            producer.partitions_for(topic)
+        except KafkaError as exc:
+            producer.close(timeout=0)
+            raise BrokerError(f"topic {topic!r} is not available: {exc}") from exc
+
+
+def _drop(producer: KafkaProducer) -> None:
+    """Stop a producer at once, without flushing."""
+    sender = getattr(producer, "_sender", None)  # kafka-python has no public way
+    if sender is not None:
+        sender.force_close()
+    with contextlib.suppress(KafkaError):
+        producer.close(timeout=0)
 
 
 def _outcome(ack: asyncio.Future[Any], record: OutboxRecord) -> Failure | None:

@@ -128,6 +128,7 @@ def run_service(config: Config, once: bool) -> RunStats:
         store = StateStore(config.state_dir / STATE_FILE)
         stack.callback(store.close)
         dedup = dedup_store(settings.dedup, store)
+        outbox = Outbox(settings, store, publisher)
         ops = OpsServer(
             settings.metrics.host,
             settings.metrics.port,
@@ -136,12 +137,13 @@ def run_service(config: Config, once: bool) -> RunStats:
                 "broker": any_reachable(bootstrap),
                 "state": store.writable(),
                 "dedup": dedup.reachable(),
+                "outbox": not outbox.stalled(),
             },
         )
         ops.start()
         stack.callback(ops.stop)
         log.info("serving /metrics, /healthz, /readyz", extra={"listen": ops.port})
-        stats = asyncio.run(_run(config, bootstrap, store, dedup, publisher, pool, once))
+        stats = asyncio.run(_run(config, bootstrap, store, dedup, outbox, pool, once))
         ignore_stop_signals()  # stopping already: the loop's handlers are gone
     return stats
 
@@ -164,7 +166,7 @@ async def _run(
     bootstrap: str,
     store: StateStore,
     dedup: DedupStore,
-    publisher: Publisher,
+    outbox: Outbox,
     pool: Executor,
     once: bool,
 ) -> RunStats:
@@ -175,7 +177,6 @@ async def _run(
     watch = asyncio.create_task(_every(BROKER_CHECK_SECONDS, stop, _check_broker, bootstrap))
     prune = asyncio.create_task(_every(PRUNE_SECONDS, stop, _prune, dedup, config.settings))
     flush = asyncio.create_task(_every(FLUSH_SECONDS, stop, _flush, dedup))
-    outbox = Outbox(config.settings, store, publisher)
     polled = asyncio.Event()  # polling is over: drain what is left, within the deadline
     drain = asyncio.create_task(outbox.drain(polled))
     known_hosts = frozenset(feed.host for feed in config.feeds)

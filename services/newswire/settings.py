@@ -151,6 +151,9 @@ class OutboxSettings(Section):
     max_records: int = Field(default=50_000, ge=1)
     batch: int = Field(default=500, ge=1, le=10_000)
     drain_deadline: Seconds = 30.0
+    # records waiting and none acknowledged for this long while the broker answers: the
+    # outbox is stalled (newswire_outbox_stalled, /readyz) and the producer is rebuilt
+    stall_after: Seconds = 60.0
 
 
 class ClusterSettings(Section):
