@@ -181,25 +181,35 @@ async def _body(response: httpx.Response, url: str, settings: HttpSettings) -> H
     if declared.isdigit() and int(declared) > settings.max_wire_bytes:
         raise BodyTooLarge(f"declared {declared} bytes, over {settings.max_wire_bytes} on the wire")
     headers = response.headers
-    # raw bytes, decoded here: httpx would inflate each chunk whole, whatever its ratio
-    decoder = BoundedDecoder(headers.get("Content-Encoding"), settings.max_body_bytes)
-    chunks: list[bytes] = []
-    async for chunk in response.aiter_raw():
-        if response.num_bytes_downloaded > settings.max_wire_bytes:
-            raise BodyTooLarge(f"over {settings.max_wire_bytes} bytes on the wire")
-        chunks.extend(decoder.feed(chunk))
-    chunks.extend(decoder.finish())
+    body = await _read_capped(response, settings)
     return HttpResponse(
         url=url,
         final_url=str(response.url),
         status=response.status_code,
-        body=b"".join(chunks),
+        body=body,
         content_type=headers.get("Content-Type", ""),
         etag=headers.get("ETag"),
         last_modified=headers.get("Last-Modified"),
         retry_after=parse_retry_after(headers.get("Retry-After")),
         fresh_for=freshness(headers.get("Cache-Control"), headers.get("Expires")),
     )
+
+
+async def _read_capped(response: httpx.Response, settings: HttpSettings) -> bytes:
+    """The body, decoded here from the raw bytes (httpx would inflate each chunk whole,
+    whatever its ratio), every coding layer and the whole under `http.max_body_bytes`."""
+    if response.is_stream_consumed:  # built whole by a test double: nothing left to stream
+        if len(response.content) > settings.max_body_bytes:
+            raise BodyTooLarge(f"over {settings.max_body_bytes} bytes decoded")
+        return response.content
+    decoder = BoundedDecoder(response.headers.get("Content-Encoding"), settings.max_body_bytes)
+    chunks: list[bytes] = []
+    async for chunk in response.aiter_raw():
+        if response.num_bytes_downloaded > settings.max_wire_bytes:
+            raise BodyTooLarge(f"over {settings.max_wire_bytes} bytes on the wire")
+        chunks.extend(decoder.feed(chunk))
+    chunks.extend(decoder.finish())
+    return b"".join(chunks)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
