@@ -36,9 +36,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from newswire.dedup import Deduplicator, as_published, title_key  # noqa: E402
-from newswire.dedup_redis import RedisDedupStore, connect  # noqa: E402
-from newswire.dedup_store import DedupStore, LocalDedupStore  # noqa: E402
+from newswire.dedup.layers import Deduplicator, as_published, title_key  # noqa: E402
+from newswire.dedup.redis_store import RedisDedupStore, connect  # noqa: E402
+from newswire.dedup.store import DedupStore, LocalDedupStore  # noqa: E402
 from newswire.models import DedupRecord  # noqa: E402
 from newswire.settings import DedupSettings  # noqa: E402
 from newswire.sketch import PERMUTATIONS  # noqa: E402

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.poll_rate import KeepAlive, serve, wait_for_port  # noqa: E402
 from bench.soak import launch_service, memory_mb, proportional_mb, scrape, write_config  # noqa: E402
-from newswire.broker import free_port  # noqa: E402
+from newswire.publish.broker import free_port  # noqa: E402
 from tests.stories import story  # noqa: E402
 
 FEEDS = 20

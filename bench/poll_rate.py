@@ -29,13 +29,13 @@ from httpx_aiohttp import AiohttpTransport
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from newswire.broker import EmbeddedBroker, free_port  # noqa: E402
 from newswire.config import load_config  # noqa: E402
-from newswire.http_client import HttpFetcher  # noqa: E402
+from newswire.http.client import HttpFetcher  # noqa: E402
 from newswire.models import FeedSpec, OutletSpec  # noqa: E402
-from newswire.outbox import Outbox  # noqa: E402
 from newswire.pipeline import Pipeline  # noqa: E402
-from newswire.publish import Publisher  # noqa: E402
+from newswire.publish.broker import EmbeddedBroker, free_port  # noqa: E402
+from newswire.publish.outbox import Outbox  # noqa: E402
+from newswire.publish.producer import Publisher  # noqa: E402
 from newswire.settings import Settings  # noqa: E402
 from newswire.state import StateStore  # noqa: E402
 

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.throughput import feed_body, page_body  # noqa: E402
-from newswire.broker import free_port  # noqa: E402
+from newswire.publish.broker import free_port  # noqa: E402
 from tests.site import FixtureSite, Resource  # noqa: E402
 
 FEEDS = 10

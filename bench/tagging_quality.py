@@ -26,11 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from newswire.config import load_config  # noqa: E402
-from newswire.extract import extract_page  # noqa: E402
-from newswire.language import warm_up  # noqa: E402
+from newswire.extract.extractor import extract_page  # noqa: E402
+from newswire.extract.language import warm_up  # noqa: E402
 from newswire.models import FetchedPage  # noqa: E402
 from newswire.settings import ExtractSettings  # noqa: E402
-from newswire.tag import Tagger  # noqa: E402
+from newswire.tag.tagger import Tagger  # noqa: E402
 from tests.tagging_support import Labelled, evaluate, load_labelled  # noqa: E402
 from tests.test_extract import GOLDEN, OUTLETS  # noqa: E402
 

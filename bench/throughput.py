@@ -34,9 +34,9 @@ from kafka import KafkaProducer
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from newswire.broker import EmbeddedBroker  # noqa: E402
 from newswire.config import load_config  # noqa: E402
 from newswire.models import FeedEntry, FetchedPage  # noqa: E402
+from newswire.publish.broker import EmbeddedBroker  # noqa: E402
 from newswire.service import worker_pool  # noqa: E402
 from newswire.worker import process_entry  # noqa: E402
 from tests.site import FixtureSite, Resource  # noqa: E402

@@ -8,7 +8,7 @@ from pathlib import Path
 from newswire.config import load_config
 from newswire.models import Article, FeedEntry, FeedSpec, FetchedPage
 from newswire.settings import ExtractSettings
-from newswire.tag import Tagger
+from newswire.tag.tagger import Tagger
 from newswire.worker import build_article
 from tests.site import DATA
 

@@ -15,7 +15,7 @@ import pytest
 import redis
 from hypothesis import settings
 
-from newswire.broker import EmbeddedBroker
+from newswire.publish.broker import EmbeddedBroker
 from newswire.service import worker_pool
 from tests.redis_support import RedisServer, redis_server_binary
 from tests.site import FixtureSite

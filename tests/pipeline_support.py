@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import Executor
 
-from newswire.dedup_store import DedupStore
-from newswire.http_client import HttpFetcher
+from newswire.dedup.store import DedupStore
+from newswire.http.client import HttpFetcher
 from newswire.models import FeedSpec, FeedState
-from newswire.outbox import Outbox
 from newswire.pipeline import Pipeline, RunStats
-from newswire.publish import Publisher
+from newswire.publish.outbox import Outbox
+from newswire.publish.producer import Publisher
 from newswire.settings import Settings
 from newswire.state import StateStore
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from newswire.models import Tagging
-from newswire.tag import WIDE_KINDS, Tagger
+from newswire.tag.tagger import WIDE_KINDS, Tagger
 
 LABELLED = Path(__file__).parent / "data" / "tagging" / "labelled.yaml"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from newswire.broker import free_port
+from newswire.publish.broker import free_port
 from tests.kafka_support import unique_prefix
 
 pytestmark = pytest.mark.integration

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from newswire.clean import PageHints, clean_text
+from newswire.extract.clean import PageHints, clean_text
 from newswire.text import normalise
 
 SHAFAQ_DATELINES = (

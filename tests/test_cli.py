@@ -11,9 +11,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from newswire.gazetteer import base_places
-from newswire.gazetteer_build import DATA_FILE
-from newswire.message import load_schema
+from newswire.publish.message import load_schema
+from newswire.tag.gazetteer import base_places
+from newswire.tag.gazetteer_build import DATA_FILE
 from tests.builders import LOOPBACK_ALLOWED
 from tests.kafka_support import unique_prefix
 from tests.site import DATA, FixtureSite
@@ -78,7 +78,7 @@ def test_extract_url_fetches_the_page(site: FixtureSite) -> None:
 def test_tail_prints_the_topic(kafka_bootstrap: str) -> None:
     from kafka import KafkaProducer
 
-    from newswire.publish import ensure_topics
+    from newswire.publish.producer import ensure_topics
     from newswire.settings import KafkaSettings, TopicSettings
 
     topic = f"{unique_prefix()}.tail"
@@ -144,7 +144,7 @@ def tail_message(n: int, outlet: str, language: str, regions: list[dict[str, obj
 def test_tail_filters_by_outlet_region_and_language(kafka_bootstrap: str) -> None:
     from kafka import KafkaProducer
 
-    from newswire.publish import ensure_topics
+    from newswire.publish.producer import ensure_topics
     from newswire.settings import KafkaSettings, TopicSettings
 
     topic = f"{unique_prefix()}.tail"

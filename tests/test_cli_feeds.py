@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from newswire.feed_table import duration, feeds_table
 from newswire.models import FeedState, Validators
+from newswire.ops.feed_table import duration, feeds_table
 from newswire.state import STATE_FILE, StateStore
 from tests.builders import CONFIG
 from tests.site import FixtureSite, Resource

@@ -21,11 +21,11 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from prometheus_client import REGISTRY
 
-from newswire.broker import free_port
-from newswire.cluster import feeds_by_partition, partition_of
 from newswire.config import load_config
 from newswire.errors import ConfigError
 from newswire.models import FeedState, Validators
+from newswire.publish.broker import free_port
+from newswire.publish.cluster import feeds_by_partition, partition_of
 from newswire.shared_state import SharedFeedStates, state_from_json, state_json
 from newswire.state import StateStore
 from tests.builders import FEEDS, REPO_CONFIG

@@ -129,8 +129,8 @@ def test_route_to_unknown_region_is_refused(config_dir: Path) -> None:
 
 
 def test_routes_match_iso_codes_of_governorates(config_dir: Path) -> None:
-    from newswire.publish import routed_topics
-    from newswire.tag import Tagger
+    from newswire.publish.producer import routed_topics
+    from newswire.tag.tagger import Tagger
     from tests.builders import fixture_article
 
     env = {"NEWSWIRE_ROUTES": "[{topic: news.region.deir-ez-zor, match: [SY-DY]}]"}

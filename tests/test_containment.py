@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from newswire import pipeline as pipeline_module
-from newswire import poll
+from newswire.feeds import poll
 from newswire.models import FeedSpec
 from newswire.settings import Settings
 from newswire.state import StateStore

@@ -1,4 +1,4 @@
-"""Content-Encoding decoded piece by piece, every layer under the cap (newswire.content_coding)."""
+"""Content-Encoding decoded piece by piece, every layer under the cap (newswire.http.content_coding)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from newswire.content_coding import (
+from newswire.http.content_coding import (
     PIECE_BYTES,
     BodyTooLarge,
     BoundedDecoder,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from newswire.broker import free_port
+from newswire.publish.broker import free_port
 from tests.kafka_support import read_messages, unique_prefix
 from tests.service_support import run_command, running_service, service_config
 from tests.site import FixtureSite, Resource

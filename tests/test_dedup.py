@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newswire.dedup import Deduplicator, entry_keys
-from newswire.dedup_store import LocalDedupStore
+from newswire.dedup.layers import Deduplicator, entry_keys
+from newswire.dedup.store import LocalDedupStore
 from newswire.models import DedupRecord, FeedEntry
 from newswire.state import StateStore
 

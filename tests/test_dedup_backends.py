@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from newswire import dedup_redis
-from newswire.dedup import Deduplicator, entry_keys
-from newswire.dedup_redis import RedisDedupStore, connect, redacted
-from newswire.dedup_store import DedupStore, DedupUnavailable, LocalDedupStore
+from newswire.dedup import redis_store as dedup_redis
+from newswire.dedup.layers import Deduplicator, entry_keys
+from newswire.dedup.redis_store import RedisDedupStore, connect, redacted
+from newswire.dedup.store import DedupStore, DedupUnavailable, LocalDedupStore
 from newswire.models import DedupRecord, FeedEntry, Published
 from newswire.settings import DedupSettings
 from newswire.sketch import band_keys, signature

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from newswire.models import DedupRecord, FeedSpec
-from newswire.publish import configured_topics, ensure_topics
+from newswire.publish.producer import configured_topics, ensure_topics
 from newswire.settings import Settings
 from newswire.state import StateStore
 from tests.builders import CONFIG, FEEDS

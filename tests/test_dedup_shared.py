@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from newswire.dedup_redis import RedisDedupStore, connect
+from newswire.dedup.redis_store import RedisDedupStore, connect
 from newswire.models import FeedSpec
 from newswire.pipeline import RunStats
 from newswire.settings import Settings

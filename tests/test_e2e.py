@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
-from newswire.message import load_schema
+from newswire.publish.message import load_schema
 from tests.kafka_support import read_messages, read_topic, unique_prefix
 from tests.site import DATA, FixtureSite
 

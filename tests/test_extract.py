@@ -9,7 +9,7 @@ import pytest
 
 from newswire.config import load_config
 from newswire.errors import Reason
-from newswire.extract import extract_page, extract_text, text_from_entry
+from newswire.extract.extractor import extract_page, extract_text, text_from_entry
 from newswire.models import ExtractionMethod, FeedEntry, FetchedPage, OutletSpec, PageType
 from newswire.settings import ExtractSettings
 from newswire.text import html_fragment_text

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newswire.broker import free_port
+from newswire.publish.broker import free_port
 from tests.kafka_support import unique_prefix
 from tests.service_support import running_service, service_config
 from tests.site import DATA, FixtureSite, Resource

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from newswire.errors import Reason
+from newswire.feeds.poll import parse_feed
 from newswire.models import (
     Failure,
     FeedDocument,
@@ -19,7 +20,6 @@ from newswire.models import (
     ParsedFeed,
     Validators,
 )
-from newswire.poll import parse_feed
 from tests.site import DATA
 
 FEED = FeedSpec("desk", "https://desk.example/feed", OutletSpec("desk", "Desk"), 300)

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from newswire.errors import Reason
-from newswire.fetch import fetch_page
-from newswire.http_client import HttpFetcher, reason_for_exception
+from newswire.http.client import HttpFetcher, reason_for_exception
+from newswire.http.fetch import fetch_page
 from newswire.models import Failure, FetchedPage
 from newswire.settings import HttpSettings
 from tests.site import FixtureSite, Resource

@@ -10,8 +10,8 @@ import pytest
 from newswire.catalog import RegionList
 from newswire.config import load_config
 from newswire.errors import ConfigError
-from newswire.gazetteer import base_places, build_gazetteer
-from newswire.geo import km_between, km_to_line
+from newswire.tag.gazetteer import base_places, build_gazetteer
+from newswire.tag.geo import km_between, km_to_line
 
 REPO_CONFIG = Path(__file__).parents[1] / "config"
 

@@ -14,14 +14,21 @@ import httpcore
 import pytest
 from prometheus_client import REGISTRY
 
-from newswire.aiohttp_transport import GuardedConnector
 from newswire.errors import Reason
-from newswire.guard import AddressGuard, BlockedAddress, GuardedBackend, IPAddress, refusal, resolve
-from newswire.http_client import HttpFetcher, HttpResponse
+from newswire.http.aiohttp_transport import GuardedConnector
+from newswire.http.client import HttpFetcher, HttpResponse
+from newswire.http.guard import (
+    AddressGuard,
+    BlockedAddress,
+    GuardedBackend,
+    IPAddress,
+    refusal,
+    resolve,
+)
 from newswire.models import Failure, FeedSpec
-from newswire.outbox import Outbox
 from newswire.pipeline import Pipeline
-from newswire.publish import Publisher, configured_topics, ensure_topics
+from newswire.publish.outbox import Outbox
+from newswire.publish.producer import Publisher, configured_topics, ensure_topics
 from newswire.settings import HttpSettings
 from newswire.state import StateStore
 from tests.builders import CONFIG, FEEDS

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from newswire import metrics
-from newswire.health import OpsServer
+from newswire.ops.health import OpsServer
 
 CHECKS = {"config": True, "broker": True, "state": True}
 
@@ -44,7 +44,7 @@ def test_healthz_and_readyz(server: OpsServer) -> None:
 
 
 def test_broker_reachability_check(kafka_bootstrap: str) -> None:
-    from newswire.broker import any_reachable
+    from newswire.publish.broker import any_reachable
 
     assert any_reachable(kafka_bootstrap)
     assert any_reachable(f"127.0.0.1:9,{kafka_bootstrap}")

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from newswire.broker import EmbeddedBroker, free_port
+from newswire.publish.broker import EmbeddedBroker, free_port
 from tests.kafka_support import read_messages, unique_prefix
 from tests.service_support import run_command, running_service, service_config
 from tests.site import DATA, FixtureSite, Resource

@@ -11,7 +11,7 @@ import itertools
 import pytest
 
 from newswire.errors import Reason
-from newswire.http_client import HttpFetcher, HttpResponse, freshness, parse_retry_after
+from newswire.http.client import HttpFetcher, HttpResponse, freshness, parse_retry_after
 from newswire.models import Failure
 from newswire.settings import HttpSettings
 from tests.site import FixtureSite, Resource

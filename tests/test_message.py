@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import jsonschema
 import pytest
 
-from newswire.message import load_schema, to_message, to_record
+from newswire.publish.message import load_schema, to_message, to_record
 from tests.builders import fixture_article
 
 SCHEMA = load_schema()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newswire.names import Folded, fold_name, name_variants
+from newswire.tag.names import Folded, fold_name, name_variants
 
 
 def test_fold_unifies_case_dashes_accents_and_arabic_letter_forms() -> None:

@@ -25,7 +25,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.metrics import MetricWrapperBase
 
 import newswire.metrics
-from newswire.broker import free_port
+from newswire.publish.broker import free_port
 from tests.site import FixtureSite, Resource
 from tests.test_service import feed_with, wait_for, write_config
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from newswire.broker import EmbeddedBroker, free_port
 from newswire.errors import Reason
 from newswire.models import DedupRecord, Failure, OutboxRecord
-from newswire.outbox import Outbox
-from newswire.publish import Publisher, configured_topics, ensure_topics
+from newswire.publish.broker import EmbeddedBroker, free_port
+from newswire.publish.outbox import Outbox
+from newswire.publish.producer import Publisher, configured_topics, ensure_topics
 from newswire.settings import Settings
 from newswire.state import StateStore
 from newswire.urls import canonical_url

@@ -9,7 +9,9 @@ import httpx
 import pytest
 
 from newswire.errors import Reason
-from newswire.http_client import HttpFetcher
+from newswire.feeds.poll import parse_feed
+from newswire.http.client import HttpFetcher
+from newswire.http.fetch import fetch_feed
 from newswire.models import (
     Failure,
     FeedDocument,
@@ -19,7 +21,6 @@ from newswire.models import (
     ParsedFeed,
     Validators,
 )
-from newswire.poll import fetch_feed, parse_feed
 from newswire.settings import HttpSettings
 from tests.site import DATA
 

@@ -9,10 +9,10 @@ import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newswire.clean import clean_text
 from newswire.errors import Reason
-from newswire.message import load_schema, to_message
+from newswire.extract.clean import clean_text
 from newswire.models import ExtractionMethod, FeedEntry
+from newswire.publish.message import load_schema, to_message
 from newswire.settings import ExtractSettings
 from newswire.text import normalise
 from newswire.urls import canonical_url, is_http_url, is_tracking_param
@@ -120,8 +120,8 @@ feedish = st.one_of(
 @settings(deadline=None)
 @given(body=feedish, content_type=st.sampled_from(["application/rss+xml", "text/html", ""]))
 def test_parse_feed_never_raises(body: bytes, content_type: str) -> None:
+    from newswire.feeds.poll import parse_feed
     from newswire.models import Failure, FeedDocument, ParsedFeed, Validators
-    from newswire.poll import parse_feed
 
     feed = FEEDS["jerusalem-post"]
     result = parse_feed(FeedDocument(feed, body, feed.url, content_type, Validators()))
@@ -145,7 +145,7 @@ pageish = st.one_of(
 def test_extract_page_never_raises(html: str) -> None:
     from datetime import UTC, datetime
 
-    from newswire.extract import extract_page
+    from newswire.extract.extractor import extract_page
     from newswire.models import FetchedPage
 
     page = FetchedPage("https://a.test/x", "https://a.test/x", html, datetime.now(UTC))

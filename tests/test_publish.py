@@ -10,7 +10,7 @@ from kafka import KafkaAdminClient
 
 from newswire.errors import Reason
 from newswire.models import Failure, OutboxRecord
-from newswire.publish import (
+from newswire.publish.producer import (
     Publisher,
     configured_topics,
     ensure_topics,
@@ -100,8 +100,8 @@ def test_message_over_the_size_limit_is_a_failure_not_a_crash(kafka_bootstrap: s
 def test_an_article_too_large_for_the_broker_is_trimmed_at_a_paragraph_to_fit() -> None:
     import jsonschema
 
-    from newswire.message import load_schema, to_message, to_record
-    from newswire.publish import RECORD_OVERHEAD, fit_to_size, fitted_records
+    from newswire.publish.message import load_schema, to_message, to_record
+    from newswire.publish.producer import RECORD_OVERHEAD, fit_to_size, fitted_records
 
     paragraphs = [f"Paragraph {n}: " + "word " * 60 for n in range(40)]
     long = dataclasses.replace(BAGHDAD, text="\n\n".join(p.strip() for p in paragraphs))

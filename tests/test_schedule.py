@@ -10,8 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from newswire.errors import Reason
-from newswire.models import Failure, FeedSpec, FeedState, OutletSpec
-from newswire.schedule import (
+from newswire.feeds.schedule import (
     ErrorClass,
     after_failure,
     after_success,
@@ -22,6 +21,7 @@ from newswire.schedule import (
     next_interval,
     observed_interval,
 )
+from newswire.models import Failure, FeedSpec, FeedState, OutletSpec
 from newswire.settings import PollSettings
 
 OUTLET = OutletSpec(id="o", name="O")

@@ -16,9 +16,9 @@ import httpx
 import pytest
 import yaml
 
-from newswire.broker import free_port, port_open
 from newswire.config import load_config
 from newswire.models import FeedState
+from newswire.publish.broker import free_port, port_open
 from newswire.state import STATE_FILE, StateStore
 from tests.kafka_support import read_messages, unique_prefix
 from tests.service_support import run_command, running_service, service_config

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newswire.clean import clean_text
 from newswire.dates import from_struct_time, parse_date, parse_iso
+from newswire.extract.clean import clean_text
+from newswire.feeds.poll import _authors, _image, parse_feed
 from newswire.models import FeedDocument, FeedSpec, OutletSpec, ParsedFeed, Validators
-from newswire.poll import _authors, _image, parse_feed
 from newswire.text import _TAG, html_fragment_text
 from newswire.urls import join_url
 

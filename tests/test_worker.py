@@ -58,7 +58,7 @@ def test_feed_fields_win_and_page_fields_fill_gaps() -> None:
 
 
 def test_language_tags_are_reduced_to_their_primary_code() -> None:
-    from newswire.extract import language_code
+    from newswire.extract.extractor import language_code
 
     assert language_code("en-US") == "en"
     assert language_code("AR") == "ar"
@@ -71,7 +71,7 @@ def test_language_tags_are_reduced_to_their_primary_code() -> None:
 def test_feed_language_like_en_us_gives_a_schema_valid_message() -> None:
     import jsonschema
 
-    from newswire.message import load_schema, to_message
+    from newswire.publish.message import load_schema, to_message
     from newswire.settings import ExtractSettings
     from newswire.worker import build_article
     from tests.builders import FEEDS, TAGGER

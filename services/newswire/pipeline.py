@@ -3,7 +3,7 @@
 poll -> parse -> (per entry) dedup by link and GUID -> fetch -> extract + tag (worker) ->
 dedup by canonical URL -> (exclusively) dedup by title and sketch, accept into the outbox with
 the dedup record (one transaction) -> the outbox sends to the broker. After every poll the
-feed's schedule (newswire.schedule) is stored; its validators and body hash only when every
+feed's schedule (newswire.feeds.schedule) is stored; its validators and body hash only when every
 entry of that poll was handled, so an undelivered article is polled again.
 """
 
@@ -21,7 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from newswire import metrics
-from newswire.dedup import (
+from newswire.dedup.layers import (
     Deduplicator,
     Duplicate,
     article_keys,
@@ -31,10 +31,18 @@ from newswire.dedup import (
     source_updated,
     title_key,
 )
-from newswire.dedup_store import DedupStore, DedupUnavailable, LocalDedupStore
+from newswire.dedup.store import DedupStore, DedupUnavailable, LocalDedupStore
 from newswire.errors import Reason
-from newswire.fetch import fetch_page
-from newswire.http_client import HttpFetcher
+from newswire.feeds.poll import body_digest, parse_feed
+from newswire.feeds.schedule import (
+    after_failure,
+    after_success,
+    is_silent,
+    next_interval,
+    observed_interval,
+)
+from newswire.http.client import HttpFetcher
+from newswire.http.fetch import fetch_feed, fetch_page
 from newswire.models import (
     Article,
     DedupRecord,
@@ -50,17 +58,9 @@ from newswire.models import (
     Published,
     RejectedEntry,
 )
-from newswire.outbox import Outbox, entry_letter, rejected_letter
-from newswire.poll import body_digest, fetch_feed, parse_feed
 from newswire.pool import OverBudget
-from newswire.publish import fitted_records
-from newswire.schedule import (
-    after_failure,
-    after_success,
-    is_silent,
-    next_interval,
-    observed_interval,
-)
+from newswire.publish.outbox import Outbox, entry_letter, rejected_letter
+from newswire.publish.producer import fitted_records
 from newswire.settings import Settings
 from newswire.shared_state import FeedStates
 from newswire.state import StateStore

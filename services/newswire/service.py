@@ -18,18 +18,18 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 from newswire import metrics
-from newswire.broker import EmbeddedBroker, any_reachable
-from newswire.cluster import Membership, feeds_by_partition, publish_feed_list
 from newswire.config import Config
-from newswire.dedup_redis import RedisDedupStore, connect, redacted
-from newswire.dedup_store import DedupStore, LocalDedupStore
-from newswire.health import OpsServer
-from newswire.http_client import HttpFetcher
+from newswire.dedup.redis_store import RedisDedupStore, connect, redacted
+from newswire.dedup.store import DedupStore, LocalDedupStore
+from newswire.http.client import HttpFetcher
 from newswire.models import FeedSpec
-from newswire.outbox import Outbox
+from newswire.ops.health import OpsServer
 from newswire.pipeline import Pipeline, RunStats
 from newswire.pool import WorkerPool
-from newswire.publish import Publisher, configured_topics, ensure_topics
+from newswire.publish.broker import EmbeddedBroker, any_reachable
+from newswire.publish.cluster import Membership, feeds_by_partition, publish_feed_list
+from newswire.publish.outbox import Outbox
+from newswire.publish.producer import Publisher, configured_topics, ensure_topics
 from newswire.run_lock import exclusive_state_dir
 from newswire.settings import DedupSettings, Settings
 from newswire.shared_state import FeedStates, SharedFeedStates

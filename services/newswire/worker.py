@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from newswire.errors import Reason
-from newswire.extract import extract_text, language_code
-from newswire.language import detect_language
+from newswire.extract.extractor import extract_text, language_code
+from newswire.extract.language import detect_language
 from newswire.models import (
     Article,
     FeedEntry,
@@ -31,7 +31,7 @@ from newswire.models import (
 from newswire.pool import limit_memory
 from newswire.settings import ExtractSettings
 from newswire.sketch import signature
-from newswire.tag import Tagger
+from newswire.tag.tagger import Tagger
 from newswire.text import one_line
 from newswire.urls import article_id, canonical_url, is_http_url, same_site
 

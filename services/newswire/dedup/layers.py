@@ -20,7 +20,7 @@ import contextlib
 import time
 from dataclasses import dataclass
 
-from newswire.dedup_store import DedupStore
+from newswire.dedup.store import DedupStore
 from newswire.models import Article, FeedEntry, Published
 from newswire.settings import DedupSettings
 from newswire.sketch import band_keys, similarity, words

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from newswire.dedup_store import DedupUnavailable, InFlight
+from newswire.dedup.store import DedupUnavailable, InFlight
 from newswire.models import DedupRecord, Published
 from newswire.settings import DedupSettings
 from newswire.sketch import band_keys

@@ -16,9 +16,10 @@ from typing import Any
 
 import trafilatura
 
-from newswire.clean import PageHints, clean_text
 from newswire.dates import parse_iso
 from newswire.errors import Reason
+from newswire.extract.clean import PageHints, clean_text
+from newswire.extract.pageinfo import PageInfo, headline, inspect_page
 from newswire.models import (
     ExtractionMethod,
     FeedEntry,
@@ -27,7 +28,6 @@ from newswire.models import (
     PageText,
     PageType,
 )
-from newswire.pageinfo import PageInfo, headline, inspect_page
 from newswire.settings import ExtractSettings
 from newswire.text import html_fragment_text, one_line
 

@@ -1,4 +1,4 @@
-"""Poll stage: fetch a feed with a conditional GET and parse it into FeedEntries."""
+"""Poll stage: parse a fetched feed body (RSS, Atom, JSON Feed) into FeedEntries."""
 
 from __future__ import annotations
 
@@ -11,29 +11,22 @@ from typing import Any
 
 import feedparser
 
-from newswire import jsonfeed
 from newswire.dates import from_struct_time, parse_date
 from newswire.errors import Reason
-from newswire.http_client import HttpFetcher
+from newswire.feeds import jsonfeed
 from newswire.models import (
     Failure,
     FeedDocument,
     FeedEntry,
     FeedSpec,
     Media,
-    NotModified,
     ParsedFeed,
     RejectedEntry,
-    Validators,
 )
 from newswire.text import one_line
 from newswire.urls import is_http_url
 
 STAGE = "poll"
-FEED_ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/feed+json, "
-    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
-)
 _BYLINE = re.compile(r"^\s*by\s+", re.IGNORECASE)
 # an <img> tag ends at the next "<" or ">", so tags never overlap and the scan is linear
 # (one regex `<img[^>]+src=` is quadratic on "<img " repeated with no ">")
@@ -50,31 +43,6 @@ _SY_PERIODS = {
 }
 MAX_REJECTED_CHARS = 20_000  # of a rejected item's JSON in its dead letter
 _EXTRA_FIELDS = {"photographer": "photographer", "itemid": "item_id", "updatedate": "update_date"}
-
-
-async def fetch_feed(
-    fetcher: HttpFetcher, feed: FeedSpec, validators: Validators
-) -> FeedDocument | NotModified | Failure:
-    """GET the feed, sending the remembered validators (unless the feed is set to ignore
-    them); 304 comes back as NotModified."""
-    headers = {"Accept": FEED_ACCEPT}
-    if validators.etag and not feed.ignore_validators:
-        headers["If-None-Match"] = validators.etag
-    if validators.last_modified and not feed.ignore_validators:
-        headers["If-Modified-Since"] = validators.last_modified
-    response = await fetcher.get_ok(feed.url, stage=STAGE, headers=headers)
-    if isinstance(response, Failure):
-        return response
-    if response.status == 304:
-        return NotModified(feed, response.fresh_for)
-    return FeedDocument(
-        feed=feed,
-        body=response.body,
-        final_url=response.final_url,
-        content_type=response.content_type,
-        validators=Validators(response.etag, response.last_modified),
-        fresh_for=response.fresh_for,
-    )
 
 
 def body_digest(body: bytes) -> str:

@@ -1,6 +1,6 @@
 """The aiohttp-backed transport for httpx (httpx-aiohttp): the same client API, a tenth of
 httpx's own CPU cost per request (encode/httpx#3215), which is what limits polling thousands
-of feeds. Every connection goes through the SSRF guard (newswire.guard), and aiohttp's
+of feeds. Every connection goes through the SSRF guard (newswire.http.guard), and aiohttp's
 errors become the httpx errors newswire maps to reasons, precisely: httpx-aiohttp's own
 mapping calls a refused connection a timeout and lets parser errors through unmapped.
 
@@ -20,7 +20,7 @@ import httpx
 from aiohttp.abc import ResolveResult
 from httpx_aiohttp import AiohttpTransport
 
-from newswire.guard import AddressGuard, BlockedAddress, Resolver
+from newswire.http.guard import AddressGuard, BlockedAddress, Resolver
 
 MAX_HEADER_BYTES = 65_536  # aiohttp's 8 KiB default refuses real sites' long CSP headers
 

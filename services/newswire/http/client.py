@@ -14,11 +14,16 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from newswire.aiohttp_transport import guarded_aiohttp_transport
-from newswire.content_coding import BodyTooLarge, BoundedDecoder, CorruptCoding, UnsupportedCoding
 from newswire.errors import Reason, reason_for_status
-from newswire.guard import AddressGuard, BlockedAddress, GuardedBackend, Resolver, resolve
-from newswire.hosts import HostGate
+from newswire.http.aiohttp_transport import guarded_aiohttp_transport
+from newswire.http.content_coding import (
+    BodyTooLarge,
+    BoundedDecoder,
+    CorruptCoding,
+    UnsupportedCoding,
+)
+from newswire.http.guard import AddressGuard, BlockedAddress, GuardedBackend, Resolver, resolve
+from newswire.http.hosts import HostGate
 from newswire.models import Failure
 from newswire.settings import HttpSettings
 from newswire.urls import is_http_url
@@ -140,7 +145,7 @@ def make_client(
     resolver: Resolver = resolve,
 ) -> httpx.AsyncClient:
     """The async client: timeouts, pool limits, User-Agent, the transport (aiohttp-backed, or
-    httpx's own with HTTP/2), the SSRF guard on every connection (newswire.guard), proxy
+    httpx's own with HTTP/2), the SSRF guard on every connection (newswire.http.guard), proxy
     (from config, or the standard HTTP(S)_PROXY / NO_PROXY variables: proxied requests go
     through httpx's own transport). Redirects are followed by HttpFetcher, hop by hop."""
     timeout = httpx.Timeout(

@@ -1,4 +1,5 @@
-"""Fetch stage: GET an article page and decode it to text."""
+"""Fetch stage: GET a feed with a conditional request, GET an article page and decode it
+to text."""
 
 from __future__ import annotations
 
@@ -7,14 +8,51 @@ import re
 from datetime import UTC, datetime
 
 from newswire.errors import Reason
-from newswire.http_client import HttpFetcher
-from newswire.models import Failure, FetchedPage
+from newswire.http.client import HttpFetcher
+from newswire.models import (
+    Failure,
+    FeedDocument,
+    FeedSpec,
+    FetchedPage,
+    NotModified,
+    Validators,
+)
 
 STAGE = "fetch"
+FEED_STAGE = "poll"  # a feed's GET is counted as part of its poll
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 _HEADER_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", re.IGNORECASE)
+
+
+async def fetch_feed(
+    fetcher: HttpFetcher, feed: FeedSpec, validators: Validators
+) -> FeedDocument | NotModified | Failure:
+    """GET the feed, sending the remembered validators (unless the feed is set to ignore
+    them); 304 comes back as NotModified."""
+    headers = {"Accept": FEED_ACCEPT}
+    if validators.etag and not feed.ignore_validators:
+        headers["If-None-Match"] = validators.etag
+    if validators.last_modified and not feed.ignore_validators:
+        headers["If-Modified-Since"] = validators.last_modified
+    response = await fetcher.get_ok(feed.url, stage=FEED_STAGE, headers=headers)
+    if isinstance(response, Failure):
+        return response
+    if response.status == 304:
+        return NotModified(feed, response.fresh_for)
+    return FeedDocument(
+        feed=feed,
+        body=response.body,
+        final_url=response.final_url,
+        content_type=response.content_type,
+        validators=Validators(response.etag, response.last_modified),
+        fresh_for=response.fresh_for,
+    )
 
 
 async def fetch_page(fetcher: HttpFetcher, url: str) -> FetchedPage | Failure:

@@ -33,10 +33,10 @@ from kafka.partitioner.default import murmur2
 from newswire import metrics
 from newswire.errors import BrokerError
 from newswire.models import FeedSpec
-from newswire.publish import client_options, create_missing_topics
+from newswire.publish.producer import client_options, create_missing_topics
 from newswire.settings import Settings
 
-log = logging.getLogger("newswire.cluster")
+log = logging.getLogger("newswire.publish.cluster")
 Handler = Callable[[frozenset[int]], Coroutine[Any, Any, None]]
 
 

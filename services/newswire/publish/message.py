@@ -48,7 +48,7 @@ def to_record(article: Article) -> Record:
 
 
 def to_message(article: Article) -> dict[str, Any]:
-    """The JSON document of an article, as documented in the README and the schema."""
+    """The JSON document of an article, as documented in docs/messages.md and the schema."""
     extraction = article.extraction
     return {
         "schema": SCHEMA_NAME,

@@ -23,12 +23,12 @@ from datetime import datetime
 from newswire import metrics
 from newswire.errors import BrokerError, Reason
 from newswire.models import DedupRecord, Failure, FeedEntry, OutboxRecord, RejectedEntry
-from newswire.publish import RECORD_OVERHEAD, Publisher
+from newswire.publish.producer import RECORD_OVERHEAD, Publisher
 from newswire.settings import Settings
 from newswire.state import StateStore
 from newswire.urls import article_id, canonical_url
 
-log = logging.getLogger("newswire.outbox")
+log = logging.getLogger("newswire.publish.outbox")
 FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
 DEAD_FOR_GOOD = frozenset({Reason.MESSAGE_TOO_LARGE})

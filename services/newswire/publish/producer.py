@@ -21,14 +21,14 @@ from kafka.errors import (
     TopicAlreadyExistsError,
 )
 
-from newswire.broker import any_reachable
 from newswire.errors import BrokerError, Reason
-from newswire.message import to_record
 from newswire.models import Article, Failure, OutboxRecord
+from newswire.publish.broker import any_reachable
+from newswire.publish.message import to_record
 from newswire.settings import KafkaSettings, Settings, TopicSettings
 
 STAGE = "publish"
-log = logging.getLogger("newswire.publish")
+log = logging.getLogger("newswire.publish.producer")
 
 
 def client_options(kafka: KafkaSettings, bootstrap: str) -> dict[str, Any]:

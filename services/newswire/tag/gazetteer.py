@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from newswire.catalog import AreaModel, PlaceModel, RegionList, WatchlistModel
-from newswire.gazetteer_build import DATA_FILE, FORMAT_VERSION
 from newswire.models import Area, Gazetteer, PlaceSpec, WatchlistSpec
+from newswire.tag.gazetteer_build import DATA_FILE, FORMAT_VERSION
 
 
 @lru_cache(maxsize=2)

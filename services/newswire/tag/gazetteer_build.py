@@ -304,7 +304,7 @@ def write(data: dict[str, Any], path: Path = DATA_FILE) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`newswire build-gazetteer [--out PATH]` (or `python -m newswire.gazetteer_build`)."""
+    """`newswire build-gazetteer [--out PATH]` (or `python -m newswire.tag.gazetteer_build`)."""
     parser = argparse.ArgumentParser(prog="newswire build-gazetteer", description=__doc__)
     parser.add_argument("--out", type=Path, default=DATA_FILE)
     args = parser.parse_args(argv)

@@ -22,7 +22,7 @@ import ahocorasick
 import justext
 
 from newswire.models import Gazetteer
-from newswire.names import (
+from newswire.tag.names import (
     ARABIC_PROCLITICS,
     HEBREW_PROCLITICS,
     MIN_LETTERS,

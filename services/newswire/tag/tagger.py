@@ -17,10 +17,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from newswire.geo import within
-from newswire.mentions import Mention, NameIndex
 from newswire.models import Focus, Gazetteer, PlaceSpec, RegionTag, Span, Tagging
-from newswire.names import Folded, fold_name
+from newswire.tag.geo import within
+from newswire.tag.mentions import Mention, NameIndex
+from newswire.tag.names import Folded, fold_name
 
 BIG_TOWN = 100_000  # GeoNames towns this size count without their country in the article
 KIND_RANK = {
