@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-DATA_FILE = Path(__file__).parent / "data" / "gazetteer.json.gz"
+DATA_FILE = Path(__file__).parents[1] / "data" / "gazetteer.json.gz"  # newswire/data/
 FORMAT_VERSION = 1
 TOWN_POPULATION = 5000
 
