@@ -30,6 +30,7 @@ from newswire.ops.logs import setup_logging
 from newswire.ops.tail import TailFilter, render
 from newswire.publish.message import tagging_json, to_message
 from newswire.publish.producer import client_options
+from newswire.signals import default_stop_signals, stop_if_requested
 from newswire.state import STATE_FILE, StateStore
 from newswire.tag.tagger import Tagger
 from newswire.urls import is_http_url
@@ -104,6 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"newswire: config error:\n{exc}", file=sys.stderr)
         return 2
     setup_logging(config.settings.log.level, config.settings.log.format)
+    stop_if_requested()  # a start-up checkpoint (newswire.signals)
+    if args.command != "run":
+        default_stop_signals()  # only `run` has an orderly stop to make
     try:
         return COMMANDS[args.command](config, args)
     except BrokerError as exc:

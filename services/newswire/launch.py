@@ -1,21 +1,25 @@
 """The `newswire` command's entry point: it takes the stop signals before anything else is
 imported (the CLI's imports alone take about a second), so a SIGTERM during start-up ends the
-process with 0 instead of killing it."""
+process with 0 at start-up's next checkpoint instead of killing it."""
 
 from __future__ import annotations
 
 import sys
 
-from newswire.signals import StopRequested, raise_on_stop_signals
+from newswire.signals import note_stop_signals, stop_if_requested, stop_requested
 
 
 def main() -> int:
     """Run the CLI; a stop signal before the service loop starts exits 0."""
-    raise_on_stop_signals()
+    note_stop_signals()
     try:
         from newswire.cli import main as cli_main
 
+        stop_if_requested()
         return cli_main()
-    except StopRequested as stop:
-        print(f"newswire: stopped by {stop} before start-up finished", file=sys.stderr)
+    except BaseException as error:
+        if not stop_requested() or isinstance(error, SystemExit):
+            raise
+        # stopped during start-up, at a checkpoint or (a second signal) wherever it was
+        print("newswire: stopped before start-up finished", file=sys.stderr)
         return 0

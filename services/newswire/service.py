@@ -33,7 +33,7 @@ from newswire.publish.producer import Publisher, configured_topics, ensure_topic
 from newswire.run_lock import exclusive_state_dir
 from newswire.settings import DedupSettings, Settings
 from newswire.shared_state import FeedStates, SharedFeedStates
-from newswire.signals import ignore_stop_signals
+from newswire.signals import ignore_stop_signals, stop_if_requested, stop_requested
 from newswire.state import STATE_FILE, StateStore
 from newswire.worker import init_forked_worker, init_spawned_worker, load_models
 
@@ -116,8 +116,11 @@ def run_service(config: Config, once: bool) -> RunStats:
     metrics.FEEDS_CONFIGURED.set(len(config.feeds))
     with contextlib.ExitStack() as stack:
         stack.enter_context(exclusive_state_dir(config.state_dir))
+        stop_if_requested()  # a checkpoint of start-up between each step: newswire.signals
         pool = stack.enter_context(worker_pool(config))
+        stop_if_requested()
         bootstrap = stack.enter_context(kafka_bootstrap(config))
+        stop_if_requested()
         if settings.topics.create:
             topics = configured_topics(settings)
             created = ensure_topics(settings.kafka, bootstrap, settings.topics, topics)
@@ -125,6 +128,7 @@ def run_service(config: Config, once: bool) -> RunStats:
                 log.info("created topics", extra={"topics": created})
         publisher = Publisher(settings, bootstrap)
         stack.callback(publisher.close)
+        stop_if_requested()
         store = StateStore(config.state_dir / STATE_FILE)
         stack.callback(store.close)
         dedup = dedup_store(settings.dedup, store)
@@ -143,6 +147,7 @@ def run_service(config: Config, once: bool) -> RunStats:
         ops.start()
         stack.callback(ops.stop)
         log.info("serving /metrics, /healthz, /readyz", extra={"listen": ops.port})
+        stop_if_requested()
         stats = asyncio.run(_run(config, bootstrap, store, dedup, outbox, pool, once))
         ignore_stop_signals()  # stopping already: the loop's handlers are gone
     return stats
@@ -174,6 +179,8 @@ async def _run(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if stop_requested():  # noted after the last checkpoint, before the loop took over
+        stop.set()
     watch = asyncio.create_task(_every(BROKER_CHECK_SECONDS, stop, _check_broker, bootstrap))
     prune = asyncio.create_task(_every(PRUNE_SECONDS, stop, _prune, dedup, config.settings))
     flush = asyncio.create_task(_every(FLUSH_SECONDS, stop, _flush, dedup))
