@@ -319,14 +319,14 @@ def test_a_page_over_the_memory_limit_falls_back_to_the_feeds_text(
 def test_a_page_over_the_time_limit_is_cut_off_and_the_pool_replaced(
     site: FixtureSite, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    site.add("/slow-table", Resource(table_page(100_000)))
+    site.add("/slow-table", Resource(table_page(250_000)))  # about 20 s of work
     feed = rss([rss_item("Slow table", site.url("/slow-table"))])
     run = beside_healthy(
         site,
         kafka_bootstrap,
         tmp_path,
         {"slow": site.add("/slow.xml", Resource(feed, RSS))},
-        extract={"workers": 1, "time_limit": "2s", "memory_limit_mb": 4000},
+        extract={"workers": 1, "time_limit": "5s", "memory_limit_mb": 4000},
     )
     slow = run.article("/slow-table")
     assert slow["extraction"]["fallback_reason"] == "over_budget"

@@ -55,10 +55,11 @@ def test_requests_to_one_host_start_at_least_the_minimum_delay_apart(site: Fixtu
     starts = sorted(r.at for r in site.requests)
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     # The gate spaces the starts 0.2 s apart; the server sees them after the connect, whose
-    # time varies on a loaded machine, so each gap is checked loosely and the whole span
-    # (four delays, jitter only at its two ends) tightly.
+    # time varies on a loaded machine (the first one's fresh connect can take tens of ms
+    # off the span: 0.744 s was seen), so each gap is checked loosely and the whole span
+    # (four delays, 0.8 s; without the gate about 0) with room for that.
     assert len(starts) == 5 and min(gaps) >= 0.1
-    assert starts[-1] - starts[0] >= 0.75
+    assert starts[-1] - starts[0] >= 0.6
 
 
 def test_a_429_pauses_the_whole_host_for_its_retry_after(site: FixtureSite) -> None:
