@@ -20,6 +20,7 @@ from newswire.feeds.schedule import (
     jittered,
     next_interval,
     observed_interval,
+    within_bounds,
 )
 from newswire.models import Failure, FeedSpec, FeedState, OutletSpec
 from newswire.settings import PollSettings
@@ -163,3 +164,26 @@ def test_publisher_hints_lengthen_but_never_past_the_maximum_or_under_the_minimu
 def test_silent_after_three_usual_gaps() -> None:
     assert not is_silent(newest=NOW - 1799, usual_gap=600, now=NOW)
     assert is_silent(newest=NOW - 1801, usual_gap=600, now=NOW)
+
+
+def test_a_stored_schedule_is_held_to_todays_bounds() -> None:
+    lowered = FeedSpec("f", "https://o.test/rss", OUTLET, 30, min_interval_s=10, max_interval_s=30)
+    stored = FeedState("https://o.test/rss", "f", 3600.0, next_poll=NOW + 3600, last_success=NOW)
+    held = within_bounds(stored, lowered, POLL, 21600.0, NOW)
+    assert held.interval_s == 30
+    assert NOW < held.next_poll <= NOW + 30 * 1.1  # one jittered interval at most
+    assert held.last_success == stored.last_success
+
+
+def test_a_failing_feeds_backoff_is_held_to_the_longest_backoff_or_retry_after() -> None:
+    poll = POLL.model_copy(
+        update={"soft_backoff_cap": 300.0, "hard_backoff": 60.0, "hard_backoff_cap": 600.0}
+    )
+    stored = FeedState("u", "f", 300.0, next_poll=NOW + 86400, consecutive_errors=5)
+    held = within_bounds(stored, FEED, poll, 900.0, NOW)
+    assert held.next_poll == pytest.approx(NOW + 900 * 1.1)  # Retry-After cap is the longest
+
+
+def test_a_schedule_within_its_bounds_is_left_as_it_is() -> None:
+    stored = FeedState("u", "f", 600.0, next_poll=NOW + 500, last_success=NOW - 100)
+    assert within_bounds(stored, FEED, POLL, 21600.0, NOW) == stored

@@ -40,6 +40,7 @@ from newswire.feeds.schedule import (
     is_silent,
     next_interval,
     observed_interval,
+    within_bounds,
 )
 from newswire.http.client import HttpFetcher
 from newswire.http.fetch import fetch_feed, fetch_page
@@ -123,7 +124,23 @@ class Pipeline:
 
     async def poll_all(self, feeds: tuple[FeedSpec, ...]) -> None:
         """Poll every feed once, due or not, and process everything new."""
+        for feed in feeds:
+            self.resume(feed)
         await asyncio.gather(*(self.poll_feed(feed) for feed in feeds))
+
+    def resume(self, feed: FeedSpec) -> FeedState:
+        """Start tracking a feed: its stored schedule held to today's bounds (and stored so),
+        and its gauges set now, not at its first success: the last success is the stored one,
+        or, for a feed that never succeeded, now (newswire has been trying since), so a feed
+        that never succeeds goes stale after three intervals like any other."""
+        settings = self._settings
+        state = self._feed_states.feed_state(feed)
+        held = within_bounds(state, feed, settings.poll, settings.http.retry_after_cap, time.time())
+        if held != state:
+            self._feed_states.save_feed_state(held)
+        metrics.FEED_LAST_SUCCESS.labels(feed.id).set(held.last_success or time.time())
+        self._export_schedule(feed, held)
+        return held
 
     async def poll_feed(self, feed: FeedSpec) -> FeedState:
         """One poll of one feed; returns (and stores) the feed's new state and schedule.
@@ -146,12 +163,15 @@ class Pipeline:
             new_state = self._poll_failed(feed, state, now, failure)
         metrics.POLL_SECONDS.labels(feed.id).observe(time.monotonic() - started)
         self._feed_states.save_feed_state(new_state)
-        metrics.FEED_CONSECUTIVE_ERRORS.labels(feed.id).set(new_state.consecutive_errors)
-        metrics.FEED_INTERVAL.labels(feed.id).set(new_state.interval_s)
-        metrics.FEED_NEXT_POLL.labels(feed.id).set(new_state.next_poll)
+        self._export_schedule(feed, new_state)
         silent = sum(1 for newest, gap in self._activity.values() if is_silent(newest, gap, now))
         metrics.FEEDS_SILENT.set(silent)
         return new_state
+
+    def _export_schedule(self, feed: FeedSpec, state: FeedState) -> None:
+        metrics.FEED_CONSECUTIVE_ERRORS.labels(feed.id).set(state.consecutive_errors)
+        metrics.FEED_INTERVAL.labels(feed.id).set(state.interval_s)
+        metrics.FEED_NEXT_POLL.labels(feed.id).set(state.next_poll)
 
     async def _poll(self, feed: FeedSpec, state: FeedState, now: float) -> FeedState:
         async with self._feed_slots:
@@ -235,6 +255,9 @@ class Pipeline:
     ) -> FeedState:
         metrics.POLLS.labels(feed.id, feed.outlet.id, outcome).inc()
         metrics.FEED_LAST_SUCCESS.labels(feed.id).set(now)
+        if state.consecutive_errors:
+            recovered = _ctx(feed, f"after {state.consecutive_errors} failed polls")
+            log.info("feed recovered", extra={**recovered, "reason": state.last_reason})
         poll = self._settings.poll
         interval = next_interval(feed, state.interval_s, dates, hints, adapt=poll.adapt)
         return after_success(state, feed, now, interval, poll, self._rng)

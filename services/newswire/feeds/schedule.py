@@ -137,6 +137,22 @@ def after_failure(
     )
 
 
+def within_bounds(
+    state: FeedState, feed: FeedSpec, poll: PollSettings, retry_after_cap: float, now: float
+) -> FeedState:
+    """A stored schedule held to today's bounds (the config may have changed since it was
+    stored): the interval within the feed's min and max, the next poll no later than one
+    jittered interval away for a healthy feed, or than the longest backoff or Retry-After for a
+    failing one."""
+    interval = min(max(state.interval_s, feed.min_interval_s), feed.max_interval_s)
+    if state.consecutive_errors:
+        longest = max(poll.soft_backoff_cap, poll.hard_backoff_cap, retry_after_cap)
+    else:
+        longest = interval
+    next_poll = min(state.next_poll, now + longest * (1 + poll.jitter))
+    return replace(state, interval_s=interval, next_poll=next_poll)
+
+
 SILENT_AFTER_GAPS = 3.0  # a feed is silent after this many of its usual gaps without an entry
 
 
