@@ -14,7 +14,7 @@ COLUMNS = (
     "errors",
     "interval",
     "next poll",
-    "seen",
+    "published",
 )
 
 
