@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -98,6 +98,8 @@ def apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str], file: Path)
         if name not in env:
             continue
         value = env_value(env[name])
+        if isinstance(value, str) and _is_list_setting(section, key):
+            value = [item.strip() for item in value.split(",") if item.strip()]
         if not key:
             raw[section] = value
             sources[section] = name
@@ -108,6 +110,18 @@ def apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str], file: Path)
         target[key] = value
         sources[f"{section}.{key}"] = name
     return sources
+
+
+def _is_list_setting(section: str, key: str) -> bool:
+    """True for a setting that holds a list (http.allow_hosts, routes, ...): from the
+    environment it may be given as comma-separated values."""
+    field = Settings.model_fields.get(section)
+    if field is None:
+        return False
+    if not key:
+        return get_origin(field.annotation) is tuple
+    fields = getattr(field.annotation, "model_fields", {})
+    return key in fields and get_origin(fields[key].annotation) is tuple
 
 
 def env_value(text: str) -> Any:

@@ -182,7 +182,10 @@ class PathSettings(Section):
 
 
 class LogSettings(Section):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR"],
+        BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v),  # debug, Info, ...
+    ] = "INFO"
     format: Literal["json", "text"] = "json"
 
 
