@@ -26,6 +26,7 @@ from prometheus_client.metrics import MetricWrapperBase
 
 import newswire.metrics
 from newswire.publish.broker import free_port
+from newswire.settings import OutboxSettings, PollSettings, parse_duration
 from tests.site import FixtureSite, Resource
 from tests.test_service import feed_with, wait_for, write_config
 
@@ -112,12 +113,12 @@ def test_compose_file_is_valid_and_wires_the_stack() -> None:
     assert "./config/grafana/dashboards:/var/lib/grafana/dashboards:ro" in grafana_volumes
     assert (
         services["newswire"]["environment"]["NEWSWIRE_CLUSTER__MODE"]
-        == "${NEWSWIRE_CLUSTER_MODE:-single}"
+        == "${NW_CLUSTER_MODE:-single}"
     )
 
 
 def test_compose_scale_profile_runs_two_replicas_in_one_group_with_redis() -> None:
-    env = {**os.environ, "NEWSWIRE_CLUSTER_MODE": "group", "NEWSWIRE_DEDUP_BACKEND": "redis"}
+    env = {**os.environ, "NW_CLUSTER_MODE": "group", "NW_DEDUP_BACKEND": "redis"}
     result = run(
         tool("docker-compose"), "-f", "docker-compose.yml", "--profile", "scale", "config", env=env
     )
@@ -287,3 +288,14 @@ def test_metric_names_follow_prometheus_conventions_with_bounded_labels() -> Non
         if isinstance(metric, MetricWrapperBase):
             labels = set(metric._labelnames)  # the client has no public accessor
             assert labels <= bounded, (name, labels - bounded)
+
+
+def test_compose_reads_no_host_variable_in_the_settings_namespace_and_waits_out_a_drain() -> None:
+    text = (Path(__file__).parents[1] / "docker-compose.yml").read_text()
+    # exported in a shell, a NEWSWIRE_* name is a setting to every local newswire command
+    assert re.findall(r"\$\{(NEWSWIRE_\w*)", text) == []
+    poll, outbox = PollSettings(), OutboxSettings()
+    for name, service in yaml.safe_load(text)["services"].items():
+        if name.startswith("newswire"):
+            grace = parse_duration(service["stop_grace_period"])
+            assert isinstance(grace, float) and grace > poll.stop_deadline + outbox.drain_deadline

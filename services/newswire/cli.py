@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -21,13 +22,15 @@ from lxml.etree import ParserError
 from newswire import __version__
 from newswire.config import Config, load_config
 from newswire.discover import Discovery, discover, feeds_yaml
-from newswire.errors import BrokerError, ConfigError, StateDirInUse
+from newswire.errors import BrokerError, ConfigError, PortUnavailable, StateDirInUse
+from newswire.feeds.schedule import within_bounds
 from newswire.http.client import HttpFetcher
 from newswire.http.fetch import decode_html, fetch_page
 from newswire.models import Failure, FeedEntry, FeedSpec, FetchedPage, OutletSpec
 from newswire.ops.feed_table import feeds_table
 from newswire.ops.logs import setup_logging
 from newswire.ops.tail import TailFilter, render
+from newswire.publish.broker import any_reachable
 from newswire.publish.message import tagging_json, to_message
 from newswire.publish.producer import client_options
 from newswire.signals import default_stop_signals, stop_if_requested
@@ -68,14 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="config directory (default: $NEWSWIRE_CONFIG_DIR or ./config)",
     )
     parser.add_argument("--feeds", type=Path, help="feed list to use instead of feeds.yaml")
+    # the same two options after the command (`newswire run --config X`): given there, they win
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--feeds", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="poll feeds and publish articles")
+    add = functools.partial(commands.add_parser, parents=[common])
+    run = add("run", help="poll feeds and publish articles")
     run.add_argument("--once", action="store_true", help="one cycle, flush, exit 0")
-    extract = commands.add_parser("extract", help="print the article newswire makes of a page")
+    extract = add("extract", help="print the article newswire makes of a page")
     extract.add_argument("source", help="an HTML file, an http(s) URL, or - for stdin")
     extract.add_argument("--url", help="the page's URL (for a file or stdin)")
     extract.add_argument("--outlet", help="outlet id whose cleaning rules apply")
-    tail = commands.add_parser("tail", help="print messages from a topic")
+    tail = add("tail", help="print messages from a topic")
     tail.add_argument("topic")
     tail.add_argument("--from-beginning", action="store_true")
     tail.add_argument("--max", type=int, default=0, help="stop after N messages")
@@ -84,16 +92,21 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--outlet", help="only this outlet id")
     tail.add_argument("--region", help="only articles touching this place, country or watchlist")
     tail.add_argument("--language", help="only this language (en, ar, ...)")
-    commands.add_parser("check", help="validate the config and list the feeds")
-    commands.add_parser("feeds", help="each feed's health from the state store")
-    discover = commands.add_parser("discover", help="find a homepage's feeds, print feeds.yaml")
+    add("check", help="validate the config and list the feeds")
+    add("feeds", help="each feed's health from the state store")
+    discover = add("discover", help="find a homepage's feeds, print feeds.yaml")
     discover.add_argument("url", help="the outlet's homepage")
-    tag = commands.add_parser("tag", help="print the regions, focus and watchlists of a text")
+    tag = add("tag", help="print the regions, focus and watchlists of a text")
     tag.add_argument("text", help="the text, or - for stdin")
     tag.add_argument("--title", default="", help="the article's title")
-    build = commands.add_parser("build-gazetteer", help="rebuild the packaged GeoNames base")
+    build = add("build-gazetteer", help="rebuild the packaged GeoNames base")
     build.add_argument("--out", type=Path, help="where to write (default: the package's data)")
     return parser
+
+
+class UsageError(Exception):
+    """A command given something it cannot use (a file that is not there, a missing option):
+    one line, exit 2."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,6 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config, args.feeds)
     except ConfigError as exc:
         print(f"newswire: config error:\n{exc}", file=sys.stderr)
+        if not args.config.is_dir():
+            print(
+                f"newswire: no config directory at {args.config.resolve()}: pass --config DIR "
+                "or set NEWSWIRE_CONFIG_DIR",
+                file=sys.stderr,
+            )
         return 2
     setup_logging(config.settings.log.level, config.settings.log.format)
     stop_if_requested()  # a start-up checkpoint (newswire.signals)
@@ -113,9 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokerError as exc:
         print(f"newswire: broker error: {exc}", file=sys.stderr)
         return 1
-    except StateDirInUse as exc:
+    except (StateDirInUse, PortUnavailable) as exc:
         print(f"newswire: {exc}", file=sys.stderr)
         return 1
+    except UsageError as exc:
+        print(f"newswire: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
@@ -131,7 +153,13 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         "unsent": stats.unsent,
         "failures": stats.failures,
     }
-    logging.getLogger("newswire").info("run finished", extra={"summary": summary})
+    log = logging.getLogger("newswire")
+    log.info("run finished", extra={"summary": summary})
+    if args.once and config.settings.kafka.bootstrap_servers == "embedded":
+        log.warning(
+            "the embedded broker stopped with this run: what it published is gone (the state "
+            "store remembers it as sent); set KAFKA_BOOTSTRAP_SERVERS to keep messages"
+        )
     return 0
 
 
@@ -166,13 +194,29 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_feeds(config: Config, args: argparse.Namespace) -> int:
-    """Print every configured feed's health from the state store."""
-    store = StateStore(config.state_dir / STATE_FILE)
+    """Print every configured feed's health from the state store (its schedule as the
+    service will hold it: within today's bounds)."""
+    path = config.state_dir / STATE_FILE
+    if not path.exists():  # a read-only command never creates an empty store
+        print(
+            f"newswire: no state store at {path.resolve()} (state.dir {config.state_dir} is "
+            "taken from the working directory): run this where `newswire run` runs, or set "
+            "state.dir (NEWSWIRE_STATE__DIR)",
+            file=sys.stderr,
+        )
+        return 1
+    store = StateStore(path)
+    now, settings = time.time(), config.settings
     try:
-        states = [store.feed_state(feed) for feed in config.feeds]
+        states = [
+            within_bounds(
+                store.feed_state(feed), feed, settings.poll, settings.http.retry_after_cap, now
+            )
+            for feed in config.feeds
+        ]
     finally:
         store.close()
-    print(feeds_table(states, time.time()))
+    print(feeds_table(states, now))
     return 0
 
 
@@ -222,11 +266,15 @@ def cmd_extract(config: Config, args: argparse.Namespace) -> int:
 def _load_page(config: Config, source: str, url: str | None) -> FetchedPage | Failure:
     if urlsplit(source).scheme in ("http", "https"):
         return asyncio.run(_fetch(config, source))
-    data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
     html = decode_html(data)
     where = url or declared_url(html)
-    if where is None:
-        where = Path(source).resolve().as_uri() if source != "-" else "file:///dev/stdin"
+    if where is None:  # a message's url is the page's http(s) address
+        name = "stdin" if source == "-" else source
+        raise UsageError(f"{name} declares no URL of its own: pass --url with the page's address")
     return FetchedPage(url=where, final_url=where, html=html, fetched_at=datetime.now(UTC))
 
 
@@ -266,13 +314,28 @@ def _outlet_for(config: Config, url: str, outlet_id: str | None) -> OutletSpec:
 def cmd_tail(config: Config, args: argparse.Namespace) -> int:
     """Print messages from a topic, one JSON document per line."""
     from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
 
     kafka = config.settings.kafka
     bootstrap = kafka.bootstrap_servers
     if bootstrap == "embedded":
         bootstrap = kafka.embedded_listen
-    consumer = KafkaConsumer(**client_options(kafka, bootstrap), enable_auto_commit=False)
-    partitions = consumer.partitions_for_topic(args.topic) or set()
+    if not any_reachable(bootstrap):
+        print(
+            f"newswire: no Kafka broker reachable at {bootstrap}: start `newswire run` (its "
+            "embedded broker) or point KAFKA_BOOTSTRAP_SERVERS at your Kafka",
+            file=sys.stderr,
+        )
+        return 1
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)  # its retries are not the user's news
+    try:
+        consumer = KafkaConsumer(**client_options(kafka, bootstrap), enable_auto_commit=False)
+        partitions = consumer.partitions_for_topic(args.topic) or set()
+    except KafkaError as exc:
+        print(
+            f"newswire: cannot read from {bootstrap}: {type(exc).__name__}: {exc}", file=sys.stderr
+        )
+        return 1
     if not partitions:
         print(f"newswire: no topic {args.topic!r} at {bootstrap}", file=sys.stderr)
         return 1

@@ -6,7 +6,8 @@ Every expected failure (a dead feed, a 404, a parse error, a broker outage) is n
     NewswireError
     ├── ConfigError        bad config file or value (the CLI exits 2)
     ├── BrokerError        the Kafka broker cannot be reached or set up
-    └── StateDirInUse      another `newswire run` holds the state directory
+    ├── StateDirInUse      another `newswire run` holds the state directory
+    └── PortUnavailable    the ops endpoint cannot listen where configured
 
 An expected failure of one item in one stage is not raised: it travels as a `models.Failure`
 value carrying its Reason.
@@ -87,3 +88,7 @@ class BrokerError(NewswireError):
 
 class StateDirInUse(NewswireError):
     """Another `newswire run` holds the state directory's run lock."""
+
+
+class PortUnavailable(NewswireError):
+    """The ops endpoint (metrics.host:metrics.port) cannot listen: in use, or not allowed."""

@@ -4,6 +4,7 @@ process with 0 at start-up's next checkpoint instead of killing it."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 from newswire.signals import note_stop_signals, stop_if_requested, stop_requested
@@ -17,6 +18,9 @@ def main() -> int:
 
         stop_if_requested()
         return cli_main()
+    except BrokenPipeError:  # `newswire check | head -1`: the reader has gone, and so do we
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except BaseException as error:
         if not stop_requested() or isinstance(error, SystemExit):
             raise

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 import multiprocessing
 import os
 import random
@@ -15,15 +16,17 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from newswire import metrics
 from newswire.config import Config
 from newswire.dedup.redis_store import RedisDedupStore, connect, redacted
 from newswire.dedup.store import DedupStore, LocalDedupStore
+from newswire.errors import PortUnavailable
 from newswire.http.client import HttpFetcher
 from newswire.models import FeedSpec
-from newswire.ops.health import OpsServer
+from newswire.ops.health import OpsServer, ReadinessCheck
 from newswire.pipeline import Pipeline, RunStats
 from newswire.pool import WorkerPool
 from newswire.publish.broker import EmbeddedBroker, any_reachable
@@ -60,11 +63,29 @@ def kafka_bootstrap(config: Config) -> Iterator[str]:
         broker.stop()
 
 
-def usable_cores() -> int:
-    """Cores this process may run on (CPU affinity respected where the OS has it)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
+def usable_cores(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """Cores this process may use: its CPU affinity, and no more than a container's CPU
+    quota (cgroup v2 cpu.max, or v1 cpu.cfs_quota_us), rounded up."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    quota = cpu_quota(cgroup)
+    if quota is not None:
+        cores = min(cores or 1, max(math.ceil(quota), 1))
+    return cores or 1
+
+
+def cpu_quota(cgroup: Path) -> float | None:
+    """CPUs the cgroup may use per period, or None when unlimited or unknown."""
+    try:
+        limit, period = (cgroup / "cpu.max").read_text().split()[:2]  # "max 100000"
+    except (OSError, ValueError):
+        try:
+            limit = (cgroup / "cpu" / "cpu.cfs_quota_us").read_text().strip()  # -1: none
+            period = (cgroup / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    if limit in ("max", "-1") or not period.isdigit() or not limit.isdigit():
+        return None
+    return int(limit) / int(period) if int(period) else None
 
 
 def worker_pool(config: Config) -> WorkerPool:
@@ -133,9 +154,8 @@ def run_service(config: Config, once: bool) -> RunStats:
         stack.callback(store.close)
         dedup = dedup_store(settings.dedup, store)
         outbox = Outbox(settings, store, publisher)
-        ops = OpsServer(
-            settings.metrics.host,
-            settings.metrics.port,
+        ops = ops_server(
+            settings,
             lambda: {
                 "config": True,
                 "broker": any_reachable(bootstrap),
@@ -146,11 +166,25 @@ def run_service(config: Config, once: bool) -> RunStats:
         )
         ops.start()
         stack.callback(ops.stop)
-        log.info("serving /metrics, /healthz, /readyz", extra={"listen": ops.port})
+        listen = f"{settings.metrics.host}:{ops.port}"
+        log.info("serving /metrics, /healthz, /readyz", extra={"listen": listen})
         stop_if_requested()
         stats = asyncio.run(_run(config, bootstrap, store, dedup, outbox, pool, once))
         ignore_stop_signals()  # stopping already: the loop's handlers are gone
     return stats
+
+
+def ops_server(settings: Settings, readiness: ReadinessCheck) -> OpsServer:
+    """The ops endpoint on metrics.host:metrics.port, or PortUnavailable naming the setting."""
+    host, port = settings.metrics.host, settings.metrics.port
+    try:
+        return OpsServer(host, port, readiness)
+    except OSError as exc:
+        raise PortUnavailable(
+            f"cannot serve /metrics on {host}:{port} ({exc.strerror or exc}): another process "
+            "(another newswire?) may hold it; set metrics.port (NEWSWIRE_METRICS__PORT), or 0 "
+            "for any free port"
+        ) from exc
 
 
 def dedup_store(settings: DedupSettings, store: StateStore) -> DedupStore:
@@ -192,7 +226,7 @@ async def _run(
         pipeline = Pipeline(
             config.settings, fetcher, store, outbox, pool, dedup=dedup, feed_states=states
         )
-        polls = FeedLoops(pipeline, states, stop, config.settings.poll.stop_deadline)
+        polls = FeedLoops(pipeline, stop, config.settings.poll.stop_deadline)
         if once:
             await pipeline.poll_all(config.feeds)
         elif config.settings.cluster.mode == "group":
@@ -257,11 +291,8 @@ class FeedLoops:
     single mode, its partitions' feeds in a group (started and stopped as they move). A loop
     that fails unexpectedly stops the service, which then raises its error."""
 
-    def __init__(
-        self, pipeline: Pipeline, states: FeedStates, stop: asyncio.Event, deadline: float
-    ) -> None:
+    def __init__(self, pipeline: Pipeline, stop: asyncio.Event, deadline: float) -> None:
         self._pipeline = pipeline
-        self._states = states
         self._stop_all = stop
         self._deadline = deadline
         self._loops: dict[str, tuple[asyncio.Task[None], asyncio.Event]] = {}
@@ -272,7 +303,7 @@ class FeedLoops:
         for feed in feeds:
             if feed.id not in self._loops:
                 stop = asyncio.Event()
-                task = asyncio.create_task(_poll_forever(self._pipeline, self._states, feed, stop))
+                task = asyncio.create_task(_poll_forever(self._pipeline, feed, stop))
                 task.add_done_callback(self._ended)
                 self._loops[feed.id] = (task, stop)
         metrics.FEEDS_OWNED.set(len(self._loops))
@@ -344,13 +375,12 @@ async def _check_broker(bootstrap: str) -> None:
     metrics.BROKER_REACHABLE.set(1 if reachable else 0)
 
 
-async def _poll_forever(
-    pipeline: Pipeline, store: FeedStates, feed: FeedSpec, stop: asyncio.Event
-) -> None:
-    """Poll one feed on its stored schedule: a restart, or a feed moving in from another
-    replica, resumes it; a feed never polled, or overdue by more than its interval (a restart
-    after downtime), starts within a few seconds, spread so feeds do not all start at once."""
-    state = store.feed_state(feed)
+async def _poll_forever(pipeline: Pipeline, feed: FeedSpec, stop: asyncio.Event) -> None:
+    """Poll one feed on its stored schedule, held to today's bounds: a restart, or a feed
+    moving in from another replica, resumes it; a feed never polled, or overdue by more than
+    its interval (a restart after downtime), starts within a few seconds, spread so feeds do
+    not all start at once."""
+    state = pipeline.resume(feed)
     wait = state.next_poll - time.time()
     if state.next_poll == 0 or wait < -state.interval_s:
         wait = random.uniform(0, min(feed.interval_s, 5.0))
