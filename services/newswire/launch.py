@@ -17,7 +17,9 @@ def main() -> int:
         from newswire.cli import main as cli_main
 
         stop_if_requested()
-        return cli_main()
+        code = cli_main()
+        sys.stdout.flush()  # here rather than at exit, where a reader gone would be a traceback
+        return code
     except BrokenPipeError:  # `newswire check | head -1`: the reader has gone, and so do we
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
