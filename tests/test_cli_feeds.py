@@ -70,7 +70,7 @@ def test_feeds_command_reads_the_state_store(tmp_path: Path) -> None:
             polled.url,
             polled.id,
             900,
-            now + 2 * 86400 - 1800,  # 1d23h30m
+            now + 2 * 86400 - 1800,  # 1d23h30m: beyond today's longest backoff (24h + 10%)
             2,
             now - 7200,
             now - 10800,
@@ -94,7 +94,7 @@ def test_feeds_command_reads_the_state_store(tmp_path: Path) -> None:
         "2",
         "15m",
         "in",
-        "1d23h",
+        "1d2h",  # shown as the service will hold it: within today's bounds
         "40",
     ]
     assert rows[never.id][1:3] == ["never", "never"] and "due now" in " ".join(rows[never.id])

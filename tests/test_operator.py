@@ -5,8 +5,10 @@ one line what is wrong and where instead of waiting or leaving an empty state be
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -29,9 +31,10 @@ from tests.kafka_support import unique_prefix
 from tests.pipeline_support import poll_and_drain
 from tests.service_support import run_command, running_service, service_config
 from tests.site import FixtureSite, Resource
+from tests.stories import story_html
 from tests.test_cli import REPO_CONFIG, newswire
 from tests.test_pipeline import with_fresh_topic
-from tests.test_service import wait_for
+from tests.test_service import child_pids, published, wait_for
 
 RSS = "application/rss+xml"
 EMPTY_FEED = b'<rss version="2.0"><channel><title>t</title></channel></rss>'
@@ -158,7 +161,8 @@ def test_a_metrics_port_in_use_is_one_line_naming_the_setting(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        config = service_config(tmp_path, [], kafka_bootstrap, unique_prefix(), port)
+        feeds = [{"url": f"http://127.0.0.1:{free_port()}/never-polled.xml"}]
+        config = service_config(tmp_path, feeds, kafka_bootstrap, unique_prefix(), port)
         result = subprocess.run(run_command(config), capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert f"cannot serve /metrics on 127.0.0.1:{port}" in result.stderr
@@ -167,10 +171,13 @@ def test_a_metrics_port_in_use_is_one_line_naming_the_setting(
 
 
 @pytest.mark.integration
-def test_run_once_on_the_embedded_broker_says_its_messages_are_gone(tmp_path: Path) -> None:
+def test_run_once_on_the_embedded_broker_says_its_messages_are_gone(
+    site: FixtureSite, tmp_path: Path
+) -> None:
     listen = f"127.0.0.1:{free_port()}"
+    feeds = [{"url": site.add("/empty.xml", Resource(EMPTY_FEED, RSS))}]
     config = service_config(
-        tmp_path, [], "embedded", unique_prefix(), free_port(), kafka={"embedded_listen": listen}
+        tmp_path, feeds, "embedded", unique_prefix(), free_port(), kafka={"embedded_listen": listen}
     )
     command = [*run_command(config), "--once"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
@@ -244,3 +251,100 @@ def test_a_feeds_recovery_is_logged(
     assert recovered[0].__dict__["feed"] == "flaky"
     assert recovered[0].__dict__["reason"] == "http_5xx"
     assert recovered[0].__dict__["detail"] == "after 1 failed polls"
+
+
+def json_lines(stderr: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.integration
+def test_a_missing_broker_is_said_at_once_without_kafka_pythons_retries(tmp_path: Path) -> None:
+    address = f"127.0.0.1:{free_port()}"  # nothing listens
+    feeds = [{"url": f"http://127.0.0.1:{free_port()}/never-polled.xml"}]
+    config = service_config(tmp_path, feeds, address, unique_prefix(), free_port())
+    started = time.monotonic()
+    result = subprocess.run(run_command(config), capture_output=True, text=True, timeout=120)
+    assert time.monotonic() - started < 20  # it took 32 s and 21 kafka-python lines
+    assert result.returncode == 1
+    plain = [line for line in result.stderr.splitlines() if not line.startswith("{")]
+    assert plain == [
+        f"newswire: broker error: no Kafka broker reachable at {address} "
+        "(kafka.bootstrap_servers, KAFKA_BOOTSTRAP_SERVERS): is it up, and is this "
+        "the address it listens on?"
+    ]
+    assert not [e for e in json_lines(result.stderr) if str(e["logger"]).startswith("kafka")]
+
+
+def story_feed(site: FixtureSite, stories: list[int]) -> str:
+    """/e.xml with these stories (served again with more later)."""
+    items = "".join(
+        f"<item><title>S{i}</title><link>{site.add(f'/story/{i}', Resource(story_html(i)))}</link></item>"
+        for i in stories
+    )
+    body = f'<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
+    return site.add("/e.xml", Resource(body, RSS))
+
+
+def embedded_service(site: FixtureSite, tmp_path: Path, stories: list[int]) -> tuple[Path, int]:
+    """A config on the embedded broker, polling /e.xml every second, quick to rebuild its
+    producer (delivery timeout 4 s, stall after 6 s); and its metrics port."""
+    port = free_port()
+    config = service_config(
+        tmp_path,
+        [{"url": story_feed(site, stories), "interval": "1s", "min_interval": "1s"}],
+        "embedded",
+        unique_prefix(),
+        port,
+        kafka={"embedded_listen": f"127.0.0.1:{free_port()}", "delivery_timeout": "4s"},
+        outbox={"stall_after": "6s"},
+    )
+    return config, port
+
+
+@pytest.mark.integration
+def test_an_embedded_broker_that_dies_is_reported_once_and_restarted(
+    site: FixtureSite, tmp_path: Path
+) -> None:
+    config, port = embedded_service(site, tmp_path, [30, 31])
+    service = subprocess.Popen(run_command(config), stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: published(port) >= 2, what="the first stories")
+        tansu = [
+            p
+            for p in child_pids(service.pid)
+            if b"tansu" in Path(f"/proc/{p}/cmdline").read_bytes()
+        ]
+        os.kill(tansu[0], signal.SIGKILL)
+        story_feed(site, [30, 31, 32])  # a third story in the feed
+        wait_for(lambda: published(port) >= 3, timeout=90, what="a story after the restart")
+        service.send_signal(signal.SIGTERM)
+        _, stderr = service.communicate(timeout=60)
+    finally:
+        if service.poll() is None:
+            service.kill()
+    assert service.returncode == 0
+    said = [e for e in json_lines(stderr) if str(e["msg"]).startswith("the embedded broker exited")]
+    assert len(said) == 1 and said[0]["detail"] == f"exit status {-signal.SIGKILL}"
+    assert [e["msg"] for e in json_lines(stderr) if e["msg"] == "embedded Kafka broker restarted"]
+
+
+@pytest.mark.integration
+def test_ctrl_c_to_the_group_stops_the_service_before_its_embedded_broker(
+    site: FixtureSite, tmp_path: Path
+) -> None:
+    config, port = embedded_service(site, tmp_path, [40, 41, 42])
+    service = subprocess.Popen(
+        run_command(config), stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        wait_for(lambda: published(port) >= 1, what="a story")
+        os.killpg(service.pid, signal.SIGINT)  # as a terminal's Ctrl-C does
+        _, stderr = service.communicate(timeout=60)
+    finally:
+        if service.poll() is None:
+            service.kill()
+    assert service.returncode == 0
+    events = json_lines(stderr)
+    assert [e for e in events if e["level"] == "error"] == []
+    finished = [e for e in events if e["msg"] == "run finished"]
+    assert finished and finished[0]["summary"]["unsent"] == 0  # drained into the broker

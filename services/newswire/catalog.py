@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections import Counter
+from collections.abc import Sequence
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -68,9 +70,30 @@ class FeedList(_Strict):
 
     @model_validator(mode="after")
     def _unique(self) -> FeedList:
-        _require_unique([o.id for o in self.outlets], "outlet id")
-        _require_unique([f.url for o in self.outlets for f in o.feeds], "feed url")
+        outlet_ids = [o.id for o in self.outlets]
+        found = duplicates(outlet_ids, [f.url for o in self.outlets for f in o.feeds])
+        if found:
+            raise ValueError(found)
         return self
+
+
+def duplicates(outlet_ids: Sequence[object], feed_urls: Sequence[object]) -> str | None:
+    """Every repeated outlet id and feed url, in one message; None when there is none."""
+    repeated = [
+        f"duplicate {what} {value!r}"
+        for what, values in (("outlet id", outlet_ids), ("feed url", feed_urls))
+        for value, count in Counter(values).items()
+        if count > 1
+    ]
+    return "; ".join(repeated) or None
+
+
+def raw_duplicates(raw: dict[str, Any]) -> str | None:
+    """`duplicates` read from feeds.yaml as written, so they are reported with every other
+    error at once (the model finds them only once all else is valid)."""
+    outlets = [o for o in raw.get("outlets") or [] if isinstance(o, dict)]
+    feeds = [f for o in outlets for f in o.get("feeds") or [] if isinstance(f, dict)]
+    return duplicates([o.get("id") for o in outlets], [f.get("url") for f in feeds])
 
 
 class PlaceModel(_Strict):

@@ -115,13 +115,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.config, args.feeds)
     except ConfigError as exc:
-        print(f"newswire: config error:\n{exc}", file=sys.stderr)
         if not args.config.is_dir():
+            where = args.config.resolve()
             print(
-                f"newswire: no config directory at {args.config.resolve()}: pass --config DIR "
-                "or set NEWSWIRE_CONFIG_DIR",
+                f"newswire: no config directory at {where}: pass --config DIR or set "
+                "NEWSWIRE_CONFIG_DIR",
                 file=sys.stderr,
             )
+        else:
+            print(f"newswire: config error:\n{exc}", file=sys.stderr)
         return 2
     setup_logging(config.settings.log.level, config.settings.log.format)
     stop_if_requested()  # a start-up checkpoint (newswire.signals)

@@ -16,7 +16,7 @@ from typing import Any, TypeVar, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from newswire.catalog import FeedList, RegionList, to_feed_specs
+from newswire.catalog import FeedList, RegionList, raw_duplicates, to_feed_specs
 from newswire.errors import ConfigError
 from newswire.models import FeedSpec, Gazetteer
 from newswire.settings import Settings
@@ -54,7 +54,8 @@ def load_config(
     settings = validate(Settings, raw, main_file, sources)
     feeds_path = feeds_file or config_dir / settings.paths.feeds
     regions_path = config_dir / settings.paths.regions
-    feed_list = validate(FeedList, read_yaml(feeds_path), feeds_path, {})
+    raw_feeds = read_yaml(feeds_path)
+    feed_list = validate(FeedList, raw_feeds, feeds_path, {}, raw_duplicates(raw_feeds))
     region_list = validate(RegionList, read_yaml(regions_path), regions_path, {})
     try:
         gazetteer = build_gazetteer(region_list)
@@ -77,12 +78,20 @@ def read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid YAML: {yaml_problem(exc)}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
     return data
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's error on one line: what, and where (line and column)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"
 
 
 def apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str], file: Path) -> dict[str, str]:
@@ -135,18 +144,31 @@ def env_value(text: str) -> Any:
     return text
 
 
-def validate(model: type[Model], raw: dict[str, Any], file: Path, sources: dict[str, str]) -> Model:
-    """Validate `raw` against `model`; on failure raise one ConfigError naming every bad key."""
+def validate(
+    model: type[Model],
+    raw: dict[str, Any],
+    file: Path,
+    sources: dict[str, str],
+    also: str | None = None,
+) -> Model:
+    """Validate `raw` against `model`; on failure raise one ConfigError naming every bad key,
+    and `also` (a problem found in the raw file that the model would report only later)."""
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(describe_errors(exc, file, sources)) from None
+        lines = describe_errors(exc, file, sources).splitlines()
+        if also and f"{file}: (top level): {also}" not in lines:
+            lines.append(f"{file}: (top level): {also}")
+        raise ConfigError("\n".join(lines)) from None
 
 
 def describe_errors(exc: ValidationError, file: Path, sources: dict[str, str]) -> str:
     """One line per problem: where, which key, what is wrong."""
     lines = []
-    for error in exc.errors():
+    errors = exc.errors()
+    for error in errors:
+        if _consequence(error, errors):
+            continue
         key = ".".join(str(part) for part in error["loc"]) or "(top level)"
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
@@ -155,6 +177,14 @@ def describe_errors(exc: ValidationError, file: Path, sources: dict[str, str]) -
         where = f"{origin} (overriding {file})" if origin else str(file)
         lines.append(f"{where}: {key}: {message}")
     return "\n".join(lines)
+
+
+def _consequence(error: Any, errors: list[Any]) -> bool:
+    """A list reported too short only because its bad items were dropped: the items' own
+    errors say it."""
+    loc = tuple(error["loc"])
+    inside = (tuple(e["loc"]) for e in errors if e is not error)
+    return error["type"] == "too_short" and any(e[: len(loc)] == loc for e in inside)
 
 
 def check_routes(settings: Settings, gazetteer: Gazetteer, where: str) -> None:

@@ -155,7 +155,7 @@ FEEDS_SILENT = Gauge(
 )
 BROKER_REACHABLE = Gauge(
     "broker_reachable",
-    "1 when a bootstrap broker accepts connections (checked every 15 s), else 0",
+    "1 when a bootstrap broker accepts connections (checked every 5 s), else 0",
     namespace=NS,
 )
 OUTBOX_RECORDS = Gauge(

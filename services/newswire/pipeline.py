@@ -59,6 +59,7 @@ from newswire.models import (
     Published,
     RejectedEntry,
 )
+from newswire.ops.feed_table import FeedBoard
 from newswire.pool import OverBudget
 from newswire.publish.outbox import Outbox, entry_letter, rejected_letter
 from newswire.publish.producer import fitted_records
@@ -108,11 +109,13 @@ class Pipeline:
         rng: random.Random | None = None,
         dedup: DedupStore | None = None,
         feed_states: FeedStates | None = None,
+        board: FeedBoard | None = None,
     ) -> None:
         self._settings = settings
         self._fetcher = fetcher
         self._store = store
         self._feed_states = feed_states or store
+        self._board = board or FeedBoard()  # the latest state of each feed, for /feeds
         self._dedup = Deduplicator(dedup or LocalDedupStore(store), settings.dedup)
         self._outbox = outbox
         self._pool = pool
@@ -140,6 +143,7 @@ class Pipeline:
             self._feed_states.save_feed_state(held)
         metrics.FEED_LAST_SUCCESS.labels(feed.id).set(held.last_success or time.time())
         self._export_schedule(feed, held)
+        self._board.update(held)
         return held
 
     async def poll_feed(self, feed: FeedSpec) -> FeedState:
@@ -164,6 +168,7 @@ class Pipeline:
         metrics.POLL_SECONDS.labels(feed.id).observe(time.monotonic() - started)
         self._feed_states.save_feed_state(new_state)
         self._export_schedule(feed, new_state)
+        self._board.update(new_state)
         silent = sum(1 for newest, gap in self._activity.values() if is_silent(newest, gap, now))
         metrics.FEEDS_SILENT.set(silent)
         return new_state

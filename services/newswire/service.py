@@ -16,17 +16,20 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from newswire import metrics
+from newswire.broker_watch import BrokerWatch
 from newswire.config import Config
 from newswire.dedup.redis_store import RedisDedupStore, connect, redacted
 from newswire.dedup.store import DedupStore, LocalDedupStore
-from newswire.errors import PortUnavailable
+from newswire.errors import BrokerError, PortUnavailable
 from newswire.http.client import HttpFetcher
 from newswire.models import FeedSpec
-from newswire.ops.health import OpsServer, ReadinessCheck
+from newswire.ops.feed_table import FeedBoard
+from newswire.ops.health import FeedsSource, OpsServer, ReadinessCheck
 from newswire.pipeline import Pipeline, RunStats
 from newswire.pool import WorkerPool
 from newswire.publish.broker import EmbeddedBroker, any_reachable
@@ -41,24 +44,31 @@ from newswire.state import STATE_FILE, StateStore
 from newswire.worker import init_forked_worker, init_spawned_worker, load_models
 
 log = logging.getLogger("newswire.service")
-BROKER_CHECK_SECONDS = 15.0
+BROKER_CHECK_SECONDS = 5.0
 PRUNE_SECONDS = 3600.0
 FLUSH_SECONDS = 5.0
 
 
 @contextlib.contextmanager
-def kafka_bootstrap(config: Config) -> Iterator[str]:
-    """The configured brokers, or an embedded broker started for the duration."""
+def kafka_bootstrap(config: Config) -> Iterator[tuple[str, EmbeddedBroker | None]]:
+    """The configured brokers (one must answer now: said at once, not after kafka-python's
+    retries), or an embedded broker started for the duration."""
     kafka = config.settings.kafka
     if kafka.bootstrap_servers != "embedded":
-        yield kafka.bootstrap_servers
+        if not any_reachable(kafka.bootstrap_servers):
+            raise BrokerError(
+                f"no Kafka broker reachable at {kafka.bootstrap_servers} "
+                "(kafka.bootstrap_servers, KAFKA_BOOTSTRAP_SERVERS): is it up, and is this "
+                "the address it listens on?"
+            )
+        yield kafka.bootstrap_servers, None
         return
     broker = EmbeddedBroker(kafka.embedded_listen, config.state_dir / "embedded-broker.log")
     config.state_dir.mkdir(parents=True, exist_ok=True)
     bootstrap = broker.start()
     log.info("embedded Kafka broker started (memory storage)", extra={"listen": bootstrap})
     try:
-        yield bootstrap
+        yield bootstrap, broker
     finally:
         broker.stop()
 
@@ -140,7 +150,8 @@ def run_service(config: Config, once: bool) -> RunStats:
         stop_if_requested()  # a checkpoint of start-up between each step: newswire.signals
         pool = stack.enter_context(worker_pool(config))
         stop_if_requested()
-        bootstrap = stack.enter_context(kafka_bootstrap(config))
+        bootstrap, embedded = stack.enter_context(kafka_bootstrap(config))
+        broker = BrokerWatch(settings, bootstrap, embedded)
         stop_if_requested()
         if settings.topics.create:
             topics = configured_topics(settings)
@@ -154,8 +165,10 @@ def run_service(config: Config, once: bool) -> RunStats:
         stack.callback(store.close)
         dedup = dedup_store(settings.dedup, store)
         outbox = Outbox(settings, store, publisher)
+        board = FeedBoard()
         ops = ops_server(
             settings,
+            board.snapshot,
             lambda: {
                 "config": True,
                 "broker": any_reachable(bootstrap),
@@ -169,16 +182,17 @@ def run_service(config: Config, once: bool) -> RunStats:
         listen = f"{settings.metrics.host}:{ops.port}"
         log.info("serving /metrics, /healthz, /readyz", extra={"listen": listen})
         stop_if_requested()
-        stats = asyncio.run(_run(config, bootstrap, store, dedup, outbox, pool, once))
+        wired = Wired(bootstrap, broker, store, dedup, outbox, pool, board)
+        stats = asyncio.run(_run(config, wired, once))
         ignore_stop_signals()  # stopping already: the loop's handlers are gone
     return stats
 
 
-def ops_server(settings: Settings, readiness: ReadinessCheck) -> OpsServer:
+def ops_server(settings: Settings, feeds: FeedsSource, readiness: ReadinessCheck) -> OpsServer:
     """The ops endpoint on metrics.host:metrics.port, or PortUnavailable naming the setting."""
     host, port = settings.metrics.host, settings.metrics.port
     try:
-        return OpsServer(host, port, readiness)
+        return OpsServer(host, port, readiness, feeds)
     except OSError as exc:
         raise PortUnavailable(
             f"cannot serve /metrics on {host}:{port} ({exc.strerror or exc}): another process "
@@ -200,37 +214,50 @@ def dedup_store(settings: DedupSettings, store: StateStore) -> DedupStore:
     return shared
 
 
-async def _run(
-    config: Config,
-    bootstrap: str,
-    store: StateStore,
-    dedup: DedupStore,
-    outbox: Outbox,
-    pool: Executor,
-    once: bool,
-) -> RunStats:
+@dataclass(frozen=True, slots=True)
+class Wired:
+    """What run_service set up for the loop to run on."""
+
+    bootstrap: str
+    broker: BrokerWatch
+    store: StateStore
+    dedup: DedupStore
+    outbox: Outbox
+    pool: Executor
+    board: FeedBoard
+
+
+async def _run(config: Config, wired: Wired, once: bool) -> RunStats:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     if stop_requested():  # noted after the last checkpoint, before the loop took over
         stop.set()
-    watch = asyncio.create_task(_every(BROKER_CHECK_SECONDS, stop, _check_broker, bootstrap))
-    prune = asyncio.create_task(_every(PRUNE_SECONDS, stop, _prune, dedup, config.settings))
-    flush = asyncio.create_task(_every(FLUSH_SECONDS, stop, _flush, dedup))
+    watch = asyncio.create_task(_every(BROKER_CHECK_SECONDS, stop, wired.broker.check, stop))
+    prune = asyncio.create_task(_every(PRUNE_SECONDS, stop, _prune, wired.dedup, config.settings))
+    flush = asyncio.create_task(_every(FLUSH_SECONDS, stop, _flush, wired.dedup))
     polled = asyncio.Event()  # polling is over: drain what is left, within the deadline
+    outbox = wired.outbox
     drain = asyncio.create_task(outbox.drain(polled))
     known_hosts = frozenset(feed.host for feed in config.feeds)
-    states = feed_states(config.settings, store)
+    states = feed_states(config.settings, wired.store)
     async with HttpFetcher(config.settings.http, known_hosts) as fetcher:
         pipeline = Pipeline(
-            config.settings, fetcher, store, outbox, pool, dedup=dedup, feed_states=states
+            config.settings,
+            fetcher,
+            wired.store,
+            outbox,
+            wired.pool,
+            dedup=wired.dedup,
+            feed_states=states,
+            board=wired.board,
         )
         polls = FeedLoops(pipeline, stop, config.settings.poll.stop_deadline)
         if once:
             await pipeline.poll_all(config.feeds)
         elif config.settings.cluster.mode == "group":
-            await _poll_as_group_member(config, bootstrap, polls, stop)
+            await _poll_as_group_member(config, wired.bootstrap, polls, stop)
         else:
             polls.start(config.feeds)
             await stop.wait()
@@ -367,12 +394,6 @@ async def _flush(dedup: DedupStore) -> None:
     moved = dedup.flush()
     if moved:
         log.info("dedup records flushed from the journal", extra={"records": moved})
-
-
-async def _check_broker(bootstrap: str) -> None:
-    """Keep newswire_broker_reachable current."""
-    reachable = await asyncio.to_thread(any_reachable, bootstrap)
-    metrics.BROKER_REACHABLE.set(1 if reachable else 0)
 
 
 async def _poll_forever(pipeline: Pipeline, feed: FeedSpec, stop: asyncio.Event) -> None:

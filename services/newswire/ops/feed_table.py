@@ -1,8 +1,12 @@
-"""`newswire feeds`: every configured feed's health from the state store, as a table."""
+"""Every feed's health as a table: for `newswire feeds` (from the state store) and the ops
+endpoint's /feeds page and /feeds.json (from the board the pipeline keeps current). Failing
+feeds come first."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from newswire.models import FeedState
 
@@ -18,9 +22,69 @@ COLUMNS = (
 )
 
 
+class FeedBoard:
+    """The latest state of each feed this process polls, safe to read from another thread."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, FeedState] = {}
+        self._lock = threading.Lock()
+
+    def update(self, state: FeedState) -> None:
+        """Record a feed's latest state."""
+        with self._lock:
+            self._states[state.feed_id] = state
+
+    def snapshot(self) -> list[FeedState]:
+        """Every feed's latest state."""
+        with self._lock:
+            return list(self._states.values())
+
+
+def status(state: FeedState) -> str:
+    """failing (its last poll failed), never (not polled successfully yet), or ok."""
+    if state.consecutive_errors:
+        return "failing"
+    return "ok" if state.last_success is not None else "never"
+
+
+def in_order(states: Sequence[FeedState]) -> list[FeedState]:
+    """Failing feeds first (most consecutive errors first), then never polled, then the rest;
+    by feed id within each."""
+    rank = {"failing": 0, "never": 1, "ok": 2}
+    return sorted(states, key=lambda s: (rank[status(s)], -s.consecutive_errors, s.feed_id))
+
+
+def feed_rows(states: Sequence[FeedState], now: float) -> list[tuple[str, ...]]:
+    """The table's rows, one per feed, failing feeds first."""
+    return [_row(state, now) for state in in_order(states)]
+
+
+def feeds_json(states: Sequence[FeedState], now: float) -> list[dict[str, object]]:
+    """The same rows for machines: status, times in ISO 8601 (UTC), seconds as numbers."""
+    return [
+        {
+            "feed": state.feed_id,
+            "url": state.feed_url,
+            "status": status(state),
+            "last_success": _iso(state.last_success),
+            "last_error": _iso(state.last_error),
+            "reason": state.last_reason,
+            "consecutive_errors": state.consecutive_errors,
+            "interval_seconds": state.interval_s,
+            "next_poll": _iso(state.next_poll or now),
+            "published": state.items_seen,
+        }
+        for state in in_order(states)
+    ]
+
+
+def _iso(when: float | None) -> str | None:
+    return None if when is None else datetime.fromtimestamp(when, UTC).isoformat()
+
+
 def feeds_table(states: Sequence[FeedState], now: float) -> str:
     """One aligned row per feed, header first."""
-    rows = [COLUMNS] + [_row(state, now) for state in states]
+    rows = [COLUMNS, *feed_rows(states, now)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

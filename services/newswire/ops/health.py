@@ -1,22 +1,36 @@
-"""The ops HTTP endpoint: /metrics (Prometheus), /healthz (alive), /readyz (ready to work)."""
+"""The ops HTTP endpoint: /metrics (Prometheus), /healthz (alive), /readyz (ready to work),
+/feeds (each feed's health, for people) and /feeds.json (the same, for machines)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from newswire.models import FeedState
+from newswire.ops.feed_page import feeds_html
+from newswire.ops.feed_table import feeds_json
+
 ReadinessCheck = Callable[[], dict[str, bool]]
+FeedsSource = Callable[[], Sequence[FeedState]]  # the feeds this process polls, now
 POLL_SECONDS = 0.05  # how often the serving thread checks for shutdown (the default is 0.5 s)
 
 
 class OpsServer:
     """A small threaded HTTP server; readiness is a set of named checks."""
 
-    def __init__(self, host: str, port: int, readiness: ReadinessCheck) -> None:
-        handler = _handler_class(readiness)
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        readiness: ReadinessCheck,
+        feeds: FeedsSource = lambda: [],
+    ) -> None:
+        handler = _handler_class(readiness, feeds)
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -40,7 +54,7 @@ class OpsServer:
         self._server.server_close()
 
 
-def _handler_class(readiness: ReadinessCheck) -> type[BaseHTTPRequestHandler]:
+def _handler_class(readiness: ReadinessCheck, feeds: FeedsSource) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
@@ -48,6 +62,12 @@ def _handler_class(readiness: ReadinessCheck) -> type[BaseHTTPRequestHandler]:
                 self._reply(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
             elif path == "/healthz":
                 self._reply(200, b"ok\n", "text/plain")
+            elif path == "/feeds":
+                page = feeds_html(feeds(), time.time())
+                self._reply(200, page.encode(), "text/html; charset=utf-8")
+            elif path == "/feeds.json":
+                rows = feeds_json(feeds(), time.time())
+                self._reply(200, orjson.dumps(rows), "application/json")
             elif path == "/readyz":
                 checks = readiness()
                 body = "".join(f"{k} {'ok' if v else 'failing'}\n" for k, v in checks.items())

@@ -73,3 +73,6 @@ def setup_logging(level: str, fmt: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     logging.getLogger("newswire").setLevel(level)
+    # kafka-python logs every retry (about a line a second while a broker is away); newswire
+    # says what matters itself (broker away and back, outbox failures, producer rebuilt)
+    logging.getLogger("kafka").setLevel(logging.DEBUG if level == "DEBUG" else logging.CRITICAL)

@@ -116,6 +116,11 @@ class EmbeddedBroker:
         self._wait_ready(timeout)
         return self.bootstrap
 
+    def exit_status(self) -> int | None:
+        """The broker process's exit status once it has exited (None while it runs, or
+        when it was never started or was stopped by newswire)."""
+        return self._process.poll() if self._process is not None else None
+
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
