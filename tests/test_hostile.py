@@ -369,20 +369,18 @@ def test_sigterm_during_start_up_exits_0(
 def test_sigterm_to_the_process_group_drains_and_exits_0(
     site: FixtureSite, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    feeds = [
-        {
-            "url": site.add(
-                "/g.xml",
-                Resource(rss([rss_item(f"G {i}", add_story(site, i)) for i in HEALTHY]), RSS),
-            ),
-            "interval": "1h",
-        }
-    ]
+    # a page whose extraction takes a few seconds: the group's SIGTERM lands while a worker
+    # extracts it (the workers died with it, and the service with a BrokenProcessPool)
+    site.add("/busy", Resource(table_page(40_000)))
+    items = [rss_item(f"G {i}", add_story(site, i)) for i in HEALTHY]
+    items.append(rss_item("Busy", site.url("/busy")))
+    feeds = [{"url": site.add("/g.xml", Resource(rss(items), RSS)), "interval": "1h"}]
     prefix, port = unique_prefix(), free_port()
     config = service_config(tmp_path, feeds, kafka_bootstrap, prefix, port)
     service = subprocess.Popen(run_command(config), stderr=subprocess.PIPE, start_new_session=True)
     try:
-        wait_for(lambda: _sample_sum(_metrics(port), "newswire_articles_published_total") >= 1)
+        wait_for(lambda: site.hits("/busy") >= 1, what="the busy page fetched")
+        time.sleep(0.5)  # in the worker by now
         workers = child_pids(service.pid)
         os.killpg(service.pid, signal.SIGTERM)  # the whole group, as `timeout` sends it
         _, stderr = service.communicate(timeout=60)
@@ -391,12 +389,12 @@ def test_sigterm_to_the_process_group_drains_and_exits_0(
             service.kill()
     assert service.returncode == 0, stderr.decode()[-2000:]
     assert b"BrokenProcessPool" not in stderr and b"Traceback" not in stderr
-    assert workers  # there were workers, and the group's SIGTERM did not reach them first
+    assert workers  # there were workers, and the group's SIGTERM did not reach them
     urls = sorted(
         m["source_url"].removeprefix(site.base)
         for m in read_messages(kafka_bootstrap, f"{prefix}.articles")
     )
-    assert urls == [f"/story/{i}" for i in HEALTHY]
+    assert urls == sorted(["/busy", *(f"/story/{i}" for i in HEALTHY)])  # drained, all of it
 
 
 # 7. the broker restarts without its producer state (the embedded, memory-only broker)
