@@ -40,6 +40,7 @@ from newswire import metrics
 log = logging.getLogger("newswire.pool")
 WATCH_SECONDS = 0.05
 MAX_ATTEMPTS = 2  # a task in flight when the pool broke runs once more
+CULPRIT_WAIT_SECONDS = 1.0
 
 
 class OverBudget(Exception):
@@ -66,7 +67,6 @@ class _Task:
     attempts: int = 0
     inner: Future[Any] | None = None
     generation: int = 0
-    running_since: float | None = None
     timed_out: bool = False
 
 
@@ -80,7 +80,7 @@ class WorkerPool(Executor):
         self._make_pool = make_pool
         self._time_limit = time_limit
         self._lock = threading.RLock()
-        self._tasks: set[_Task] = set()
+        self._tasks: dict[str, _Task] = {}  # in flight, by token
         self._settled: queue.SimpleQueue[tuple[_Task, Future[Any]]] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._closed = threading.Event()
@@ -89,14 +89,9 @@ class WorkerPool(Executor):
         self._generation = 0
         self._tokens = itertools.count()
         self._markers = tempfile.mkdtemp(prefix="newswire-pool-")
-        self._inner, self._ready = self._start(first=True)
+        self._inner = self._start(first=True)
         self._watcher = threading.Thread(target=self._watch, name="pool-watch", daemon=True)
         self._watcher.start()
-
-    @property
-    def workers(self) -> int:
-        """How many worker processes the pool runs."""
-        return int(getattr(self._inner, "_max_workers", 1))
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         """Run fn(*args, **kwargs) in a worker, within the time limit."""
@@ -105,7 +100,7 @@ class WorkerPool(Executor):
         task = _Task(str(next(self._tokens)), fn, args, kwargs, Future())
         task.outer.set_running_or_notify_cancel()
         with self._lock:
-            self._tasks.add(task)
+            self._tasks[task.token] = task
             self._launch(task)
         return task.outer
 
@@ -115,24 +110,23 @@ class WorkerPool(Executor):
         self._wake.set()
         self._watcher.join()
         with self._lock:
-            for task in list(self._tasks):
+            for task in list(self._tasks.values()):
                 self._finish(task, exception=RuntimeError("the worker pool was shut down"))
             inner = self._inner
         inner.shutdown(wait=wait, cancel_futures=cancel_futures)
         shutil.rmtree(self._markers, ignore_errors=True)
 
-    def _start(self, first: bool) -> tuple[ProcessPoolExecutor, list[Future[Any]]]:
-        """A new pool with every worker started now (a spawned one loads the models first:
-        no task's clock runs until the pool has answered these)."""
+    def _start(self, first: bool) -> ProcessPoolExecutor:
+        """A new pool with every worker started now (a spawned one loads the models first)."""
         inner = self._make_pool(first)
-        warm_ups = [inner.submit(int) for _ in range(int(getattr(inner, "_max_workers", 1)))]
-        return inner, warm_ups
+        for _ in range(int(getattr(inner, "_max_workers", 1))):
+            inner.submit(int)
+        return inner
 
     def _launch(self, task: _Task) -> None:
         """Submit to the current pool (lock held)."""
         task.attempts += 1
         task.generation = self._generation
-        task.running_since = None
         try:
             inner = self._inner.submit(
                 _tracked, self._markers, task.token, task.fn, task.args, task.kwargs
@@ -161,7 +155,7 @@ class WorkerPool(Executor):
     def _deliver_settled(self) -> None:
         while not self._settled.empty():
             task, inner = self._settled.get()
-            if inner is not task.inner or task not in self._tasks or inner.cancelled():
+            if inner is not task.inner or task.token not in self._tasks or inner.cancelled():
                 continue  # a superseded attempt
             exc = inner.exception()
             if isinstance(exc, BrokenProcessPool):
@@ -177,29 +171,34 @@ class WorkerPool(Executor):
     def _finish(
         self, task: _Task, result: Any = None, exception: BaseException | None = None
     ) -> None:
-        self._tasks.discard(task)
+        self._tasks.pop(task.token, None)
         if exception is not None:
             task.outer.set_exception(exception)
         else:
             task.outer.set_result(result)
 
     def _enforce_time_limit(self) -> None:
-        """Kill the workers of a pool running a task past the time limit (lock held)."""
-        if self._generation in self._broken or not all(w.done() for w in self._ready):
+        """Kill the workers of a pool running a task past the time limit (lock held). A
+        task's clock is its marker file, written by the worker as it starts the task: only
+        the live workers' markers are read, a few files whatever the number of tasks."""
+        if self._generation in self._broken:
             return
-        now = time.monotonic()
-        over = []
-        for task in self._tasks:
-            if task.inner is None or task.generation != self._generation:
+        now, over = time.time(), []
+        for process in _processes(self._inner):
+            marker = os.path.join(self._markers, str(process.pid))
+            try:
+                started = os.stat(marker).st_mtime
+                with open(marker) as running:
+                    task = self._tasks.get(running.read())
+            except OSError:
                 continue
-            if task.running_since is None and task.inner.running():
-                task.running_since = now
-            if task.running_since is not None and now - task.running_since > self._time_limit:
+            if task is None or task.generation != self._generation:
+                continue  # finished, or a task of a pool already replaced
+            if now - started > self._time_limit:
                 over.append(task)
         if not over:
             return
-        # a pool runs at most `workers` tasks at once: the longest running are those
-        for task in sorted(over, key=lambda t: t.running_since or now)[: self.workers]:
+        for task in over:
             task.timed_out = True
             log.warning(
                 "a task went over its time limit; the pool's workers are replaced",
@@ -211,13 +210,13 @@ class WorkerPool(Executor):
 
     def _replace(self) -> None:
         """A new pool, and the broken pool's tasks run again or failed (lock held)."""
-        stale = [t for t in self._tasks if t.generation in self._broken or t.inner is None]
+        stale = [t for t in self._tasks.values() if t.generation in self._broken or t.inner is None]
         killed_for_time = bool(self._broken & self._killed)
         self._broken.clear()
         culprits = set() if killed_for_time else self._culprits(self._inner)
         self._inner.shutdown(wait=False, cancel_futures=True)
         self._generation += 1
-        self._inner, self._ready = self._start(first=False)
+        self._inner = self._start(first=False)
         metrics.WORKER_POOL_REPLACED.inc()
         log.warning("worker pool replaced", extra={"detail": f"{len(stale)} tasks in flight"})
         for task in stale:
@@ -237,11 +236,16 @@ class WorkerPool(Executor):
 
     def _culprits(self, pool: ProcessPoolExecutor) -> set[str]:
         """The tasks the pool's dead workers were running: workers that ended other than by
-        the pool's own SIGTERM to the survivors."""
+        the pool's own SIGTERM to the survivors. The pool breaks as a worker's pipes close,
+        which can be a moment before its exit status is there: it gets up to a second."""
+        deadline = time.monotonic() + CULPRIT_WAIT_SECONDS
+        while True:
+            dead = [p for p in _processes(pool) if p.exitcode not in (None, -signal.SIGTERM)]
+            if dead or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
         tokens = set()
-        for process in _processes(pool):
-            if process.exitcode in (None, -signal.SIGTERM):
-                continue
+        for process in dead:
             try:
                 with open(os.path.join(self._markers, str(process.pid))) as marker:
                     tokens.add(marker.read())
