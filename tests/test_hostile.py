@@ -281,7 +281,8 @@ def test_a_megabyte_paragraph_of_unclosed_credits_is_cleaned_in_linear_time(
     )
     site.add("/credits", Resource(credits.encode()))
     feed = rss([rss_item("Credits", site.url("/credits"))])
-    started = time.monotonic()
+    # quadratic, this took 30 s for 563 KB: over the 60 s limit for 1 MB, which the
+    # over-budget count below would show (no wall-clock assertion needed)
     run = beside_healthy(
         site,
         kafka_bootstrap,
@@ -290,7 +291,6 @@ def test_a_megabyte_paragraph_of_unclosed_credits_is_cleaned_in_linear_time(
         extract={"workers": 1, "time_limit": "60s"},
     )
     assert run.article("/credits")["extraction"]["method"] == "page"
-    assert time.monotonic() - started < 60  # quadratic took 30 s for 563 KB on one core
     assert _sample_sum(run.metrics, "newswire_worker_over_budget_total") == 0
 
 

@@ -11,7 +11,7 @@ import logging
 from newswire import metrics
 from newswire.errors import BrokerError
 from newswire.publish.broker import EmbeddedBroker, any_reachable
-from newswire.publish.producer import configured_topics, ensure_topics
+from newswire.publish.producer import create_configured_topics
 from newswire.settings import Settings
 
 log = logging.getLogger("newswire.broker")
@@ -56,10 +56,7 @@ class BrokerWatch:
         )
         try:
             await asyncio.to_thread(broker.start)
-            if self._settings.topics.create:
-                topics = configured_topics(self._settings)
-                kafka, names = self._settings.kafka, self._settings.topics
-                await asyncio.to_thread(ensure_topics, kafka, self._bootstrap, names, topics)
+            await asyncio.to_thread(create_configured_topics, self._settings, self._bootstrap)
         except BrokerError as exc:
             log.error("cannot restart the embedded broker; stopping", extra={"detail": str(exc)})
             return False

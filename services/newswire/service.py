@@ -35,7 +35,7 @@ from newswire.pool import WorkerPool
 from newswire.publish.broker import EmbeddedBroker, any_reachable
 from newswire.publish.cluster import Membership, feeds_by_partition, publish_feed_list
 from newswire.publish.outbox import Outbox
-from newswire.publish.producer import Publisher, configured_topics, ensure_topics
+from newswire.publish.producer import Publisher, create_configured_topics
 from newswire.run_lock import exclusive_state_dir
 from newswire.settings import DedupSettings, Settings
 from newswire.shared_state import FeedStates, SharedFeedStates
@@ -153,11 +153,9 @@ def run_service(config: Config, once: bool) -> RunStats:
         bootstrap, embedded = stack.enter_context(kafka_bootstrap(config))
         broker = BrokerWatch(settings, bootstrap, embedded)
         stop_if_requested()
-        if settings.topics.create:
-            topics = configured_topics(settings)
-            created = ensure_topics(settings.kafka, bootstrap, settings.topics, topics)
-            if created:
-                log.info("created topics", extra={"topics": created})
+        created = create_configured_topics(settings, bootstrap)
+        if created:
+            log.info("created topics", extra={"topics": created})
         publisher = Publisher(settings, bootstrap)
         stack.callback(publisher.close)
         stop_if_requested()

@@ -60,6 +60,15 @@ def routed_topics(article: Article, settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys(topics))
 
 
+def create_configured_topics(settings: Settings, bootstrap: str) -> list[str]:
+    """With `topics.create`, every configured topic that is missing, created; the names
+    created (at start, and after a broker that lost its state)."""
+    if not settings.topics.create:
+        return []
+    topics = configured_topics(settings)
+    return ensure_topics(settings.kafka, bootstrap, settings.topics, topics)
+
+
 def ensure_topics(
     kafka: KafkaSettings, bootstrap: str, topics: TopicSettings, names: Iterable[str]
 ) -> list[str]:
@@ -137,10 +146,7 @@ class Publisher:
         without waiting (what it held unacknowledged is still in the outbox). Raises
         BrokerError, keeping the old producer, when no new one can be made. A broker that
         lost its state lost its topics too: they are created again first (`topics.create`)."""
-        settings = self._settings
-        if settings.topics.create:
-            topics = configured_topics(settings)
-            ensure_topics(settings.kafka, self._bootstrap, settings.topics, topics)
+        create_configured_topics(self._settings, self._bootstrap)
         fresh = self._connect()
         old, self._producer = self._producer, fresh
         _drop(old)
