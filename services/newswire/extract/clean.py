@@ -62,7 +62,7 @@ def paragraphs(text: str) -> list[str]:
     """Split text into trimmed, non-empty paragraphs (one per line), table rows as cells
     joined by " | " and markdown table rules dropped."""
     kept = []
-    for line in normalise(text).split("\n"):
+    for line in normalise(text, entities=False).split("\n"):  # decoded by the parser
         line = line.strip()
         if not line or _TABLE_RULE.match(line):
             continue
@@ -127,10 +127,12 @@ def clean_text(
     datelines: Iterable[str] = (),
     trailers: Iterable[str] = (),
 ) -> str:
-    """Clean extracted text: paragraphs separated by one blank line, boilerplate removed."""
+    """Clean extracted text: paragraphs separated by one blank line, boilerplate removed.
+    A paragraph that repeats is kept (a recipe's line, a question put to each person, a
+    caption under each photo): only one repeated at once, a doubled line, goes."""
     kept: list[str] = []
     for paragraph in paragraphs(text):
-        if is_boilerplate(paragraph, hints) or paragraph in kept:
+        if is_boilerplate(paragraph, hints) or (kept and paragraph == kept[-1]):
             continue
         kept.append(paragraph)
     if kept:

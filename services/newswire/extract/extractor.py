@@ -29,7 +29,7 @@ from newswire.models import (
     PageType,
 )
 from newswire.settings import ExtractSettings
-from newswire.text import html_fragment_text, one_line
+from newswire.text import html_fragment_text, plain_line
 
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
@@ -174,7 +174,7 @@ def text_from_entry(entry: FeedEntry, outlet: OutletSpec, reason: Reason) -> Pag
                 fallback_reason=reason,
                 quality=_entry_quality(text, method),
             )
-    title = one_line(entry.title)
+    title = plain_line(entry.title)  # plain text already: "<blink>" in it is literal
     return PageText(
         text=title,
         method=ExtractionMethod.TITLE_ONLY,
