@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -158,10 +159,11 @@ def test_unreachable_feed_is_counted_not_raised(
     assert sample("newswire_polls_total", feed="dead", outlet="shafaq-news", outcome="connect") >= 1
 
 
-def test_entry_with_no_text_anywhere_is_counted_and_retried_not_published(
+def test_entry_with_no_text_anywhere_is_retried_then_dead_lettered_after_its_attempts(
     site: FixtureSite, kafka_bootstrap: str, tmp_path: Path, pool: ProcessPoolExecutor
 ) -> None:
     settings = with_fresh_topic(kafka_bootstrap)
+    assert settings.poll.max_attempts == 3
     body = (
         b'<rss version="2.0"><channel><title>t</title><item><link>{{BASE}}/gone</link>'
         b"</item></channel></rss>"
@@ -173,8 +175,60 @@ def test_entry_with_no_text_anywhere_is_counted_and_retried_not_published(
         300,
     )
     store = StateStore(tmp_path / "s.db")
+    for attempt in (1, 2):  # each poll a new pipeline: attempts are kept in the state store
+        stats = run_pipeline(settings, kafka_bootstrap, store, pool, (feed,))
+        assert stats.published == 0, attempt
+        assert stats.failures == {"fetch/http_404": 1, "extract/too_little_text": 1}
+        assert store.feed_state(feed).validators.etag is None  # retried on the next poll
+    assert read_messages(kafka_bootstrap, settings.topics.dead_letters) == []
     stats = run_pipeline(settings, kafka_bootstrap, store, pool, (feed,))
-    assert stats.published == 0
     assert stats.failures == {"fetch/http_404": 1, "extract/too_little_text": 1}
-    assert store.feed_state(feed).validators.etag is None  # retried on the next poll
+    [letter] = read_messages(kafka_bootstrap, settings.topics.dead_letters)
+    assert (letter["stage"], letter["reason"], letter["attempts"]) == (
+        "extract",
+        "too_little_text",
+        3,
+    )
+    assert letter["entry"]["link"] == site.url("/gone")
+    assert store.feed_state(feed).validators.etag == '"e1"'  # every entry handled
+    site.resources["/rss"].etag = '"e2"'  # a new body: the entry is known, nothing fetched
+    site.resources["/rss"].body += b" "
+    hits = site.hits("/gone")
+    stats = run_pipeline(settings, kafka_bootstrap, store, pool, (feed,))
+    assert stats.failures == {} and site.hits("/gone") == hits
     assert read_messages(kafka_bootstrap, settings.topics.articles) == []
+
+
+LINKLESS = b"""<rss version="2.0"><channel><title>Desk</title>
+<item><guid isPermaLink="false">desk-7</guid><title>Ceasefire talks resume in Baghdad</title>
+<description>&lt;p&gt;Negotiators met in Baghdad on Monday.&lt;/p&gt;Talks go on.</description></item>
+<item><description>A bulletin with no link and no GUID: the feed's text is all there is.</description></item>
+<item><author>desk@example.com</author></item>
+</channel></rss>"""
+
+
+def test_entries_without_a_link_are_published_from_the_feed_once_and_nothing_is_fetched(
+    site: FixtureSite, kafka_bootstrap: str, tmp_path: Path, pool: ProcessPoolExecutor
+) -> None:
+    settings = with_fresh_topic(kafka_bootstrap)
+    feed = FeedSpec(
+        "desk", site.add("/desk", Resource(LINKLESS, RSS)), FEEDS["shafaq-news"].outlet, 300
+    )
+    store = StateStore(tmp_path / "s.db")
+    stats = run_pipeline(settings, kafka_bootstrap, store, pool, (feed,))
+    assert stats.published == 2 and stats.failures == {}
+    first, second = read_messages(kafka_bootstrap, settings.topics.articles)
+    assert first["id"] == hashlib.sha256(b"guid:shafaq-news:desk-7").hexdigest()[:32]
+    assert first["url"] == first["source_url"] == first["feed_url"] == feed.url
+    assert first["text"] == "Negotiators met in Baghdad on Monday.\n\nTalks go on."
+    assert first["extraction"]["method"] == "feed_summary"
+    assert first["extraction"]["fallback_reason"] == "no_link"
+    assert "IQ" in {r["country"] for r in first["regions"]}
+    assert second["guid"] is None and len(second["id"]) == 32 and second["id"] != first["id"]
+    assert second["text"].startswith("A bulletin with no link")
+    assert [r.path for r in site.requests] == ["/desk"]  # no page fetched for either
+    # polled again with a new body (the validators would skip the same one): no repeats
+    site.resources["/desk"].body += b"\n"
+    stats = run_pipeline(settings, kafka_bootstrap, store, pool, (feed,))
+    assert stats.published == 0 and stats.duplicates == 2
+    assert len(read_messages(kafka_bootstrap, settings.topics.articles)) == 2

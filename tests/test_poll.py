@@ -116,11 +116,23 @@ def test_truncated_feed_keeps_what_it_can_and_says_why() -> None:
     assert len(feed.entries) >= 1
 
 
-def test_entries_without_link_are_skipped() -> None:
+def test_entries_without_link_are_kept_with_an_identity_and_empty_ones_skipped() -> None:
     body = b"""<rss version="2.0"><channel><title>x</title>
       <item><title>no link</title></item><item><title>ok</title><link>https://a.test/1</link></item>
+      <item><guid isPermaLink="false">desk-7</guid><description>Only text</description></item>
+      <item><guid isPermaLink="false">desk-8</guid><description><![CDATA[<img src="https://a.test/i.jpg">]]></description></item>
+      <item><author>desk@a.test (Desk)</author></item>
       </channel></rss>"""
-    assert [e.link for e in parsed(body).entries] == ["https://a.test/1"]
+    feed = parsed(body)
+    assert [(e.link, e.title, e.guid) for e in feed.entries] == [
+        (None, "no link", None),
+        ("https://a.test/1", "ok", None),
+        (None, "", "desk-7"),
+    ]
+    assert feed.skipped == 2  # an image without text, an author without anything
+    first, _, third = feed.entries
+    assert first.content_id and len(first.content_id) == 32
+    assert third.summary == "Only text"
 
 
 def run(coro):  # type: ignore[no-untyped-def]
@@ -189,8 +201,9 @@ def test_entries_with_unusable_links_are_skipped_and_counted() -> None:
       <item><title>ok</title><link>https://a.test/1</link></item>
       </channel></rss>"""
     feed = parsed(body)
-    assert [e.link for e in feed.entries] == ["https://a.test/1"]
-    assert feed.skipped == 5
+    # kept for their titles, with no link: nothing is fetched from a link that is not http(s)
+    assert [e.link for e in feed.entries] == [None, None, None, None, None, "https://a.test/1"]
+    assert feed.skipped == 0
 
 
 def test_empty_body_is_a_parse_error_not_a_crash() -> None:

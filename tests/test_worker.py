@@ -26,19 +26,23 @@ ENTRY = FeedEntry(
 
 
 def test_page_canonical_on_the_same_site_wins() -> None:
-    assert choose_url(ENTRY, page("https://www.jpost.com/a?id=1"), text(JPOST)) == JPOST
+    assert choose_url(ENTRY.link, page("https://www.jpost.com/a?id=1"), text(JPOST)) == JPOST
 
 
 def test_canonical_on_another_site_or_the_home_page_is_ignored() -> None:
     landed = page("https://www.jpost.com/a?id=1")
-    assert choose_url(ENTRY, landed, text("https://evil.test/x")) == "https://www.jpost.com/a?id=1"
     assert (
-        choose_url(ENTRY, landed, text("https://www.jpost.com/")) == "https://www.jpost.com/a?id=1"
+        choose_url(ENTRY.link, landed, text("https://evil.test/x"))
+        == "https://www.jpost.com/a?id=1"
+    )
+    assert (
+        choose_url(ENTRY.link, landed, text("https://www.jpost.com/"))
+        == "https://www.jpost.com/a?id=1"
     )
 
 
 def test_without_page_the_feed_link_is_canonicalised() -> None:
-    assert choose_url(ENTRY, None, text(None)) == "https://jpost.com/a?id=1"
+    assert choose_url(ENTRY.link, None, text(None)) == "https://jpost.com/a?id=1"
 
 
 def test_feed_fields_win_and_page_fields_fill_gaps() -> None:

@@ -45,6 +45,7 @@ class Reason(StrEnum):
     TOO_LITTLE_TEXT = "too_little_text"
     EXTRACT_ERROR = "extract_error"
     NOT_AN_ARTICLE = "not_an_article"
+    NO_LINK = "no_link"  # the entry has no http(s) link: its text is the feed's
     PUBLISH_TIMEOUT = "publish_timeout"
     MESSAGE_TOO_LARGE = "message_too_large"
     PUBLISH_ERROR = "publish_error"

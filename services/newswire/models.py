@@ -78,11 +78,14 @@ class Media:
 
 @dataclass(frozen=True, slots=True)
 class FeedEntry:
-    """One item of a parsed feed, in newswire's terms."""
+    """One item of a parsed feed, in newswire's terms. `link` is None for an entry without
+    an http(s) link: its text is the feed's, its identity the GUID, else `content_id` (a hash
+    of the feed's URL and the entry's content). `title` is plain text; `summary` and
+    `content_html` are HTML (a plain-text value escaped)."""
 
     feed_id: str
     outlet_id: str
-    link: str
+    link: str | None
     title: str
     guid: str | None = None
     summary: str | None = None
@@ -95,6 +98,7 @@ class FeedEntry:
     language: str | None = None
     extras: tuple[tuple[str, str], ...] = ()
     media: tuple[Media, ...] = ()
+    content_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +134,8 @@ class FeedDocument:
     content_type: str
     validators: Validators
     fresh_for: float | None = None  # seconds, from Cache-Control max-age or Expires
+    content_location: str | None = None  # the Content-Location header, as sent
+    content_language: str | None = None  # the Content-Language header
 
 
 @dataclass(frozen=True, slots=True)

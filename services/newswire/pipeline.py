@@ -316,10 +316,11 @@ class Pipeline:
             if article is None:
                 return EntryOutcome.REPEAT
             if not article.text:
-                self._empty(feed, article)
-                return EntryOutcome.RETRY
+                return await self._no_text(feed, entry, keys, article)
             final_url = page.final_url if page else None
-            more = tuple(k for k in article_keys(article, final_url) if k not in keys)
+            # an entry without a link has no URL of its own to know it by (its url is the feed's)
+            found = article_keys(article, final_url) if entry.link else ()
+            more = tuple(k for k in found if k not in keys)
             duplicate = self._dedup.claim(more)
             if duplicate is not None:
                 return await self._known_page(keys, duplicate)
@@ -436,6 +437,8 @@ class Pipeline:
     async def _fetch_page(
         self, feed: FeedSpec, entry: FeedEntry
     ) -> tuple[FetchedPage | None, Reason | None]:
+        if entry.link is None:
+            return None, Reason.NO_LINK  # nothing to fetch: the feed's text is the article
         started = time.monotonic()
         async with self._page_slots:
             page = await fetch_page(self._fetcher, entry.link)
@@ -520,10 +523,11 @@ class Pipeline:
         entry: FeedEntry,
         keys: tuple[str, ...],
         failure: Failure,
-        exc: Exception,
+        exc: Exception | None,
+        attempts: int = 1,
     ) -> None:
         """Send the original entry to the dead-letter topic and record its keys as seen."""
-        letter = entry_letter(entry, failure, self._settings.topics.dead_letters)
+        letter = entry_letter(entry, failure, self._settings.topics.dead_letters, attempts)
         await self._outbox.wait_for_room()
         self._accept(DedupRecord(letter.article_id, keys), [letter])
         self._dead_lettered(feed, failure, exc)
@@ -552,14 +556,22 @@ class Pipeline:
             exc_info=exc,
         )
 
-    def _empty(self, feed: FeedSpec, article: Article) -> None:
-        """Nothing to publish: no page, no text in the feed, not even a title. Counted and
-        left unrecorded, so the next poll tries again."""
-        failure = Failure(
-            "extract", Reason.TOO_LITTLE_TEXT, "no text from page or feed", article.source_url
-        )
-        self._count_failure(failure)
-        log.warning("nothing to publish", extra=_ctx(feed, failure.detail, failure))
+    async def _no_text(
+        self, feed: FeedSpec, entry: FeedEntry, keys: tuple[str, ...], article: Article
+    ) -> EntryOutcome:
+        """Nothing to publish: no page text, no text in the feed, not even a title. Counted
+        and left unrecorded, so the next poll tries again (a page may be down a while), up to
+        `poll.max_attempts` polls; then the entry is dead-lettered, its keys recorded, and it
+        is not tried again. Attempts are kept in the state store (across restarts)."""
+        attempts = self._store.note_attempt(keys[0], time.time())
+        detail = f"no text from page or feed (attempt {attempts})"
+        failure = Failure("extract", Reason.TOO_LITTLE_TEXT, detail, entry.link or feed.url)
+        if attempts < self._settings.poll.max_attempts:
+            self._count_failure(failure)
+            log.warning("nothing to publish", extra=_ctx(feed, failure.detail, failure))
+            return EntryOutcome.RETRY
+        await self._dead_letter_entry(feed, entry, keys, failure, None, attempts)
+        return EntryOutcome.REPEAT
 
     def _count_duplicate(self, layer: str) -> None:
         metrics.DUPLICATES.labels(layer).inc()

@@ -98,6 +98,9 @@ class PollSettings(Section):
     max_interval: Seconds = 3600.0
     adapt: bool = True
     max_entries: int = Field(default=300, ge=1)
+    # polls that try an entry yielding no text at all (no page text, no feed text, no
+    # title) before it is dead-lettered with reason too_little_text and not tried again
+    max_attempts: int = Field(default=3, ge=1)
     stop_deadline: Seconds = 10.0
     jitter: float = Field(default=0.1, ge=0, lt=1)
     soft_backoff: Seconds = 60.0

@@ -67,6 +67,11 @@ CREATE TABLE IF NOT EXISTS dedup_journal (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     record TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS entry_attempts (
+    key TEXT PRIMARY KEY,
+    attempts INTEGER NOT NULL,
+    last_at REAL NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS feed_state (
     feed_url TEXT PRIMARY KEY,
     etag TEXT,
@@ -292,7 +297,24 @@ class StateStore:
             gone += self._db.execute(
                 "DELETE FROM published WHERE seen_at < ?", (keys_before,)
             ).rowcount
+            gone += self._db.execute(
+                "DELETE FROM entry_attempts WHERE last_at < ?", (keys_before,)
+            ).rowcount
         return gone
+
+    def note_attempt(self, key: str, now: float) -> int:
+        """Count one more poll that tried the entry known by `key` and found no text in it;
+        return how many have so far (kept across restarts, pruned with the keys)."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO entry_attempts (key, attempts, last_at) VALUES (?, 1, ?) "
+                "ON CONFLICT(key) DO UPDATE SET attempts = attempts + 1, last_at = ?",
+                (key, now, now),
+            )
+            row = self._db.execute(
+                "SELECT attempts FROM entry_attempts WHERE key = ?", (key,)
+            ).fetchone()
+        return int(row[0])
 
     def outbox_batch(self, limit: int) -> list[OutboxRecord]:
         """The oldest `limit` records waiting for the broker, in the order they came."""

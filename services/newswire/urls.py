@@ -1,8 +1,9 @@
-"""Canonical URLs and the stable article id derived from them."""
+"""Canonical URLs and the stable ids derived from them."""
 
 from __future__ import annotations
 
 import hashlib
+from typing import Protocol
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 TRACKING_PARAMS = frozenset(
@@ -96,6 +97,28 @@ def canonical_url(url: str) -> str:
 def article_id(canonical: str) -> str:
     """The stable article id: 32 hex digits of the canonical URL's SHA-256."""
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+class _Entry(Protocol):
+    @property
+    def link(self) -> str | None: ...
+    @property
+    def guid(self) -> str | None: ...
+    @property
+    def outlet_id(self) -> str: ...
+    @property
+    def content_id(self) -> str | None: ...
+
+
+def entry_identity(entry: _Entry) -> str:
+    """What identifies a feed entry's article before its page is read: its canonical link;
+    for an entry without one, its GUID within its outlet, else its content hash (the feed's
+    URL and the entry's content, `FeedEntry.content_id`)."""
+    if entry.link:
+        return canonical_url(entry.link)
+    if entry.guid:
+        return f"guid:{entry.outlet_id}:{entry.guid.strip()}"
+    return f"entry:{entry.outlet_id}:{entry.content_id}"
 
 
 def same_site(a: str, b: str) -> bool:

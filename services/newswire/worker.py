@@ -33,7 +33,7 @@ from newswire.settings import ExtractSettings
 from newswire.sketch import signature
 from newswire.tag.tagger import Tagger
 from newswire.text import one_line
-from newswire.urls import article_id, canonical_url, is_http_url, same_site
+from newswire.urls import article_id, canonical_url, entry_identity, is_http_url, same_site
 
 _tagger: Tagger | None = None
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -134,11 +134,16 @@ def build_article(
         extracted, sources=metadata_sources(entry, extracted, language_source)
     )
     title = entry.title or extracted.title or ""
-    url = choose_url(entry, page, extracted)
+    if entry.link:
+        url = choose_url(entry.link, page, extracted)
+        ident, source_url = article_id(url), entry.link
+    else:  # the feed's own item: its URL is the feed's, its id the entry's identity
+        url = source_url = feed.url
+        ident = article_id(entry_identity(entry))
     return Article(
-        id=article_id(url),
+        id=ident,
         url=url,
-        source_url=entry.link,
+        source_url=source_url,
         outlet=feed.outlet,
         feed_url=feed.url,
         title=title,
@@ -193,10 +198,10 @@ def metadata_sources(
     return (*sources, ("language", language_source))
 
 
-def choose_url(entry: FeedEntry, page: FetchedPage | None, extracted: PageText) -> str:
+def choose_url(link: str, page: FetchedPage | None, extracted: PageText) -> str:
     """The article's canonical URL: the page's own canonical link when it is on the same site
     as the page, else the URL the page was finally served from, else the feed's link."""
-    landed = page.final_url if page else entry.link
+    landed = page.final_url if page else link
     declared = extracted.canonical_url
     if declared and is_http_url(declared) and same_site(declared, landed):
         canonical = canonical_url(declared)

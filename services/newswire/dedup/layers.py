@@ -40,10 +40,13 @@ class Duplicate:
 
 
 def entry_keys(entry: FeedEntry) -> tuple[str, ...]:
-    """Identity keys known before the page is fetched: canonical link, outlet GUID."""
-    keys = [f"url:{canonical_url(entry.link)}"]
+    """Identity keys known before the page is fetched: canonical link, outlet GUID; for an
+    entry with neither, its content hash (feed URL and content)."""
+    keys = [f"url:{canonical_url(entry.link)}"] if entry.link else []
     if entry.guid:
         keys.append(f"guid:{entry.outlet_id}:{entry.guid.strip()}")
+    if not keys:
+        keys.append(f"entry:{entry.outlet_id}:{entry.content_id}")
     return tuple(keys)
 
 

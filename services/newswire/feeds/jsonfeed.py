@@ -40,25 +40,36 @@ def parse(body: bytes, base_url: str) -> dict[str, Any]:
         problem: Exception | None = ValueError("JSON Feed without an items list")
     else:
         problem = None
+    feed_authors = _authors(document)  # an item without authors has the feed's
     return {
         "version": "json1" + version.removeprefix(VERSION_PREFIX).replace("/", ""),
         "feed": {"language": _text(document.get("language"))},
-        "entries": [_entry(item, base_url) for item in items if isinstance(item, dict)],
+        "entries": [
+            _entry(item, base_url, feed_authors) for item in items if isinstance(item, dict)
+        ],
         "bozo": problem is not None,
         "bozo_exception": problem,
     }
 
 
-def _entry(item: dict[str, Any], base_url: str) -> dict[str, Any]:
+def _entry(
+    item: dict[str, Any], base_url: str, feed_authors: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One item in feedparser's shape; `*_detail` types say which values are plain text (the
+    title, the summary, content_text) and which HTML (content_html)."""
     link = _text(item.get("url")) or _text(item.get("external_url"))
-    content = _text(item.get("content_html")) or _text(item.get("content_text"))
+    language = _text(item.get("language"))
+    content = _content(item, language)
+    authors = _authors(item) or feed_authors
     entry: dict[str, Any] = {
         "link": join_url(base_url, link) if link else "",
         "id": _text(item.get("id")),
         "title": _text(item.get("title")),
+        "title_detail": {"type": "text/plain", "language": language},
         "summary": _text(item.get("summary")),
-        "content": [{"value": content}] if content else [],
-        "authors": [{"name": a["name"]} for a in _authors(item) if _text(a.get("name"))],
+        "summary_detail": {"type": "text/plain", "language": language},
+        "content": content,
+        "authors": [{"name": a["name"]} for a in authors if _text(a.get("name"))],
         "tags": [{"term": t} for t in _list(item.get("tags")) if isinstance(t, str)],
         "published_parsed": _time(item.get("date_published")),
         "updated_parsed": _time(item.get("date_modified")),
@@ -68,11 +79,20 @@ def _entry(item: dict[str, Any], base_url: str) -> dict[str, Any]:
     return entry
 
 
-def _authors(item: dict[str, Any]) -> list[dict[str, Any]]:
-    authors = item.get("authors")
-    if not isinstance(authors, list):  # JSON Feed 1.0 has a single `author`
-        authors = [item.get("author")]
-    return [a for a in authors if isinstance(a, dict)]
+def _content(item: dict[str, Any], language: str | None) -> list[dict[str, Any]]:
+    html = _text(item.get("content_html"))
+    if html:
+        return [{"value": html, "type": "text/html", "language": language}]
+    text = _text(item.get("content_text"))
+    return [{"value": text, "type": "text/plain", "language": language}] if text else []
+
+
+def _authors(holder: dict[str, Any]) -> list[dict[str, Any]]:
+    """An item's (or the feed's) authors with a name; JSON Feed 1.0 has a single `author`."""
+    authors = holder.get("authors")
+    if not isinstance(authors, list):
+        authors = [holder.get("author")]
+    return [a for a in authors if isinstance(a, dict) and _text(a.get("name"))]
 
 
 def _is_file(attachment: object) -> bool:

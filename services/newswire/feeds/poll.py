@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import json
 import re
@@ -23,8 +24,8 @@ from newswire.models import (
     ParsedFeed,
     RejectedEntry,
 )
-from newswire.text import one_line
-from newswire.urls import is_http_url
+from newswire.text import html_fragment_text, one_line, plain_line
+from newswire.urls import is_http_url, join_url
 
 STAGE = "poll"
 _BYLINE = re.compile(r"^\s*by\s+", re.IGNORECASE)
@@ -62,21 +63,36 @@ def parse_feed(document: FeedDocument, contain: bool = False) -> ParsedFeed | Fa
         # a file object: handed str or bytes, feedparser first tries them as a path or URL
         # (a body of "/dev/zero" or "/etc/hosts" would be read from this machine)
         io.BytesIO(document.body),
-        response_headers={
-            "content-type": document.content_type or "application/xml",
-            "content-location": document.final_url,
-        },
-        sanitize_html=False,
+        response_headers=_response_headers(document),
+        # feedparser's sanitiser (the default) drops scripts, styles, frames and unsafe
+        # attributes from every HTML value: none of them may reach a text field
+        sanitize_html=True,
     )
     return _convert(document, parsed, contain)
+
+
+def _response_headers(document: FeedDocument) -> dict[str, str]:
+    """The headers feedparser reads: the type (for the encoding), the location relative
+    links resolve against (the response's Content-Location, resolved against the URL it was
+    served from), the language an entry has when nothing in the feed declares one."""
+    location = join_url(document.final_url, document.content_location or "")
+    headers = {
+        "content-type": document.content_type or "application/xml",
+        "content-location": location if is_http_url(location) else document.final_url,
+    }
+    if document.content_language:
+        headers["content-language"] = document.content_language
+    return headers
 
 
 def _convert(document: FeedDocument, parsed: Any, contain: bool = False) -> ParsedFeed | Failure:
     malformed = _malformed_reason(parsed)
     if not parsed.get("entries") and not parsed.get("version"):
-        reason = Reason.NOT_A_FEED if _looks_like_html(document) else Reason.PARSE_ERROR
-        detail = "an HTML page, not a feed" if reason is Reason.NOT_A_FEED else None
-        return Failure(STAGE, reason, detail or malformed or "no feed found", document.feed.url)
+        if _looks_like_html(document):
+            return Failure(STAGE, Reason.NOT_A_FEED, "an HTML page, not a feed", document.feed.url)
+        if not _is_channel(parsed):
+            detail = malformed or "no feed found"
+            return Failure(STAGE, Reason.PARSE_ERROR, detail, document.feed.url)
     feed = document.feed
     channel = parsed.get("feed", {})
     converted, rejected = [], []
@@ -130,6 +146,12 @@ def _malformed_reason(parsed: Any) -> str | None:
     return f"{type(exc).__name__}: {exc}"[:300]
 
 
+def _is_channel(parsed: Any) -> bool:
+    """A well-formed feed with a channel but no items (CDF reports no version for one): a
+    healthy, empty feed."""
+    return not parsed.get("bozo") and bool(parsed.get("feed"))
+
+
 def _looks_like_html(document: FeedDocument) -> bool:
     if "html" in document.content_type.lower():
         return True
@@ -138,29 +160,82 @@ def _looks_like_html(document: FeedDocument) -> bool:
 
 
 def to_entry(raw: Any, feed: FeedSpec, feed_language: str | None) -> FeedEntry | None:
-    """Convert one feedparser entry to a FeedEntry; an entry without a usable link is
-    skipped."""
+    """Convert one feedparser entry to a FeedEntry. An entry without an http(s) link is kept
+    when it has a title or text (the feed's text is then the article, identified by its GUID,
+    else by `content_id`, a hash of the feed URL and the entry's content); an entry with
+    neither a link, a title nor text is skipped."""
     link = (raw.get("link") or "").strip()
+    title = _title(raw.get("title_detail"), raw.get("title"))
+    summary = _html(raw.get("summary_detail"), raw.get("summary"))
+    content = _content(raw)
     if not is_http_url(link):
-        return None
+        if not (title or _has_text(content) or _has_text(summary)):
+            return None  # nothing to publish: only an id, a date, an author, an image ...
+        link = ""
     return FeedEntry(
         feed_id=feed.id,
         outlet_id=feed.outlet.id,
-        link=link,
-        title=one_line(raw.get("title") or ""),
-        guid=raw.get("id") or None,
-        summary=raw.get("summary") or None,
-        content_html=_content(raw),
+        link=link or None,
+        title=title,
+        guid=(raw.get("id") or "").strip() or None,
+        summary=summary,
+        content_html=content,
         authors=_authors(raw),
         tags=tuple(t["term"].strip() for t in raw.get("tags", ()) if (t.get("term") or "").strip()),
         # RSS 1.0's dc:date reaches feedparser as `updated` only: it is the item's date
         published=from_struct_time(raw.get("published_parsed")) or _updated(raw),
         updated=parse_date(raw.get("updatedate")) or _updated(raw),
         image=_image(raw),
-        language=feed_language or feed.outlet.language,
+        language=_language(raw) or feed_language or feed.outlet.language,
         extras=tuple((name, str(raw[key])) for key, name in _EXTRA_FIELDS.items() if raw.get(key)),
         media=_media(raw),
+        content_id=None if link else content_id(feed.url, title, content or summary or ""),
     )
+
+
+def content_id(feed_url: str, title: str, text: str) -> str:
+    """The identity of an entry without a link: a hash of its feed's URL and its content."""
+    digest = hashlib.sha256("\n".join((feed_url, title, text)).encode("utf-8", "replace"))
+    return digest.hexdigest()[:32]
+
+
+def _has_text(fragment: str | None) -> bool:
+    """True when an HTML value has text (not only markup, an image, a sanitised script)."""
+    return bool(fragment) and bool(html_fragment_text(fragment or "").strip())
+
+
+def _is_plain(detail: Any) -> bool:
+    """A value feedparser marks as plain text (RSS/Atom type="text", text/plain)."""
+    kind = str((detail or {}).get("type") or "text/html").lower()
+    return "html" not in kind and "xml" not in kind
+
+
+def _title(detail: Any, value: Any) -> str:
+    """The title as one line: a plain-text title as it is ("History of the <blink> tag"),
+    an HTML one through the HTML parser."""
+    text = str(value or "")
+    return plain_line(text) if _is_plain(detail) else one_line(text)
+
+
+def _html(detail: Any, value: Any) -> str | None:
+    """A value as HTML: plain text is escaped (its "<" is literal, its line breaks kept)."""
+    text = str(value or "")
+    if not text.strip():
+        return None
+    if _is_plain(detail):
+        return html.escape(text, quote=False).replace("\n", "<br>")
+    return text
+
+
+def _language(raw: Any) -> str | None:
+    """The language the entry declares (xml:lang on its content, summary or title, which
+    feedparser inherits from the feed's xml:lang and the Content-Language header)."""
+    details = (*(raw.get("content") or ()), raw.get("summary_detail"), raw.get("title_detail"))
+    for detail in details:
+        language = str((detail or {}).get("language") or "").strip()
+        if language:
+            return language
+    return None
 
 
 def _updated(raw: Any) -> datetime | None:
@@ -169,9 +244,10 @@ def _updated(raw: Any) -> datetime | None:
 
 
 def _content(raw: Any) -> str | None:
-    contents = raw.get("content") or ()
-    values = [c.get("value") for c in contents if c.get("value")]
-    return max(values, key=len) if values else None
+    """The longest of the entry's contents, as HTML."""
+    contents = [c for c in raw.get("content") or () if c.get("value")]
+    values = [_html(c, c.get("value")) for c in contents]
+    return max((v for v in values if v), key=len, default=None)
 
 
 def _authors(raw: Any) -> tuple[str, ...]:

@@ -42,6 +42,8 @@ class HttpResponse:
     last_modified: str | None
     retry_after: float | None = None  # seconds, from Retry-After (delta or HTTP date)
     fresh_for: float | None = None  # seconds, from Cache-Control max-age or Expires
+    content_location: str | None = None
+    content_language: str | None = None
 
 
 PAUSE_STATUSES = frozenset({429, 503})
@@ -197,6 +199,8 @@ async def _body(response: httpx.Response, url: str, settings: HttpSettings) -> H
         last_modified=headers.get("Last-Modified"),
         retry_after=parse_retry_after(headers.get("Retry-After")),
         fresh_for=freshness(headers.get("Cache-Control"), headers.get("Expires")),
+        content_location=headers.get("Content-Location"),
+        content_language=headers.get("Content-Language"),
     )
 
 

@@ -52,6 +52,8 @@ async def fetch_feed(
         content_type=response.content_type,
         validators=Validators(response.etag, response.last_modified),
         fresh_for=response.fresh_for,
+        content_location=response.content_location,
+        content_language=response.content_language,
     )
 
 

@@ -26,7 +26,7 @@ from newswire.models import DedupRecord, Failure, FeedEntry, OutboxRecord, Rejec
 from newswire.publish.producer import RECORD_OVERHEAD, Publisher
 from newswire.settings import Settings
 from newswire.state import StateStore
-from newswire.urls import article_id, canonical_url
+from newswire.urls import article_id, entry_identity
 
 log = logging.getLogger("newswire.publish.outbox")
 FIRST_RETRY_SECONDS = 1.0
@@ -223,18 +223,19 @@ def dead_letter(
     return OutboxRecord(topic, record.key, value, headers, record.article_id, record.url)
 
 
-def entry_letter(entry: FeedEntry, failure: Failure, topic: str) -> OutboxRecord:
+def entry_letter(entry: FeedEntry, failure: Failure, topic: str, attempts: int = 1) -> OutboxRecord:
     """The dead letter of a feed entry that failed for good before it became an article (a
-    crash in extraction): stage, reason, detail, attempts and the original entry."""
-    ident = article_id(canonical_url(entry.link))
+    crash in extraction, no text after its attempts): stage, reason, detail, attempts and
+    the original entry."""
+    ident = article_id(entry_identity(entry))
     original = {
         field.name: _plain(getattr(entry, field.name)) for field in dataclasses.fields(entry)
     }
-    letter = _letter(failure, 1, ident, entry.link)
+    letter = _letter(failure, attempts, ident, entry.link or "")
     letter["entry"] = original
     value = json.dumps(letter, ensure_ascii=False).encode()
     headers = (("schema", b"newswire.dead_letter.v1"),)
-    return OutboxRecord(topic, ident.encode(), value, headers, ident, entry.link)
+    return OutboxRecord(topic, ident.encode(), value, headers, ident, entry.link or "")
 
 
 def rejected_letter(rejected: RejectedEntry, failure: Failure, topic: str) -> OutboxRecord:
