@@ -9,31 +9,51 @@ credits, captions, related links, prompts and trailers absent from the golden te
 milliseconds per page of both, measured in the same run.
 
     .venv/bin/python bench/extraction_quality.py [--rounds 20]
+
+With `--corpus DIR` it measures a public set instead: a folder in the layout of trafilatura's
+evaluation set (990 pages; `gold.jsonl` lines `{"id", "url", "file", "with", "without"}`,
+`pages/<id>.html.gz`), which a user builds from https://github.com/adbar/trafilatura (commit
+e90b0ef5, `tests/evaldata.json` with the pages of `tests/eval/` and `tests/cache/`). Counted as
+upstream's `tests/eval_common.py` counts: a `with` snippet found in the whitespace-normalised
+text is a true positive, missing a false negative; a `without` snippet found a false positive.
+It prints newswire (the text the pipeline would publish for the page, with no feed text to fall
+back on), plain `trafilatura.extract` with its defaults and with `fast=True`: precision,
+recall, F1, ms per page and the time ratio, F1 per declared page language, the pages newswire
+leaves empty, and the pages where newswire loses most against plain trafilatura.
+
+    .venv/bin/python bench/extraction_quality.py --corpus DIR
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 import re
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import trafilatura
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from newswire.extract.extractor import extract_page  # noqa: E402
+from newswire.extract.extractor import extract_page, extract_text  # noqa: E402
 from newswire.extract.language import warm_up  # noqa: E402
-from newswire.models import FetchedPage  # noqa: E402
+from newswire.http.fetch import decode_html  # noqa: E402
+from newswire.models import FeedEntry, FetchedPage, OutletSpec  # noqa: E402
 from newswire.settings import ExtractSettings  # noqa: E402
 from tests.test_extract import GOLDEN, OUTLETS  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 _WORD = re.compile(r"\w+", re.UNICODE)
+_LANG = re.compile(r"""<html[^>]*?\blang=["']?([a-zA-Z]{2})""", re.IGNORECASE)
 # Boilerplate seen on news pages; a marker found in a text but not in its golden file is a leak.
 MARKERS = (
     "Shafaq News/",
@@ -152,10 +172,126 @@ def measure(rounds: int) -> None:
     print(f"pages: {len(GOLDEN)}; timing over {rounds} rounds")
 
 
+@dataclass
+class Counts:
+    """Upstream's counting, summed over pages."""
+
+    tp: int = 0
+    fn: int = 0
+    fp: int = 0
+    seconds: float = 0.0
+    empty: int = 0
+
+    def add(self, other: Counts) -> None:
+        self.tp, self.fn, self.fp = self.tp + other.tp, self.fn + other.fn, self.fp + other.fp
+
+    def prf(self) -> tuple[float, float, float]:
+        precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+        recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return precision, recall, f1
+
+
+def fold(text: str) -> str:
+    return " ".join(text.split())
+
+
+def count(text: str, gold: dict[str, Any]) -> Counts:
+    found = fold(text)
+    with_ = [fold(snippet) in found for snippet in gold.get("with", [])]
+    without = [fold(snippet) in found for snippet in gold.get("without", [])]
+    return Counts(tp=sum(with_), fn=len(with_) - sum(with_), fp=sum(without))
+
+
+def corpus_pages(corpus: Path) -> Iterator[tuple[dict[str, Any], FetchedPage, str]]:
+    """(gold, the page, its declared language) for every page of the set."""
+    for line in (corpus / "gold.jsonl").read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        gold = json.loads(line)
+        raw = (corpus / gold["file"]).read_bytes()
+        html = decode_html(gzip.decompress(raw) if gold["file"].endswith(".gz") else raw)
+        page = FetchedPage(gold["url"], gold["url"], html, datetime(2026, 11, 21, tzinfo=UTC))
+        declared = _LANG.search(html[:5000])
+        yield gold, page, (declared.group(1).lower() if declared else "?")
+
+
+def newswire_text(page: FetchedPage, settings: ExtractSettings) -> str:
+    """What the pipeline publishes for this page when the feed gives nothing but the link."""
+    outlet = OutletSpec("corpus", "Corpus")
+    entry = FeedEntry(feed_id="corpus", outlet_id="corpus", link=page.url, title="")
+    return extract_text(page, None, entry, outlet, settings).text
+
+
+def measure_corpus(corpus: Path, show: int) -> None:
+    settings = ExtractSettings()
+    warm_up()
+    runs: dict[str, Callable[[FetchedPage], str]] = {
+        "newswire": lambda page: newswire_text(page, settings),
+        "trafilatura": lambda page: trafilatura.extract(page.html, url=page.final_url) or "",
+        "trafilatura fast": lambda page: (
+            trafilatura.extract(page.html, url=page.final_url, fast=True) or ""
+        ),
+    }
+    totals = {name: Counts() for name in runs}
+    by_language: dict[str, dict[str, Counts]] = defaultdict(lambda: defaultdict(Counts))
+    losses: list[tuple[int, str, str]] = []
+    emptied: list[str] = []
+    pages = 0
+    for gold, page, language in corpus_pages(corpus):
+        pages += 1
+        got: dict[str, Counts] = {}
+        for name, run in runs.items():
+            started = time.perf_counter()
+            text = run(page)
+            totals[name].seconds += time.perf_counter() - started
+            got[name] = count(text, gold)
+            totals[name].add(got[name])
+            by_language[language][name].add(got[name])
+            if not text.strip():
+                totals[name].empty += 1
+                if name == "newswire":
+                    emptied.append(gold["id"])
+        ours, plain = got["newswire"], got["trafilatura"]
+        lost = (plain.tp - plain.fp) - (ours.tp - ours.fp)
+        if lost > 0:
+            losses.append(
+                (lost, gold["id"], f"TP {ours.tp} vs {plain.tp}, FP {ours.fp} vs {plain.fp}")
+            )
+    baseline = totals["trafilatura"].seconds
+    print(f"pages: {pages}")
+    head = ("precision", "recall", "F1", "ms/page", "x plain", "empty")
+    print(f"{'':18} {head[0]:>9} {head[1]:>7} {head[2]:>6} {head[3]:>8} {head[4]:>8} {head[5]:>6}")
+    for name, total in totals.items():
+        precision, recall, f1 = total.prf()
+        ms = total.seconds / pages * 1000
+        ratio = total.seconds / baseline
+        print(
+            f"{name:18} {precision:9.3f} {recall:7.3f} {f1:6.3f} {ms:8.1f} {ratio:8.2f} "
+            f"{total.empty:6}"
+        )
+    print("F1 by the page's declared language (languages with 10 pages or more):")
+    for language, counts in sorted(by_language.items(), key=lambda kv: -kv[1]["newswire"].tp):
+        if sum(c.tp + c.fn for c in counts.values()) < 10 * len(runs):
+            continue
+        row = "  ".join(f"{name} {counts[name].prf()[2]:.3f}" for name in runs)
+        print(f"  {language:6} {row}")
+    print(f"pages newswire leaves empty: {len(emptied)} {emptied[:show]}")
+    print(f"pages where newswire loses most against plain trafilatura ({len(losses)} lose):")
+    for lost, page_id, detail in sorted(losses, reverse=True)[:show]:
+        print(f"  -{lost} {page_id}: {detail}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
-    measure(parser.parse_args().rounds)
+    parser.add_argument("--corpus", type=Path, help="a folder in extraction-dev's layout")
+    parser.add_argument("--show", type=int, default=15, help="pages listed per finding")
+    args = parser.parse_args()
+    if args.corpus:
+        measure_corpus(args.corpus, args.show)
+    else:
+        measure(args.rounds)
 
 
 if __name__ == "__main__":
