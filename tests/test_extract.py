@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import trafilatura
 
 from newswire.config import load_config
 from newswire.errors import Reason
 from newswire.extract.extractor import extract_page, extract_text, text_from_entry
+from newswire.extract.pageinfo import inspect_page
 from newswire.models import ExtractionMethod, FeedEntry, FetchedPage, OutletSpec, PageType
 from newswire.settings import ExtractSettings
 from newswire.text import html_fragment_text
@@ -65,6 +67,38 @@ def test_golden_page_text(name: str) -> None:
     assert result.method is ExtractionMethod.PAGE
     assert result.page_type is page_type
     assert 0 < result.quality <= 1
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        n
+        for n, (outlet, _) in GOLDEN.items()
+        if OUTLETS[outlet].dateline_patterns or OUTLETS[outlet].trailer_patterns
+    ),
+)
+def test_outlet_credits_go_without_a_cleaning_block(name: str) -> None:
+    """A feed list written by a user names its outlets and nothing more: the dateline credit
+    ("Shafaq News/ ", "Shafaq News – Baghdad") and the trailer ("As reported by The Jerusalem
+    Post") still go, found by the outlet's name."""
+    configured = OUTLETS[GOLDEN[name][0]]
+    bare = OutletSpec(id=configured.id, name=configured.name)  # no `cleaning:` rules
+    expected = (DATA / "expected" / f"{name}.txt").read_text(encoding="utf-8").rstrip("\n")
+    assert extract_page(page(name), bare, SETTINGS).text == expected
+
+
+def test_generic_credits_match_the_name_only_where_credits_stand() -> None:
+    from newswire.extract.clean import clean_text
+
+    names = ("The Jerusalem Post",)
+    text = "Jerusalem Post/ Sirens sounded.\n\nThe Jerusalem Post reported that talks resumed."
+    assert clean_text(text + "\n\nAs reported by The Jerusalem Post.", names=names) == (
+        "Sirens sounded.\n\nThe Jerusalem Post reported that talks resumed."
+    )
+    body = "Officials said the Shafaq News – Baghdad office was hit."
+    assert clean_text(body, names=("Shafaq News",)) == body  # not at the start: kept
+    assert clean_text("AP/ x", names=("AP",)) == "AP/ x"  # a name this short is not trusted
+    assert clean_text("Reuters contributed to this report.", names=("Reuters",)) == ""
 
 
 def test_arabic_page_language_and_direction_survive() -> None:
@@ -162,6 +196,16 @@ def test_an_index_page_is_flagged_and_never_taken_as_the_article() -> None:
     assert "Kirkuk council" not in result.text  # another story's teaser
 
 
+def test_an_index_page_is_published_flagged_when_the_feed_has_only_a_title() -> None:
+    """The detection can err (a story with a menu of linked headings): an article is never
+    reduced to its title; the page's text goes out flagged `index`, at half quality."""
+    result = extract_text(
+        page("shafaq-index-iraq-news"), None, entry(), OUTLETS["shafaq-news"], SETTINGS
+    )
+    assert (result.method, result.page_type) == (ExtractionMethod.PAGE, PageType.INDEX)
+    assert result.text and result.quality <= 0.5
+
+
 def test_a_live_blog_is_flagged_with_its_entries_newest_first() -> None:
     result = extract_page(page("jpost-liveblog-north"), OUTLETS["jerusalem-post"], SETTINGS)
     assert result.page_type is PageType.LIVE_BLOG
@@ -255,3 +299,39 @@ def test_feed_text_quality_is_capped_below_a_page() -> None:
     title = extract_text(None, Reason.HTTP_404, entry(), outlet, SETTINGS)
     full = extract_page(page("jpost-albukamal-crossing"), OUTLETS["jerusalem-post"], SETTINGS)
     assert title.quality < summary.quality <= 0.5 < full.quality
+
+
+def _teaser_menu(count: int = 8) -> str:
+    return "".join(f'<h3><a href="/p/{i}">Section {i} of the site</a></h3>' for i in range(count))
+
+
+STORY = "<p>" + "The ministry said on Tuesday that the new rules take effect in May. " * 4 + "</p>"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        '<meta property="og:type" content="Article">',  # case as some sites write it
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "x",}</script>',
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "a\tb"}</script>',
+        '<script type="Application/LD+JSON">{"@graph": [{"@type": "WebPage"},'
+        ' {"@type": "newsarticle"}]}</script>',
+        '<meta property="article:published_time" content="2026-11-21T10:00:00Z">',
+    ],
+)
+def test_a_story_with_a_menu_of_linked_headings_is_an_article(head: str) -> None:
+    html = f"<html><head>{head}</head><body>{_teaser_menu()}{STORY}</body></html>"
+    assert inspect_page(trafilatura.load_html(html)).page_type is PageType.ARTICLE
+
+
+def test_long_prose_outweighs_linked_headings_and_a_teaser_list_stays_an_index() -> None:
+    prose = STORY * 6  # well over 1,500 characters of paragraph text outside links
+    html = f"<html><body>{_teaser_menu(12)}{prose}</body></html>"
+    assert inspect_page(trafilatura.load_html(html)).page_type is PageType.ARTICLE
+    teasers = "".join(
+        f'<h3><a href="/s/{i}">Story {i}</a></h3><p><a href="/s/{i}">Read the story about '
+        f"the ministry and the new rules that take effect in May, number {i}</a></p>"
+        for i in range(12)
+    )
+    html = f"<html><body>{teasers}</body></html>"
+    assert inspect_page(trafilatura.load_html(html)).page_type is PageType.INDEX

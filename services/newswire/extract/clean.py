@@ -4,8 +4,10 @@ Generic rules apply to every outlet, in English, Arabic, Kurdish (Sorani) and He
 captions (with a credit, or printed again in the body), "Read also"/"Related" lines,
 subscribe/share/follow/cookie/app prompts, a video's duration line, bylines repeated in the
 body, the title again, and table rows as trafilatura writes them ("| a | b |"). Per-outlet
-rules come from feeds.yaml: datelines ("Shafaq News/ ", "Shafaq News – Baghdad") and trailers
-("As reported by The Jerusalem Post").
+credits naming the outlet (its configured name, the page's site name) go generically: a
+dateline ("Shafaq News/ ", "Shafaq News – Baghdad") and a trailer ("As reported by The
+Jerusalem Post", "<name> contributed to this report"). Per-outlet rules from feeds.yaml
+(`cleaning.datelines`, `cleaning.trailers`) are tried first.
 """
 
 from __future__ import annotations
@@ -102,6 +104,46 @@ def _comparable(text: str) -> str:
     return re.sub(r"\W+", " ", text).strip().casefold()
 
 
+def outlet_datelines(names: Iterable[str]) -> tuple[str, ...]:
+    """Dateline credits naming the outlet, for any outlet: "<name>/ ", "<name> – City ",
+    "<name> Agency/ " (a leading "The" optional), from its configured name and the name the
+    page gives itself (og:site_name)."""
+    patterns = []
+    for name in _name_patterns(names):
+        patterns.append(rf"^{name}(?:\s+Agency)?\s*/\s*")
+        patterns.append(
+            rf"^{name}(?:\s+Agency)?\s*[–—-]\s*[A-Z][\w'’-]+(?:\s*[/:–—-]\s*|\s+(?=[A-Z]))"
+        )
+    return tuple(patterns)
+
+
+def outlet_trailers(names: Iterable[str]) -> tuple[str, ...]:
+    """Trailers naming the outlet: "As reported by <name>", "<name> contributed to this
+    report"."""
+    patterns = []
+    for name in _name_patterns(names):
+        patterns.append(rf"\(?As reported by {name}\.?\)?\.?")
+        patterns.append(rf"{name} contributed to this report\.?")
+    return tuple(patterns)
+
+
+def _name_patterns(names: Iterable[str]) -> list[str]:
+    """Each name as a regex: escaped, spaces as any run of spaces, a leading "The" optional;
+    names under four characters are left out (too likely to be a word of the text)."""
+    found = []
+    for name in names:
+        words = (name or "").split()
+        if words and words[0].casefold() == "the":
+            words = words[1:]
+        if len(" ".join(words)) < 4:
+            continue
+        body = r"\s+".join(re.escape(word) for word in words)
+        pattern = rf"(?:[Tt]he\s+)?{body}"
+        if pattern not in found:
+            found.append(pattern)
+    return found
+
+
 def strip_dateline(first: str, patterns: Iterable[str]) -> str:
     """Remove an outlet's dateline credit from the start of the first paragraph."""
     for pattern in patterns:
@@ -126,8 +168,11 @@ def clean_text(
     hints: PageHints = PageHints(),
     datelines: Iterable[str] = (),
     trailers: Iterable[str] = (),
+    names: Iterable[str] = (),
 ) -> str:
     """Clean extracted text: paragraphs separated by one blank line, boilerplate removed.
+    `datelines` and `trailers` are the outlet's own rules (feeds.yaml), tried first; `names`
+    (the outlet's name, the page's site name) give the generic credits naming it.
     A paragraph that repeats is kept (a recipe's line, a question put to each person, a
     caption under each photo): only one repeated at once, a doubled line, goes."""
     kept: list[str] = []
@@ -135,8 +180,9 @@ def clean_text(
         if is_boilerplate(paragraph, hints) or (kept and paragraph == kept[-1]):
             continue
         kept.append(paragraph)
+    names = tuple(names)
     if kept:
-        kept[0] = strip_dateline(kept[0], datelines)
+        kept[0] = strip_dateline(kept[0], (*datelines, *outlet_datelines(names)))
     if kept:
-        kept[-1] = strip_trailer(kept[-1], trailers)
+        kept[-1] = strip_trailer(kept[-1], (*trailers, *outlet_trailers(names)))
     return "\n\n".join(p for p in kept if p)

@@ -113,7 +113,11 @@ def _extraction(
     hints = PageHints(titles=(title,) if title else (), authors=authors, captions=info.captions)
     raw = meta.get("text") or ""
     text = clean_text(
-        raw, hints=hints, datelines=outlet.dateline_patterns, trailers=outlet.trailer_patterns
+        raw,
+        hints=hints,
+        datelines=outlet.dateline_patterns,
+        trailers=outlet.trailer_patterns,
+        names=(outlet.name, _clean_field(meta.get("sitename")) or ""),
     )
     return _Pass(mode, meta, title, authors, len(raw), text)
 
@@ -165,6 +169,7 @@ def text_from_entry(entry: FeedEntry, outlet: OutletSpec, reason: Reason) -> Pag
             hints=PageHints(titles=(entry.title,), authors=entry.authors),
             datelines=outlet.dateline_patterns,
             trailers=outlet.trailer_patterns,
+            names=(outlet.name,),
         )
         if text:
             return PageText(
@@ -209,7 +214,12 @@ def extract_text(
         return text_from_entry(entry, outlet, failure or Reason.EXTRACT_ERROR)
     from_page = extract_page(page, outlet, settings)
     if from_page.page_type is PageType.INDEX:  # teasers of other stories: not this article
-        return _with_page_metadata(text_from_entry(entry, outlet, Reason.NOT_AN_ARTICLE), from_page)
+        from_entry = text_from_entry(entry, outlet, Reason.NOT_AN_ARTICLE)
+        if from_entry.method is ExtractionMethod.TITLE_ONLY and from_page.text:
+            # the feed has no text of its own: the page's, flagged `index` (its quality
+            # halved), rather than an article reduced to its title; the detection can err
+            return from_page
+        return _with_page_metadata(from_entry, from_page)
     if len(from_page.text) >= settings.min_text_chars:
         return from_page
     from_entry = text_from_entry(entry, outlet, Reason.TOO_LITTLE_TEXT)

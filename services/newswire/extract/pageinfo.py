@@ -22,8 +22,27 @@ from newswire.text import normalise
 
 _LIVE_CLASS = re.compile(r"live[-_ ]?(?:blog|updates?|ticker)", re.IGNORECASE)
 _CAPTION_CLASS = re.compile(r"\b(?:caption|wp-caption-text|image-credit)\b", re.IGNORECASE)
-_ARTICLE_TYPES = {"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle"}
-MIN_TEASERS = 6  # linked headings on a page that make it an index
+_ARTICLE_KINDS = {
+    "article",
+    "newsarticle",
+    "reportagenewsarticle",
+    "analysisnewsarticle",
+    "opinionnewsarticle",
+    "backgroundnewsarticle",
+    "reviewnewsarticle",
+    "blogposting",
+    "report",
+    "scholarlyarticle",
+    "techarticle",
+}  # JSON-LD @type, lower case
+MIN_TEASERS = 6  # linked headings on a page that make it an index (without article evidence)
+MAX_LD_ITEMS = 200  # items read from one JSON-LD block
+ARTICLE_PROSE_CHARS = 1500  # paragraph text outside links that makes a page a story
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")  # each comma scans only the spaces after it
+_LD_JSON = (
+    "//script[contains(translate(@type, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
+    "'abcdefghijklmnopqrstuvwxyz'), 'ld+json')]"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,21 +84,48 @@ def headline(info: PageInfo, extracted: str | None) -> str | None:
 
 
 def _page_type(tree: HtmlElement, types: set[str], og_type: str) -> PageType:
-    if "LiveBlogPosting" in types or any(
+    """What the page is. Types compare case-insensitively ("Article", "newsarticle"). An index
+    needs six linked headings and no evidence of an article: an index that is really one story
+    with a menu of links would lose the story, and a story is never published empty."""
+    kinds = {kind.lower() for kind in types}
+    og = og_type.strip().lower()
+    if "liveblogposting" in kinds or any(
         _LIVE_CLASS.search(el.get("class", "") + " " + el.get("id", ""))
         for el in tree.iter("article", "div", "section", "main")
     ):
         return PageType.LIVE_BLOG
-    if og_type.startswith("video") or ("VideoObject" in types and not types & _ARTICLE_TYPES):
+    if og.startswith("video") or ("videoobject" in kinds and not kinds & _ARTICLE_KINDS):
         return PageType.VIDEO
-    if og_type != "article" and not types & _ARTICLE_TYPES and _teasers(tree) >= MIN_TEASERS:
+    if _teasers(tree) >= MIN_TEASERS and not _article_evidence(tree, kinds, og):
         return PageType.INDEX
     return PageType.ARTICLE
+
+
+def _article_evidence(tree: HtmlElement, kinds: set[str], og: str) -> bool:
+    """Signs of one story: declared as an article (Open Graph, JSON-LD), a publication time
+    or byline in the metadata, or a long run of paragraph text that is not links."""
+    if og == "article" or kinds & _ARTICLE_KINDS:
+        return True
+    if _meta(tree, "article:published_time") or _meta(tree, "author"):
+        return True
+    return _prose_chars(tree) >= ARTICLE_PROSE_CHARS
 
 
 def _teasers(tree: HtmlElement) -> int:
     """Headings that are links to other pages: a list of stories."""
     return len(tree.xpath("//h2[a] | //h3[a] | //h4[a]"))
+
+
+def _prose_chars(tree: HtmlElement) -> int:
+    """Characters of paragraph text outside links: a story has a long run of it, a list of
+    teasers has little besides its links."""
+    total = 0
+    for paragraph in tree.iter("p"):
+        text = len(" ".join(paragraph.text_content().split()))
+        linked = sum(len(" ".join(a.text_content().split())) for a in paragraph.iter("a"))
+        if text >= 80 and linked * 2 < text:
+            total += text - linked
+    return total
 
 
 def _captions(tree: HtmlElement) -> tuple[str, ...]:
@@ -110,15 +156,29 @@ def _meta(tree: HtmlElement, name: str) -> str | None:
 
 
 def _json_ld(tree: HtmlElement) -> Iterator[dict[str, Any]]:
-    for script in tree.xpath('//script[@type="application/ld+json"]'):
+    """The JSON-LD items of every block, read leniently (control characters in strings,
+    trailing commas), `@graph` lists opened."""
+    for script in tree.xpath(_LD_JSON):
+        data = _lenient_json(script.text or "")
+        stack = data if isinstance(data, list) else [data]
+        for item in stack[:MAX_LD_ITEMS]:
+            if not isinstance(item, dict):
+                continue
+            graph = item.get("@graph")
+            if isinstance(graph, list):
+                yield from (node for node in graph[:MAX_LD_ITEMS] if isinstance(node, dict))
+            yield item
+
+
+def _lenient_json(text: str) -> Any:
+    """JSON as pages write it: strict first, then with control characters allowed in strings,
+    then without trailing commas; None when none of it parses."""
+    for candidate in (text, _TRAILING_COMMA.sub(r"\1", text)):
         try:
-            data = json.loads(script.text or "")
-        except ValueError:
+            return json.loads(candidate, strict=False)
+        except (ValueError, RecursionError):
             continue
-        if isinstance(data, dict):
-            data = data.get("@graph", [data])
-        if isinstance(data, list):
-            yield from (item for item in data if isinstance(item, dict))
+    return None
 
 
 def _json_ld_types(items: list[dict[str, Any]]) -> Iterator[str]:
