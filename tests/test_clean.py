@@ -197,3 +197,24 @@ def test_the_kurdish_dateline_of_shafaq_news_is_stripped() -> None:
 def test_zero_width_and_bidi_controls_go_and_text_is_nfc() -> None:
     text = "\u200fCafe\u0301 in Erbil\u200b reopened\u202c.\u2066"
     assert clean_text(text) == "Café in Erbil reopened."
+
+
+def test_inside_the_body_a_line_like_a_byline_or_the_title_is_the_articles_own() -> None:
+    body = [f"Step {i}: mix the batter for a minute, then rest it." for i in range(1, 5)]
+    recipe = [
+        "Blueberry smoothie",
+        *body[:2],
+        "Beachbody Performance Recover, 1 cup blueberries",  # an ingredient, not a byline
+        "Blueberry smoothie",  # a heading in the body that repeats the title
+        *body[2:],
+        "Serve cold.",
+        "Sam Berry, Leeds",  # the byline at the end
+    ]
+    hints = PageHints(titles=("Blueberry smoothie",), authors=("Beachbody", "Sam Berry"))
+    assert clean_text("\n".join(recipe), hints=hints).split("\n\n") == recipe[1:-1]
+
+
+def test_a_paragraph_that_repeats_is_kept_unless_doubled_in_a_row() -> None:
+    answers = ["Q: What would you change?", "A: The buses.", "Q: What would you change?"]
+    assert clean_text("\n".join(answers)).split("\n\n") == answers
+    assert clean_text("Caption once.\nCaption once.\nText.") == "Caption once.\n\nText."

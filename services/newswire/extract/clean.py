@@ -12,6 +12,7 @@ Jerusalem Post", "<name> contributed to this report"). Per-outlet rules from fee
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ _BYLINE = re.compile(r"^by\s+[\w.'’-]+(?:\s+(?:[\w.'’-]+|and|&)){0,6}$", re.
 _TABLE_RULE = re.compile(r"^\|?(?:\s*:?-{3,}:?\s*\|)+\s*$")
 MAX_PROMPT_CHARS = 160
 MAX_BYLINE_CHARS = 80
+EDGE_PARAGRAPHS = 3  # a byline or the title again is boilerplate only this near an end
 # a credit closes its paragraph: only this tail is searched, so the search stays linear in
 # the paragraph's length (searched whole, "(photo:" repeated without ")" is quadratic)
 MAX_CREDIT_CHARS = 300
@@ -74,15 +76,21 @@ def paragraphs(text: str) -> list[str]:
     return kept
 
 
-def is_boilerplate(paragraph: str, hints: PageHints = PageHints()) -> bool:
-    """Generic boilerplate: credits and captions, related links, prompts, a byline, the title
-    again."""
+def is_boilerplate(paragraph: str, hints: PageHints = PageHints(), edge: bool = True) -> bool:
+    """Generic boilerplate: credits and captions, related links, prompts; at an `edge` of the
+    text (its first or last EDGE_PARAGRAPHS paragraphs) also a byline and the title again.
+    Inside the body those are the article's own lines (a heading that repeats the title, a
+    recipe's "Beachbody Performance Recover, 1 cup blueberries")."""
     if _PHOTO_CREDIT.search(paragraph[-MAX_CREDIT_CHARS:]) or _RELATED.match(paragraph):
         return True
     if len(paragraph) <= MAX_PROMPT_CHARS and _PROMPTS.match(paragraph):
         return True
     key = _comparable(paragraph)
-    if any(key == _comparable(other) for other in (*hints.titles, *hints.captions) if other):
+    if any(key == _comparable(caption) for caption in hints.captions if caption):
+        return True
+    if not edge:
+        return False
+    if any(key == _comparable(title) for title in hints.titles if title):
         return True
     return len(paragraph) <= MAX_BYLINE_CHARS and is_byline(paragraph, hints.authors)
 
@@ -104,7 +112,8 @@ def _comparable(text: str) -> str:
     return re.sub(r"\W+", " ", text).strip().casefold()
 
 
-def outlet_datelines(names: Iterable[str]) -> tuple[str, ...]:
+@functools.lru_cache(maxsize=4096)
+def outlet_datelines(names: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     """Dateline credits naming the outlet, for any outlet: "<name>/ ", "<name> – City ",
     "<name> Agency/ " (a leading "The" optional), from its configured name and the name the
     page gives itself (og:site_name)."""
@@ -114,17 +123,18 @@ def outlet_datelines(names: Iterable[str]) -> tuple[str, ...]:
         patterns.append(
             rf"^{name}(?:\s+Agency)?\s*[–—-]\s*[A-Z][\w'’-]+(?:\s*[/:–—-]\s*|\s+(?=[A-Z]))"
         )
-    return tuple(patterns)
+    return tuple(re.compile(pattern) for pattern in patterns)
 
 
-def outlet_trailers(names: Iterable[str]) -> tuple[str, ...]:
+@functools.lru_cache(maxsize=4096)
+def outlet_trailers(names: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     """Trailers naming the outlet: "As reported by <name>", "<name> contributed to this
     report"."""
     patterns = []
     for name in _name_patterns(names):
-        patterns.append(rf"\(?As reported by {name}\.?\)?\.?")
-        patterns.append(rf"{name} contributed to this report\.?")
-    return tuple(patterns)
+        patterns.append(rf"(?:\(?As reported by {name}\.?\)?\.?)\s*$")
+        patterns.append(rf"(?:{name} contributed to this report\.?)\s*$")
+    return tuple(re.compile(pattern) for pattern in patterns)
 
 
 def _name_patterns(names: Iterable[str]) -> list[str]:
@@ -144,7 +154,7 @@ def _name_patterns(names: Iterable[str]) -> list[str]:
     return found
 
 
-def strip_dateline(first: str, patterns: Iterable[str]) -> str:
+def strip_dateline(first: str, patterns: Iterable[str | re.Pattern[str]]) -> str:
     """Remove an outlet's dateline credit from the start of the first paragraph."""
     for pattern in patterns:
         stripped = re.sub(pattern, "", first, count=1)
@@ -153,10 +163,12 @@ def strip_dateline(first: str, patterns: Iterable[str]) -> str:
     return first
 
 
-def strip_trailer(last: str, patterns: Iterable[str]) -> str:
-    """Remove an outlet's trailer from the end of the last paragraph."""
+def strip_trailer(last: str, patterns: Iterable[str | re.Pattern[str]]) -> str:
+    """Remove an outlet's trailer from the end of the last paragraph (a compiled pattern is
+    anchored at the end already)."""
     for pattern in patterns:
-        stripped = re.sub(f"(?:{pattern})\\s*$", "", last, count=1)
+        anchored = pattern if isinstance(pattern, re.Pattern) else f"(?:{pattern})\\s*$"
+        stripped = re.sub(anchored, "", last, count=1)
         if stripped != last:
             return stripped.rstrip()
     return last
@@ -176,11 +188,13 @@ def clean_text(
     A paragraph that repeats is kept (a recipe's line, a question put to each person, a
     caption under each photo): only one repeated at once, a doubled line, goes."""
     kept: list[str] = []
-    for paragraph in paragraphs(text):
-        if is_boilerplate(paragraph, hints) or (kept and paragraph == kept[-1]):
+    found = paragraphs(text)
+    for index, paragraph in enumerate(found):
+        edge = index < EDGE_PARAGRAPHS or index >= len(found) - EDGE_PARAGRAPHS
+        if is_boilerplate(paragraph, hints, edge) or (kept and paragraph == kept[-1]):
             continue
         kept.append(paragraph)
-    names = tuple(names)
+    names = tuple(name for name in names if name)
     if kept:
         kept[0] = strip_dateline(kept[0], (*datelines, *outlet_datelines(names)))
     if kept:
