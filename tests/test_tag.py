@@ -231,3 +231,11 @@ def test_labelled_set_meets_the_targets() -> None:
     assert countries.recall >= 0.95, countries.errors
     assert places.precision >= 0.9, places.errors
     assert places.recall >= 0.9, places.errors
+
+
+def test_a_capital_on_a_stop_list_is_still_a_place() -> None:
+    """jusText's English stop list holds "london" (frequent words of Wikipedia): a Latin
+    name of a capital or country stays a name (it matches only capitalised); everyday words
+    stay words."""
+    tagging = TAGGER.tag("", "Talks in London ended on Monday; you can see the side road.")
+    assert [(r.name, r.country) for r in tagging.regions] == [("London", "GB")]

@@ -21,7 +21,7 @@ from typing import TypeGuard
 import ahocorasick
 import justext
 
-from newswire.models import Gazetteer
+from newswire.models import Gazetteer, PlaceSpec
 from newswire.tag.names import (
     ARABIC_PROCLITICS,
     HEBREW_PROCLITICS,
@@ -160,7 +160,7 @@ def _names_to_places(
         keys: set[str] = set()
         for name in place.names:
             folded = fold_name(name)
-            if folded in stop or (not place.curated and _is_common_word(folded, words)):
+            if folded in stop or (not place.curated and _is_everyday(folded, place, words)):
                 continue
             if _is_acronym(name):
                 acronyms.add(folded)
@@ -185,6 +185,15 @@ def common_words() -> frozenset[str]:
     alternate name that is one of them ("وان" = "and that", "مدينة" = "city") is not matched."""
     lists = (justext.get_stoplist(language) for language in ("English", "Arabic", "Hebrew"))
     return frozenset(fold_name(word) for words in lists for word in words)
+
+
+def _is_everyday(folded: str, place: PlaceSpec, words: frozenset[str]) -> bool:
+    """A GeoNames name that is an everyday word, so not matched. The stop lists hold some
+    capitals (English "london", as Wikipedia's frequent words do): a Latin name of a country or
+    capital stays a name, as Latin names match only when capitalised."""
+    if place.kind in ("country", "capital") and script_of(folded) == "latin":
+        return False
+    return _is_common_word(folded, words)
 
 
 def _is_common_word(folded: str, words: frozenset[str]) -> bool:
