@@ -271,6 +271,19 @@ class Tagging:
         """Every region id the article touches, ancestors and watchlists included."""
         return frozenset(self.watchlists).union(*(region.ids() for region in self.regions))
 
+    def support(self, country: str) -> int:
+        """How much the article says it is about `country` (an ISO code): 2 when it names
+        the country itself, plus 1 for every other place of it that it names. One town alone
+        (a homonym, a name inside a longer name, a given name read as a place) is weak
+        evidence; the country named, or two of its places, is not."""
+        named = any(r.kind == "country" and r.country == country for r in self.regions)
+        places = sum(
+            1
+            for r in self.regions
+            if r.kind != "country" and (r.country == country or country in r.countries)
+        )
+        return 2 * named + places
+
 
 @dataclass(frozen=True, slots=True)
 class Article:

@@ -62,6 +62,10 @@ class TopicSettings(Section):
 class Route(Section):
     topic: Topic
     match: tuple[str, ...] = Field(min_length=1)
+    # a country code in `match` takes an article only when the article supports the country
+    # this much: 2 for naming the country (its name or a demonym), 1 for each other place of
+    # it (models.Tagging.support); 1 routes on any single place, as before
+    min_support: int = Field(default=2, ge=1)
 
 
 class HttpSettings(Section):

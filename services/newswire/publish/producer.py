@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -22,13 +23,14 @@ from kafka.errors import (
 )
 
 from newswire.errors import BrokerError, Reason
-from newswire.models import Article, Failure, OutboxRecord
+from newswire.models import Article, Failure, OutboxRecord, Tagging
 from newswire.publish.broker import any_reachable
 from newswire.publish.message import to_record
-from newswire.settings import KafkaSettings, Settings, TopicSettings
+from newswire.settings import KafkaSettings, Route, Settings, TopicSettings
 
 STAGE = "publish"
 log = logging.getLogger("newswire.publish.producer")
+_COUNTRY_CODE = re.compile(r"[A-Z]{2}")  # a route match that is a country code
 
 
 def client_options(kafka: KafkaSettings, bootstrap: str) -> dict[str, Any]:
@@ -53,11 +55,20 @@ def configured_topics(settings: Settings) -> list[str]:
 
 
 def routed_topics(article: Article, settings: Settings) -> tuple[str, ...]:
-    """news.articles, then every region topic whose route matches the article's regions."""
-    regions = article.tagging.region_ids()
+    """news.articles, then every region topic whose route matches the article's regions: a
+    place, region, ISO 3166-2 or watchlist id it touches, or a country code (two capitals)
+    the article supports at least `min_support`."""
     topics = [settings.topics.articles]
-    topics += [r.topic for r in settings.routes if regions & set(r.match)]
+    topics += [r.topic for r in settings.routes if route_takes(r, article.tagging)]
     return tuple(dict.fromkeys(topics))
+
+
+def route_takes(route: Route, tagging: Tagging) -> bool:
+    """True when the route takes an article so tagged (see routed_topics)."""
+    for ident in tagging.region_ids().intersection(route.match):
+        if not _COUNTRY_CODE.fullmatch(ident) or tagging.support(ident) >= route.min_support:
+            return True
+    return False
 
 
 def create_configured_topics(settings: Settings, bootstrap: str) -> list[str]:
