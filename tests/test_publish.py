@@ -156,3 +156,23 @@ def test_a_country_route_needs_the_country_named_or_two_of_its_places() -> None:
     assert routed_topics(one_town, anything) == ("news.articles", "syria")
     by_id = Settings(routes=(Route(topic="damascus", match=("sy-damascus",)),))
     assert routed_topics(one_town, by_id) == ("news.articles", "damascus")  # ids as before
+
+
+def test_a_country_named_once_by_its_demonym_is_weak_evidence() -> None:
+    settings = Settings(routes=(Route(topic="ps", match=("PS",)),))
+    once = dataclasses.replace(
+        BAGHDAD,
+        tagging=Tagging(
+            regions=(
+                RegionTag(
+                    id="palestine", name="P", kind="country", country="PS", mentions=1,
+                    demonym_only=True,
+                ),
+            )
+        ),
+    )  # fmt: skip
+    assert routed_topics(once, settings) == ("news.articles",)
+    said_twice = dataclasses.replace(
+        once, tagging=Tagging(regions=(dataclasses.replace(once.tagging.regions[0], mentions=2),))
+    )
+    assert routed_topics(said_twice, settings) == ("news.articles", "ps")

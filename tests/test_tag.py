@@ -239,3 +239,15 @@ def test_a_capital_on_a_stop_list_is_still_a_place() -> None:
     stay words."""
     tagging = TAGGER.tag("", "Talks in London ended on Monday; you can see the side road.")
     assert [(r.name, r.country) for r in tagging.regions] == [("London", "GB")]
+
+
+def test_a_country_named_only_by_its_demonym_is_flagged() -> None:
+    """ "A Palestinian doctor" names the people, not the place: the country is tagged (a
+    consumer may want it) with `demonym_only`, which routing weighs less."""
+    [people] = TAGGER.tag("", "A Palestinian doctor arrived on Monday.").regions
+    assert (people.id, people.demonym_only) == ("palestine", True)
+    [place] = TAGGER.tag("", "Officials in Palestine said a Palestinian was hurt.").regions
+    assert (place.id, place.demonym_only, place.mentions) == ("palestine", False, 2)
+    for text, only in (("قال الرئيس الفلسطيني إن", True), ("قصف في فلسطين", False)):
+        [arabic] = TAGGER.tag("", text).regions
+        assert (arabic.id, arabic.demonym_only) == ("palestine", only)

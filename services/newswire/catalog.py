@@ -111,6 +111,7 @@ class PlaceModel(_Strict):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     aliases: tuple[str, ...] = ()
+    demonyms: tuple[str, ...] = ()  # "Syrian", "السوري": names of the people, not the place
     exclude_names: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
 

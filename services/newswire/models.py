@@ -236,6 +236,7 @@ class RegionTag:
     score: float = 0.0  # share of the article's weighted place mentions (title 3, lead 2, body 1)
     spans: tuple[Span, ...] = ()
     countries: tuple[str, ...] = ()  # a region across borders: every country it touches
+    demonym_only: bool = False  # every mention a demonym ("Syrian"): the people, not the place
 
     def ids(self) -> frozenset[str]:
         """The ids this region answers to: its own, its ancestors', its ISO 3166-2 and country
@@ -273,16 +274,19 @@ class Tagging:
 
     def support(self, country: str) -> int:
         """How much the article says it is about `country` (an ISO code): 2 when it names
-        the country itself, plus 1 for every other place of it that it names. One town alone
-        (a homonym, a name inside a longer name, a given name read as a place) is weak
-        evidence; the country named, or two of its places, is not."""
-        named = any(r.kind == "country" and r.country == country for r in self.regions)
+        the country itself (by a demonym only: 2 when said more than once, 1 for a single
+        "a Palestinian doctor" in a report from Libya), plus 1 for every other place of it
+        that it names. One town alone (a homonym, a name inside a longer name, a given name
+        read as a place) is weak evidence; the country named, or two of its places, is not."""
+        named = [r for r in self.regions if r.kind == "country" and r.country == country]
+        strong = any(not r.demonym_only or r.mentions > 1 for r in named)
+        by_name = 2 if strong else 1 if named else 0
         places = sum(
             1
             for r in self.regions
             if r.kind != "country" and (r.country == country or country in r.countries)
         )
-        return 2 * named + places
+        return by_name + places
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +341,7 @@ class PlaceSpec:
     curated: bool = False  # named in config/regions.yaml (trusted without context)
     countries: tuple[str, ...] = ()  # a region across borders: every country it touches
     context: tuple[str, ...] = ()  # words that, in the same article, point to this place
+    demonyms: tuple[str, ...] = ()  # of a country: "Syrian" (matched too, also in `names`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,6 +121,7 @@ def region_json(region: RegionTag, title_chars: int, text_chars: int) -> dict[st
         "lon": region.lon,
         "parents": list(region.parents),
         "mentions": region.mentions,
+        "demonym_only": region.demonym_only,
         "score": region.score,
         "spans": [
             {"in": span.field, "start": span.start, "end": span.end}

@@ -84,7 +84,7 @@ class _Merge:
         if curated.id in self.places:
             raise ValueError(f"place {curated.id!r}: id already used by another place")
         excluded = set(curated.exclude_names)
-        names = [n for n in (*old.names, *curated.aliases) if n not in excluded]
+        names = [n for n in (*old.names, *curated.aliases, *curated.demonyms) if n not in excluded]
         self.places[curated.id] = replace(
             old,
             id=curated.id,
@@ -98,6 +98,7 @@ class _Merge:
             lon=old.lon if curated.lon is None else curated.lon,
             curated=True,
             countries=curated.countries or old.countries,
+            demonyms=curated.demonyms or old.demonyms,
             context=curated.context,
         )
         if target != curated.id:
@@ -166,13 +167,18 @@ def _new_place(curated: PlaceModel) -> PlaceSpec:
         kind=curated.kind,
         country=curated.country,
         parent=curated.parent,
-        names=tuple(n for n in (curated.name, *curated.aliases) if n not in curated.exclude_names),
+        names=tuple(
+            n
+            for n in (curated.name, *curated.aliases, *curated.demonyms)
+            if n not in curated.exclude_names
+        ),
         iso_code=curated.iso_code,
         lat=curated.lat,
         lon=curated.lon,
         curated=True,
         countries=curated.countries,
         context=curated.context,
+        demonyms=curated.demonyms,
     )
 
 

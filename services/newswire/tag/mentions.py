@@ -82,6 +82,7 @@ class NameIndex:
         self._places = gazetteer.places
         self._person_names = frozenset(fold_name(n) for n in gazetteer.person_names)
         self.candidates, self._acronyms = _names_to_places(gazetteer)
+        self.demonyms = _demonym_keys(gazetteer)  # folded demonym -> the places it names
         self._scripts = {key: script_of(key) for key in self.candidates}
         # names with a country, governorate or state among their places: a title before them
         # ("President of ...", "King ...") does not make them a person
@@ -177,6 +178,17 @@ def _names_to_places(
         for key in keys - stop:
             table[key].append(index)
     return {key: tuple(places) for key, places in table.items()}, frozenset(acronyms)
+
+
+def _demonym_keys(gazetteer: Gazetteer) -> dict[str, frozenset[int]]:
+    """Every folded form of a place's demonyms ("Syrian", "السوري" and their variants) -> the
+    places whose demonym it is: a mention by one of them names the people, not the place."""
+    table: dict[str, set[int]] = defaultdict(set)
+    for index, place in enumerate(gazetteer.places):
+        for name in place.demonyms:
+            for key in name_variants(name, True, adjective=place.kind == "country"):
+                table[key].add(index)
+    return {key: frozenset(places) for key, places in table.items()}
 
 
 @lru_cache(maxsize=1)

@@ -224,6 +224,7 @@ class Tagger:
             score=round(weight / total, 3),
             spans=tuple(Span(m.field, m.start, m.end) for m in found),
             countries=place.countries,
+            demonym_only=all(index in self._names.demonyms.get(m.key, ()) for m in found),
         )
 
     def _hit_watchlists(self, regions: tuple[RegionTag, ...]) -> tuple[str, ...]:
