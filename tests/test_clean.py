@@ -218,3 +218,20 @@ def test_a_paragraph_that_repeats_is_kept_unless_doubled_in_a_row() -> None:
     answers = ["Q: What would you change?", "A: The buses.", "Q: What would you change?"]
     assert clean_text("\n".join(answers)).split("\n\n") == answers
     assert clean_text("Caption once.\nCaption once.\nText.") == "Caption once.\n\nText."
+
+
+def test_edges_and_learned_boilerplate() -> None:
+    from newswire.extract.clean import edges_of, strip_learned
+    from newswire.models import LearnedBoilerplate
+
+    text = "Desk Wire – Beirut: Talks resumed.\n\nThey will go on.\n\nTip us off."
+    assert edges_of(text) == (
+        ("first", "Desk Wire – Beirut: Talks resumed."),
+        ("last", "Tip us off."),
+        ("prefix", "Desk Wire – "),
+    )
+    assert edges_of("One paragraph only.") == ()
+    learned = LearnedBoilerplate(last=frozenset({"Tip us off."}), prefixes=("Desk Wire – ",))
+    assert strip_learned(text, learned) == "Beirut: Talks resumed.\n\nThey will go on."
+    only = LearnedBoilerplate(first=frozenset({"Tip us off."}), last=frozenset({"Tip us off."}))
+    assert strip_learned("Tip us off.", only) == "Tip us off."  # never the whole text

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
 
-from newswire.models import FeedSpec
+from newswire.models import FeedSpec, OutletSpec
 from newswire.pipeline import RunStats
 from newswire.publish.producer import configured_topics, ensure_topics
 from newswire.settings import Settings
@@ -234,3 +235,71 @@ def test_entries_without_a_link_are_published_from_the_feed_once_and_nothing_is_
     stats = run_pipeline(settings, kafka_bootstrap, store, pool, (feed,))
     assert stats.published == 0 and stats.duplicates == 2
     assert len(read_messages(kafka_bootstrap, settings.topics.articles)) == 2
+
+
+STORIES = [
+    ("Water talks resume in Baghdad", "Negotiators from Baghdad and Ankara met again"),
+    ("Border crossing reopens near Qaim", "Trucks crossed the Qaim border point"),
+    ("Power cuts hit Basra", "Residents of Basra faced long power cuts"),
+    ("Kirkuk council elects a governor", "The Kirkuk provincial council voted"),
+    ("Drought shrinks the Euphrates", "Farmers along the Euphrates said the river fell"),
+    ("Erbil airport adds flights", "Erbil international airport announced new routes"),
+]
+
+
+VOCABULARY = (
+    "river dam grain harvest convoy market school clinic bridge council budget police road "
+    "drought flood tariff pipeline refinery port ferry hospital court mayor governor village "
+    "teachers doctors farmers traders students workers drivers engineers judges nurses"
+).split()
+
+
+def story_page(title: str, lead: str) -> bytes:
+    """An article of the outlet: its own words (no two are near-duplicates), between the
+    outlet's recurring first and last lines."""
+    words = random.Random(title).choices(VOCABULARY, k=90)
+    body = "".join(
+        f"<p>{lead}. {' '.join(words[n * 30 : n * 30 + 30]).capitalize()}.</p>" for n in range(3)
+    )
+    return (
+        f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+        "<p>Desk briefing, shared with subscribers</p>"  # the outlet's recurring first line
+        f"{body}<p>Got a tip for the desk? Write to tips at our newsroom address.</p>"
+        "</article></body></html>"
+    ).encode()
+
+
+def story_feed(count: int) -> bytes:
+    items = "".join(
+        f"<item><title>{title}</title><link>{{{{BASE}}}}/story/{n}</link></item>"
+        for n, (title, _) in enumerate(STORIES[:count])
+    )
+    return f'<rss version="2.0"><channel><title>Desk</title>{items}</channel></rss>'.encode()
+
+
+def test_an_outlets_recurring_first_and_last_lines_are_learned_and_removed(
+    site: FixtureSite, kafka_bootstrap: str, tmp_path: Path, pool: ProcessPoolExecutor
+) -> None:
+    """A feed list with no `cleaning:` block: after five articles that all open and close
+    with the same lines, the outlet's next article comes without them (counts kept in the
+    state store: each poll here is a new pipeline)."""
+    settings = with_fresh_topic(kafka_bootstrap)
+    assert settings.extract.learn_after == 5
+    for n, (title, lead) in enumerate(STORIES):
+        site.add(f"/story/{n}", Resource(story_page(title, lead), "text/html"))
+    outlet = OutletSpec(id="desk", name="Desk Wire")  # no cleaning rules of its own
+    feed = FeedSpec("desk", site.add("/rss", Resource(story_feed(5), RSS)), outlet, 300)
+    store = StateStore(tmp_path / "s.db")
+    assert run_pipeline(settings, kafka_bootstrap, store, pool, (feed,)).published == 5
+    site.resources["/rss"].body = story_feed(6).replace(b"{{BASE}}", site.base.encode())
+    assert run_pipeline(settings, kafka_bootstrap, store, pool, (feed,)).published == 1
+    texts = {
+        m["title"]: m["text"] for m in read_messages(kafka_bootstrap, settings.topics.articles)
+    }
+    first_five = [texts[title] for title, _ in STORIES[:5]]
+    assert all(
+        t.startswith("Desk briefing") and t.endswith("newsroom address.") for t in first_five
+    )
+    sixth = texts[STORIES[5][0]]
+    assert sixth.startswith("Erbil international airport announced new routes.")
+    assert "Desk briefing" not in sixth and "newsroom address" not in sixth

@@ -208,6 +208,23 @@ class PageText:
     quality: float = 0.0
     updated: datetime | None = None
     sources: tuple[tuple[str, str], ...] = ()
+    # the text's edges before the outlet's learned boilerplate was removed: ("first" | "last"
+    # | "prefix", line), for the pipeline to learn from
+    edges: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedBoilerplate:
+    """Lines an outlet's articles keep starting or ending with, and prefixes of their first
+    paragraph ("Desk Wire – "), learned from its recent articles (the state store counts
+    them): removed from its next articles."""
+
+    first: frozenset[str] = frozenset()
+    last: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.first or self.last or self.prefixes)
 
 
 @dataclass(frozen=True, slots=True)

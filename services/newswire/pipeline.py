@@ -44,6 +44,7 @@ from newswire.feeds.schedule import (
 )
 from newswire.http.client import HttpFetcher
 from newswire.http.fetch import fetch_feed, fetch_page
+from newswire.learning import OutletLearning
 from newswire.models import (
     Article,
     DedupRecord,
@@ -123,6 +124,7 @@ class Pipeline:
         self._feed_slots = asyncio.Semaphore(settings.http.feed_concurrency)
         self._page_slots = asyncio.Semaphore(settings.http.page_concurrency)
         self._activity: dict[str, tuple[float, float]] = {}  # feed id -> newest entry, gap
+        self._learning = OutletLearning(store, settings.extract)
         self.stats = RunStats()
 
     async def poll_all(self, feeds: tuple[FeedSpec, ...]) -> None:
@@ -427,8 +429,9 @@ class Pipeline:
         self, feed: FeedSpec, entry: FeedEntry, page: FetchedPage | None, reason: Reason | None
     ) -> Article:
         started = time.monotonic()
+        learned = self._learning.learned(feed.outlet.id)
         article = await asyncio.get_running_loop().run_in_executor(
-            self._pool, process_entry, entry, page, reason, feed, self._settings.extract
+            self._pool, process_entry, entry, page, reason, feed, self._settings.extract, learned
         )
         metrics.EXTRACT_SECONDS.observe(time.monotonic() - started)
         metrics.EXTRACTIONS.labels(feed.outlet.id, article.extraction.method.value).inc()
@@ -494,6 +497,8 @@ class Pipeline:
             for watchlist in article.tagging.watchlists:
                 metrics.REGIONS.labels(watchlist).inc()
             self.stats.published += 1
+        if index:  # an original's first version: its edges count once toward learning
+            self._learning.note(article.outlet.id, article.extraction.edges)
         log.info(
             "accepted",
             extra={

@@ -133,6 +133,10 @@ class ExtractSettings(Section):
     # Either way the page falls back to the feed's text, or the poll fails, with the reason.
     time_limit: Seconds = 20.0
     memory_limit_mb: int = Field(default=300, ge=32)
+    # an outlet's first or last line, or first-paragraph prefix, that recurs in this many of
+    # its articles within learn_window is boilerplate, removed from its next ones (0: never)
+    learn_after: int = Field(default=5, ge=0)
+    learn_window: Seconds = 30 * 86400.0
 
 
 class StateSettings(Section):

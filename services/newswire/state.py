@@ -72,6 +72,15 @@ CREATE TABLE IF NOT EXISTS entry_attempts (
     attempts INTEGER NOT NULL,
     last_at REAL NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outlet_edges (
+    outlet_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    line TEXT NOT NULL,
+    articles INTEGER NOT NULL,
+    last_at REAL NOT NULL,
+    PRIMARY KEY (outlet_id, kind, line)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS outlet_edges_count ON outlet_edges (outlet_id, articles);
 CREATE TABLE IF NOT EXISTS feed_state (
     feed_url TEXT PRIMARY KEY,
     etag TEXT,
@@ -301,6 +310,40 @@ class StateStore:
                 "DELETE FROM entry_attempts WHERE last_at < ?", (keys_before,)
             ).rowcount
         return gone
+
+    def note_edges(self, outlet_id: str, edges: Iterable[tuple[str, str]], now: float) -> None:
+        """Count an article's edges (first and last paragraph, first-paragraph prefix) for
+        its outlet's boilerplate learning."""
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO outlet_edges (outlet_id, kind, line, articles, last_at) "
+                "VALUES (?, ?, ?, 1, ?) ON CONFLICT(outlet_id, kind, line) DO UPDATE SET "
+                "articles = articles + 1, last_at = excluded.last_at",
+                [(outlet_id, kind, line, now) for kind, line in edges],
+            )
+
+    def learned_edges(
+        self, outlet_id: str, min_articles: int, since: float
+    ) -> list[tuple[str, str]]:
+        """The outlet's edges seen in at least `min_articles` articles, the latest since
+        `since`: (kind, line)."""
+        rows = self._db.execute(
+            "SELECT kind, line FROM outlet_edges WHERE outlet_id = ? AND articles >= ? "
+            "AND last_at >= ? ORDER BY length(line) DESC",
+            (outlet_id, min_articles, since),
+        ).fetchall()
+        return [(str(kind), str(line)) for kind, line in rows]
+
+    def forget_edges(self, before: float, singles_before: float) -> int:
+        """Forget edges not seen since `before`, and those seen in one article only (most
+        of them: an article's own first and last lines) not since `singles_before`."""
+        with self._transaction():
+            return int(
+                self._db.execute(
+                    "DELETE FROM outlet_edges WHERE last_at < ? OR (articles = 1 AND last_at < ?)",
+                    (before, singles_before),
+                ).rowcount
+            )
 
     def note_attempt(self, key: str, now: float) -> int:
         """Count one more poll that tried the entry known by `key` and found no text in it;

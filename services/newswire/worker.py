@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from newswire.errors import Reason
-from newswire.extract.extractor import extract_text, language_code
+from newswire.extract.extractor import NOTHING_LEARNED, extract_text, language_code
 from newswire.extract.language import detect_language
 from newswire.models import (
     Article,
@@ -25,6 +25,7 @@ from newswire.models import (
     FeedSpec,
     FetchedPage,
     Gazetteer,
+    LearnedBoilerplate,
     OutletSpec,
     PageText,
 )
@@ -113,9 +114,11 @@ def process_entry(
     failure: Reason | None,
     feed: FeedSpec,
     settings: ExtractSettings,
+    learned: LearnedBoilerplate = NOTHING_LEARNED,
 ) -> Article:
-    """Extract the text, tag its regions and assemble the Article (in a worker process)."""
-    return build_article(entry, page, failure, feed, settings, worker_tagger())
+    """Extract the text (the outlet's `learned` boilerplate removed), tag its regions and
+    assemble the Article (in a worker process)."""
+    return build_article(entry, page, failure, feed, settings, worker_tagger(), learned)
 
 
 def build_article(
@@ -125,10 +128,11 @@ def build_article(
     feed: FeedSpec,
     settings: ExtractSettings,
     tagger: Tagger,
+    learned: LearnedBoilerplate = NOTHING_LEARNED,
 ) -> Article:
     """Extract, tag and assemble; feed fields win where the feed has them, and the message
     says where each came from."""
-    extracted = extract_text(page, failure, entry, feed.outlet, settings)
+    extracted = extract_text(page, failure, entry, feed.outlet, settings, learned)
     language, language_source = choose_language(entry, feed, extracted)
     extracted = dataclasses.replace(
         extracted, sources=metadata_sources(entry, extracted, language_source)

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from newswire.models import LearnedBoilerplate
 from newswire.text import normalise
 
 _PHOTO_CREDIT = re.compile(
@@ -200,3 +201,37 @@ def clean_text(
     if kept:
         kept[-1] = strip_trailer(kept[-1], (*trailers, *outlet_trailers(names)))
     return "\n\n".join(p for p in kept if p)
+
+
+MAX_LEARNED_CHARS = 300  # a recurring line longer than this is content, not boilerplate
+MAX_PREFIX_CHARS = 60
+# a dateline-like prefix of a first paragraph: up to a slash, a dash or a colon near its start
+_PREFIX = re.compile(r"^(.{2,60}?\s*(?:/|[–—]|\s-\s|:)\s*)(?=\S)")
+
+
+def edges_of(text: str) -> tuple[tuple[str, str], ...]:
+    """What an outlet's learning counts of a clean text: its first and last paragraphs and
+    its first paragraph's dateline-like prefix (short ones only)."""
+    found = text.split("\n\n") if text else []
+    if len(found) < 2:
+        return ()
+    edges = [("first", found[0]), ("last", found[-1])]
+    prefix = _PREFIX.match(found[0][: MAX_PREFIX_CHARS + 5])
+    if prefix:
+        edges.append(("prefix", prefix.group(1)))
+    return tuple((kind, line) for kind, line in edges if len(line) <= MAX_LEARNED_CHARS)
+
+
+def strip_learned(text: str, learned: LearnedBoilerplate) -> str:
+    """The text without its outlet's learned boilerplate: recurring first and last
+    paragraphs, then a recurring prefix of the first; never the whole text."""
+    found = text.split("\n\n") if text else []
+    while len(found) > 1 and found[0] in learned.first:
+        found.pop(0)
+    while len(found) > 1 and found[-1] in learned.last:
+        found.pop()
+    for prefix in learned.prefixes:
+        if found and found[0].startswith(prefix) and len(found[0]) > len(prefix):
+            found[0] = found[0][len(prefix) :].lstrip()
+            break
+    return "\n\n".join(found)

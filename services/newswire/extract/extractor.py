@@ -18,18 +18,21 @@ import trafilatura
 
 from newswire.dates import parse_iso
 from newswire.errors import Reason
-from newswire.extract.clean import PageHints, clean_text
+from newswire.extract.clean import PageHints, clean_text, edges_of, strip_learned
 from newswire.extract.pageinfo import PageInfo, headline, inspect_page
 from newswire.models import (
     ExtractionMethod,
     FeedEntry,
     FetchedPage,
+    LearnedBoilerplate,
     OutletSpec,
     PageText,
     PageType,
 )
 from newswire.settings import ExtractSettings
 from newswire.text import html_fragment_text, plain_line
+
+NOTHING_LEARNED = LearnedBoilerplate()
 
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
@@ -46,6 +49,7 @@ class _Pass:
     authors: tuple[str, ...]
     raw_chars: int  # trafilatura's text before cleaning
     text: str
+    edges: tuple[tuple[str, str], ...] = ()  # before the learned boilerplate went
 
 
 FALLBACK_PASSES = (  # (mode, favor_precision, fast), after the configured first pass
@@ -55,7 +59,12 @@ FALLBACK_PASSES = (  # (mode, favor_precision, fast), after the configured first
 _NO_RETRY = (PageType.VIDEO, PageType.INDEX)  # short text is what they are: the feed follows
 
 
-def extract_page(page: FetchedPage, outlet: OutletSpec, settings: ExtractSettings) -> PageText:
+def extract_page(
+    page: FetchedPage,
+    outlet: OutletSpec,
+    settings: ExtractSettings,
+    learned: LearnedBoilerplate = NOTHING_LEARNED,
+) -> PageText:
     """The page's clean text and metadata. The HTML is parsed once; trafilatura runs in
     precision mode (fast unless configured otherwise), and, while the clean text is under
     `extract.min_text_chars` (the quality gate), again with its fallback extractors, then in
@@ -67,7 +76,9 @@ def extract_page(page: FetchedPage, outlet: OutletSpec, settings: ExtractSetting
     info = inspect_page(tree)
     passes: list[_Pass] = []
     for mode, precision, fast in _passes(settings):
-        passes.append(_extraction(tree, page, outlet, settings, info, mode, precision, fast))
+        passes.append(
+            _extraction(tree, page, outlet, settings, info, (mode, precision, fast), learned)
+        )
         if len(passes[-1].text) >= settings.min_text_chars or info.page_type in _NO_RETRY:
             break
     return _page_text(max(passes, key=lambda p: len(p.text)), info, settings)
@@ -87,11 +98,12 @@ def _extraction(
     outlet: OutletSpec,
     settings: ExtractSettings,
     info: PageInfo,
-    mode: str,
-    precision: bool,
-    fast: bool,
+    how: tuple[str, bool, bool],
+    learned: LearnedBoilerplate,
 ) -> _Pass:
-    """One trafilatura pass (it works on a copy of the tree) and the cleaning."""
+    """One trafilatura pass, `how` = (mode, favor_precision, fast) (it works on a copy of
+    the tree), the cleaning, and the outlet's learned boilerplate removed."""
+    mode, precision, fast = how
     document = trafilatura.bare_extraction(
         tree,
         url=page.final_url,
@@ -119,7 +131,8 @@ def _extraction(
         trailers=outlet.trailer_patterns,
         names=(outlet.name, _clean_field(meta.get("sitename")) or ""),
     )
-    return _Pass(mode, meta, title, authors, len(raw), text)
+    edges = edges_of(text)
+    return _Pass(mode, meta, title, authors, len(raw), strip_learned(text, learned), edges)
 
 
 def _page_text(best: _Pass, info: PageInfo, settings: ExtractSettings) -> PageText:
@@ -139,6 +152,7 @@ def _page_text(best: _Pass, info: PageInfo, settings: ExtractSettings) -> PageTe
         mode=best.mode,
         quality=page_quality(best.text, best.raw_chars, info.page_type, settings),
         updated=parse_iso(info.modified),
+        edges=best.edges,
     )
 
 
@@ -157,7 +171,12 @@ def page_quality(
     return round(length * structure * (0.5 + 0.5 * kept) * kind, 2)
 
 
-def text_from_entry(entry: FeedEntry, outlet: OutletSpec, reason: Reason) -> PageText:
+def text_from_entry(
+    entry: FeedEntry,
+    outlet: OutletSpec,
+    reason: Reason,
+    learned: LearnedBoilerplate = NOTHING_LEARNED,
+) -> PageText:
     """The best text the feed entry itself carries: content, then summary, then title."""
     candidates = (
         (ExtractionMethod.FEED_CONTENT, entry.content_html),
@@ -173,11 +192,12 @@ def text_from_entry(entry: FeedEntry, outlet: OutletSpec, reason: Reason) -> Pag
         )
         if text:
             return PageText(
-                text=text,
+                text=strip_learned(text, learned),
                 method=method,
                 title=entry.title,
                 fallback_reason=reason,
                 quality=_entry_quality(text, method),
+                edges=edges_of(text),
             )
     title = plain_line(entry.title)  # plain text already: "<blink>" in it is literal
     return PageText(
@@ -208,13 +228,15 @@ def extract_text(
     entry: FeedEntry,
     outlet: OutletSpec,
     settings: ExtractSettings,
+    learned: LearnedBoilerplate = NOTHING_LEARNED,
 ) -> PageText:
-    """The page's text when there is enough of it, else the entry's, with the reason why."""
+    """The page's text when there is enough of it, else the entry's, with the reason why;
+    the outlet's `learned` boilerplate removed from either."""
     if page is None:
-        return text_from_entry(entry, outlet, failure or Reason.EXTRACT_ERROR)
-    from_page = extract_page(page, outlet, settings)
+        return text_from_entry(entry, outlet, failure or Reason.EXTRACT_ERROR, learned)
+    from_page = extract_page(page, outlet, settings, learned)
     if from_page.page_type is PageType.INDEX:  # teasers of other stories: not this article
-        from_entry = text_from_entry(entry, outlet, Reason.NOT_AN_ARTICLE)
+        from_entry = text_from_entry(entry, outlet, Reason.NOT_AN_ARTICLE, learned)
         if from_entry.method is ExtractionMethod.TITLE_ONLY and from_page.text:
             # the feed has no text of its own: the page's, flagged `index` (its quality
             # halved), rather than an article reduced to its title; the detection can err
@@ -222,7 +244,7 @@ def extract_text(
         return _with_page_metadata(from_entry, from_page)
     if len(from_page.text) >= settings.min_text_chars:
         return from_page
-    from_entry = text_from_entry(entry, outlet, Reason.TOO_LITTLE_TEXT)
+    from_entry = text_from_entry(entry, outlet, Reason.TOO_LITTLE_TEXT, learned)
     if len(from_entry.text) > len(from_page.text) or not from_page.text:
         return _with_page_metadata(from_entry, from_page)
     return from_page
@@ -238,6 +260,7 @@ def _with_page_metadata(text: PageText, page: PageText) -> PageText:
         fallback_reason=text.fallback_reason,
         quality=text.quality,
         mode=None,
+        edges=text.edges,
     )
 
 
