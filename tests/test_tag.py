@@ -65,7 +65,8 @@ def test_transliteration_variants_are_generated_not_listed() -> None:
 
 
 def test_word_boundaries_are_respected() -> None:
-    assert ids("The Qaimakam met Romanian fans of Iraqistan FC") == {}
+    assert ids("The Qaimakam met Romanesque fans of Iraqistan FC") == {}
+    assert ids("Romanian fans") == {"romania": 1}  # a demonym is the country (demonym_only)
     assert ids("Gazette editors in Syriac") == {}
     assert ids("Iranian-backed militias") == {"iran": 1}  # a hyphen is a boundary
 
@@ -251,3 +252,17 @@ def test_a_country_named_only_by_its_demonym_is_flagged() -> None:
     for text, only in (("قال الرئيس الفلسطيني إن", True), ("قصف في فلسطين", False)):
         [arabic] = TAGGER.tag("", text).regions
         assert (arabic.id, arabic.demonym_only) == ("palestine", only)
+
+
+def test_a_list_of_countries_is_countries_not_a_town_qualified_by_the_next() -> None:
+    """ "Iraq, Iran": Iraq is also a GeoNames alternate name of Arak, a town in Iran; a
+    country followed by a comma and another country is a list."""
+    tagging = TAGGER.tag("", "Delegations from Syria, Iraq, Iran and Jordan met.")
+    assert [r.id for r in tagging.regions] == ["syria", "iraq", "iran", "jordan"]
+
+
+def test_names_news_uses_for_countries_and_demonyms_of_countries_beyond_the_region() -> None:
+    assert [r.country for r in TAGGER.tag("", "Fighting in DR Congo spread.").regions] == ["CD"]
+    assert [r.country for r in TAGGER.tag("", "Voters in Northern Ireland").regions] == ["GB"]
+    [canada, kabul] = TAGGER.tag("", "A Canadian soldier was hurt in Kabul.").regions
+    assert (canada.country, canada.demonym_only, kabul.country) == ("CA", True, "AF")

@@ -107,6 +107,9 @@ class Tagger:
                 p.kind != "country" and p.country not in {m.country for m in mine} for p in theirs
             ):
                 continue
+            if any(p.kind == "country" for p in mine) and all(p.kind == "country" for p in theirs):
+                out.append(mention)  # "Iraq, Iran": a list of countries, not Arak in Iran
+                continue
             inside = tuple(i for i in mention.candidates if self._inside_any(i, theirs))
             if inside and len(mention.candidates) > 1:
                 mention = replace(mention, candidates=inside)
