@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Protocol
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
+
+from newswire.models import FeedEntry
 
 TRACKING_PARAMS = frozenset(
     {
@@ -99,26 +100,19 @@ def article_id(canonical: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-class _Entry(Protocol):
-    @property
-    def link(self) -> str | None: ...
-    @property
-    def guid(self) -> str | None: ...
-    @property
-    def outlet_id(self) -> str: ...
-    @property
-    def content_id(self) -> str | None: ...
+def guid_key(entry: FeedEntry) -> str | None:
+    """The entry's GUID within its outlet (`guid:<outlet>:<guid>`), if it has one: a dedup key,
+    and the identity of an entry without a link."""
+    return f"guid:{entry.outlet_id}:{entry.guid.strip()}" if entry.guid else None
 
 
-def entry_identity(entry: _Entry) -> str:
+def entry_identity(entry: FeedEntry) -> str:
     """What identifies a feed entry's article before its page is read: its canonical link;
     for an entry without one, its GUID within its outlet, else its content hash (the feed's
     URL and the entry's content, `FeedEntry.content_id`)."""
     if entry.link:
         return canonical_url(entry.link)
-    if entry.guid:
-        return f"guid:{entry.outlet_id}:{entry.guid.strip()}"
-    return f"entry:{entry.outlet_id}:{entry.content_id}"
+    return guid_key(entry) or f"entry:{entry.outlet_id}:{entry.content_id}"
 
 
 def same_site(a: str, b: str) -> bool:

@@ -24,7 +24,7 @@ from newswire.dedup.store import DedupStore
 from newswire.models import Article, FeedEntry, Published
 from newswire.settings import DedupSettings
 from newswire.sketch import band_keys, similarity, words
-from newswire.urls import canonical_url
+from newswire.urls import canonical_url, entry_identity, guid_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +43,10 @@ def entry_keys(entry: FeedEntry) -> tuple[str, ...]:
     """Identity keys known before the page is fetched: canonical link, outlet GUID; for an
     entry with neither, its content hash (feed URL and content)."""
     keys = [f"url:{canonical_url(entry.link)}"] if entry.link else []
-    if entry.guid:
-        keys.append(f"guid:{entry.outlet_id}:{entry.guid.strip()}")
-    if not keys:
-        keys.append(f"entry:{entry.outlet_id}:{entry.content_id}")
-    return tuple(keys)
+    guid = guid_key(entry)
+    if guid:
+        keys.append(guid)
+    return tuple(keys) or (entry_identity(entry),)
 
 
 def article_keys(article: Article, final_url: str | None) -> tuple[str, ...]:

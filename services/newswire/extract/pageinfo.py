@@ -171,14 +171,16 @@ def _json_ld(tree: HtmlElement) -> Iterator[dict[str, Any]]:
 
 
 def _lenient_json(text: str) -> Any:
-    """JSON as pages write it: strict first, then with control characters allowed in strings,
-    then without trailing commas; None when none of it parses."""
-    for candidate in (text, _TRAILING_COMMA.sub(r"\1", text)):
-        try:
-            return json.loads(candidate, strict=False)
-        except (ValueError, RecursionError):
-            continue
-    return None
+    """JSON as pages write it: control characters allowed in strings, and, when that does not
+    parse, trailing commas removed; None when neither parses."""
+    try:
+        return json.loads(text, strict=False)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        return json.loads(_TRAILING_COMMA.sub(r"\1", text), strict=False)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _json_ld_types(items: list[dict[str, Any]]) -> Iterator[str]:

@@ -201,7 +201,7 @@ def content_id(feed_url: str, title: str, text: str) -> str:
 
 def _has_text(fragment: str | None) -> bool:
     """True when an HTML value has text (not only markup, an image, a sanitised script)."""
-    return bool(fragment) and bool(html_fragment_text(fragment or "").strip())
+    return bool(fragment and html_fragment_text(fragment).strip())
 
 
 def _is_plain(detail: Any) -> bool:
