@@ -120,11 +120,14 @@ def alive(pid: int) -> bool:
 
 
 def child_pids(pid: int) -> list[int]:
-    return [
-        int(c)
-        for t in Path(f"/proc/{pid}/task").iterdir()
-        for c in (t / "children").read_text().split()
-    ]
+    """The children of every thread of `pid`; a thread that ends while it is read is skipped."""
+    pids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            pids.extend(int(c) for c in (task / "children").read_text().split())
+        except FileNotFoundError:
+            continue
+    return pids
 
 
 def test_embedded_broker_and_workers_die_with_a_killed_service(
