@@ -7,7 +7,8 @@ first sentence, credit line), a removed sentence, paragraphs swapped, truncation
 boilerplate added, all of them at once, and (hardest) the lead and the last paragraph
 rewritten. Negatives: every pair of distinct originals.
 A pair is predicted a duplicate when it shares an LSH band and its estimated similarity
-reaches the threshold; figures are printed for several thresholds, the configured one marked.
+reaches the threshold; figures are printed for several thresholds, the configured one marked,
+next to the layout before the compact index (64 bands, similarity on the full signatures).
 
     .venv/bin/python bench/dedup_quality.py
 """
@@ -23,7 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from newswire.settings import DedupSettings  # noqa: E402
-from newswire.sketch import band_keys, signature, similarity  # noqa: E402
+from newswire.sketch import (  # noqa: E402
+    band_keys,
+    compact,
+    compact_similarity,
+    signature,
+    similarity,
+)
 from tests.builders import fixture_article  # noqa: E402
 from tests.stories import story  # noqa: E402
 
@@ -86,19 +93,46 @@ EDITS: dict[str, Edit] = {
 }
 
 
+def outlet_of(page: str) -> str:
+    """A configured outlet to build a fixture page under (the page's own where it has one)."""
+    return "jerusalem-post" if page.startswith("jpost") else "shafaq-news"
+
+
 def originals() -> list[list[str]]:
     names = [p.stem for p in sorted((ROOT / "tests" / "data" / "site").glob("*.html"))]
-    outlet = {"shafaq": "shafaq-news", "jpost": "jerusalem-post"}
     texts = [
-        fixture_article(n, outlet[n.split("-")[0]], f"https://x.test/{n}").text.split("\n\n")
-        for n in names
+        fixture_article(n, outlet_of(n), f"https://x.test/{n}").text.split("\n\n") for n in names
     ]
     return texts + [story(i)[1] for i in range(60)]
 
 
 def predicted(a: bytes, b: bytes, threshold: float) -> bool:
+    """newswire's decision: a shared band, then the compact signatures' estimate."""
     shares_band = bool(set(band_keys(a)) & set(band_keys(b)))
-    return shares_band and similarity(a, b) >= threshold
+    return shares_band and compact_similarity(compact(a), compact(b)) >= threshold
+
+
+def previous_bands(sig: bytes) -> set[bytes]:
+    """The layout before the compact index: 64 bands of 2 rows."""
+    return {bytes([band]) + sig[band * 8 : band * 8 + 8] for band in range(64)}
+
+
+def predicted_before(a: bytes, b: bytes, threshold: float) -> bool:
+    """The decision before the compact index: 64 bands, the full 32-bit signatures."""
+    return bool(previous_bands(a) & previous_bands(b)) and similarity(a, b) >= threshold
+
+
+def scores(
+    positives: list[tuple[str, bytes, bytes]],
+    negatives: list[tuple[bytes, bytes]],
+    threshold: float,
+    decide: Callable[[bytes, bytes, float], bool],
+) -> tuple[float, float, int, int]:
+    """(precision, recall, false positives, false negatives)."""
+    tp = sum(decide(a, b, threshold) for _, a, b in positives)
+    fp = sum(decide(a, b, threshold) for a, b in negatives)
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    return precision, tp / len(positives), fp, len(positives) - tp
 
 
 def main() -> None:
@@ -115,23 +149,23 @@ def main() -> None:
     print(
         f"originals {len(texts)}, duplicate pairs {len(positives)}, distinct pairs {len(negatives)}"
     )
-    print("threshold  precision  recall   (false pos / false neg)")
+    print("threshold  newswire: precision recall (FP / FN)   before the compact index")
     for threshold in (0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
-        tp = sum(predicted(a, b, threshold) for _, a, b in positives)
-        fp = sum(predicted(a, b, threshold) for a, b in negatives)
-        fn = len(positives) - tp
-        precision = tp / (tp + fp) if tp + fp else 1.0
+        now = scores(positives, negatives, threshold, predicted)
+        before = scores(positives, negatives, threshold, predicted_before)
         mark = "  <- dedup.near_threshold" if threshold == configured else ""
         print(
-            f"{threshold:9.2f}  {precision:9.3f}  {tp / len(positives):6.3f}   ({fp} / {fn}){mark}"
+            f"{threshold:9.2f}  {now[0]:9.3f} {now[1]:6.3f} ({now[2]} / {now[3]})"
+            f"   {before[0]:9.3f} {before[1]:6.3f} ({before[2]} / {before[3]}){mark}"
         )
     print("recall by edit at the configured threshold:")
     for name in EDITS:
         pairs = [(a, b) for n, a, b in positives if n == name]
         hits = sum(predicted(a, b, configured) for a, b in pairs)
         print(f"  {name:20} {hits / len(pairs):.3f}")
-    closest = max(similarity(a, b) for a, b in negatives)
-    print(f"most similar distinct pair: {closest:.3f}")
+    closest = max(compact_similarity(compact(a), compact(b)) for a, b in negatives)
+    print(f"most similar distinct pair: {closest:.3f} (full signatures: ", end="")
+    print(f"{max(similarity(a, b) for a, b in negatives):.3f})")
 
 
 if __name__ == "__main__":

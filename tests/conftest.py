@@ -58,6 +58,28 @@ def redis_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSer
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_cluster_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server in cluster mode, one node holding every slot: it refuses a
+    command or script whose keys are in different slots, as a Redis Cluster does."""
+    binary = redis_server_binary()
+    if binary is None:
+        if os.environ.get("REQUIRE_REDIS_SERVER"):
+            pytest.fail("redis-server is not installed (apt-get install redis-server)")
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(binary, Path(tmp_path_factory.mktemp("redis-cluster")), cluster=True)
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture
+def redis_cluster_server(redis_cluster_session: RedisServer) -> Iterator[RedisServer]:
+    """The session's one-node cluster, empty for this test."""
+    with redis.Redis.from_url(redis_cluster_session.url) as client:
+        client.flushall()
+    yield redis_cluster_session
+
+
 @pytest.fixture
 def redis_server(redis_session: RedisServer) -> Iterator[RedisServer]:
     """The session's redis-server, running and empty for this test."""

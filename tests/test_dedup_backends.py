@@ -16,9 +16,10 @@ from newswire.dedup import redis_store as dedup_redis
 from newswire.dedup.layers import Deduplicator, entry_keys
 from newswire.dedup.redis_store import RedisDedupStore, connect, redacted
 from newswire.dedup.store import DedupStore, DedupUnavailable, LocalDedupStore
+from newswire.dedup_codec import title_digest
 from newswire.models import DedupRecord, FeedEntry, Published
 from newswire.settings import DedupSettings
-from newswire.sketch import band_keys, signature
+from newswire.sketch import band_keys, compact, signature
 from newswire.state import StateStore
 from tests.redis_support import RedisServer
 from tests.stories import story
@@ -41,9 +42,9 @@ class Replica:
     def __init__(self, path: Path, make: str, server: RedisServer | None) -> None:
         self.state = StateStore(path)
         self.backend: DedupStore
-        if make == "redis":
+        if make.startswith("redis"):
             assert server is not None
-            settings = redis_settings(server)
+            settings = redis_settings(server, redis_cluster=server.cluster)
             self.backend = RedisDedupStore(connect(settings), self.state, settings)
         else:
             self.backend = LocalDedupStore(self.state)
@@ -62,12 +63,16 @@ class Replica:
         self.backend.flush()
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+SERVERS = {"sqlite": None, "redis": "redis_server", "redis-cluster": "redis_cluster_server"}
+
+
+@pytest.fixture(params=list(SERVERS))
 def replica(request: pytest.FixtureRequest, tmp_path: Path) -> Replica:
-    """One replica on each backend."""
+    """One replica on each backend: SQLite, Redis, and a Redis Cluster through a cluster
+    client (a one-node cluster: it refuses keys of different slots in one script)."""
     kind = str(request.param)
-    server = request.getfixturevalue("redis_server") if kind == "redis" else None
-    return Replica(tmp_path / "a.db", kind, server)
+    server = SERVERS[kind]
+    return Replica(tmp_path / "a.db", kind, request.getfixturevalue(server) if server else None)
 
 
 def test_claim_known_release_cycle(replica: Replica) -> None:
@@ -95,16 +100,19 @@ def test_sketch_candidates_share_a_band_within_the_window(
     assert SIG is not None and OTHER_SIG is not None
     replica.accept("c" * 32, ("url:https://x.test/c",), sketch=("c" * 32, SIG))
     found = replica.backend.sketch_candidates(band_keys(SIG), time.time() - 60)
-    assert found == [("c" * 32, "c" * 32, SIG)]
+    assert found == [("c" * 32, "c" * 32, compact(SIG))]
     assert replica.backend.sketch_candidates(band_keys(SIG), time.time() + 60) == []
     assert replica.backend.sketch_candidates(band_keys(OTHER_SIG), 0) == []
 
 
 def test_published_versions_round_trip(replica: Replica) -> None:
-    kept = Published("d" * 32, "h1", "Title", 2, 1_700_000_000.5, SIG, "e" * 32)
+    assert SIG is not None
+    kept = Published(
+        "d" * 32, "h1", title_digest("title"), 2, 1_700_000_000.5, compact(SIG), "e" * 32
+    )
     replica.accept("d" * 32, ("url:https://x.test/d",), published=kept)
     assert replica.backend.published("d" * 32) == kept
-    bare = Published("f" * 32, "h2", "T", 0, None)
+    bare = Published("f" * 32, "sha256:" + "ab" * 32, title_digest("t"), 0, None)
     replica.accept("f" * 32, (), published=bare)
     assert replica.backend.published("f" * 32) == bare
     assert replica.backend.published("0" * 32) is None
@@ -219,20 +227,52 @@ def test_redis_entries_expire_with_their_windows(redis_server: RedisServer, tmp_
     state = StateStore(tmp_path / "ttl.db")
     backend = RedisDedupStore(connect(settings), state, settings)
     assert SIG is not None
-    published = Published("a" * 32, "h", "T", 0, None)
+    published = Published("a" * 32, "h", title_digest("t"), 0, None)
     record = DedupRecord("a" * 32, ("url:u", "title:o:t"), ("a" * 32, SIG), published)
     state.accept([], record, journal=True)
     assert backend.flush() == 1
     client = redis.Redis.from_url(redis_server.url)
-    assert 0 < client.ttl("newswire:seen:url:u") <= 86400
-    assert 0 < client.ttl("newswire:seen:title:o:t") <= 600
-    assert 0 < client.ttl(f"newswire:sketch:{'a' * 32}") <= 3600
-    assert 0 < client.ttl(f"newswire:band:{band_keys(SIG)[0]}") <= 3600
-    assert 0 < client.ttl(f"newswire:published:{'a' * 32}") <= 86400
-    assert all(client.ttl(name) > 0 for name in client.scan_iter("newswire:*"))
+    names = {name.decode() for name in client.scan_iter("{newswire}:*")}
+    bands = {f"{{newswire}}:b:{key % dedup_redis.BAND_BUCKETS}" for key in band_keys(SIG)}
+    assert bands <= names
+    assert all(0 < client.ttl(name) <= 3600 for name in bands)
+    assert 0 < client.ttl("{newswire}:rec:0") <= 86400
+    kept = names - bands - {"{newswire}:seq"}  # the ref counter never expires: refs only grow
+    assert kept and all(0 < client.ttl(name) <= 86400 for name in kept)
+    assert client.ttl("{newswire}:seq") == -1
 
 
 def test_redis_urls_are_logged_without_their_password() -> None:
     assert redacted("redis://:s3cret@cache:6379/0") == "redis://:***@cache:6379/0"
     assert redacted("redis://user:s3cret@cache/1") == "redis://user:***@cache/1"
     assert redacted("redis://cache:6379/0") == "redis://cache:6379/0"
+
+
+def test_the_one_node_cluster_refuses_keys_of_two_slots(redis_cluster_server: RedisServer) -> None:
+    """What makes the cluster runs above a check of the key layout: a script whose keys are
+    in two slots fails there, so every script of the backend keeps its keys in one."""
+    client = redis.Redis.from_url(redis_cluster_server.url)
+    with pytest.raises(redis.ResponseError, match="same slot"):
+        client.eval("return 1", 2, "newswire:a", "newswire:b")
+    assert client.eval("return 1", 2, "{newswire}:a", "{newswire}:b") == 1
+
+
+def test_redis_buckets_drop_entries_older_than_their_window(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Entries are appended in ref order, so an append cuts the bucket's expired head: an
+    article's band entries go once the near-duplicate window has passed, its keys stay."""
+    settings = redis_settings(redis_server, window=3600, keep_keys=86400)
+    state = StateStore(tmp_path / "w.db")
+    backend = RedisDedupStore(connect(settings), state, settings)
+    assert SIG is not None
+    old, new = "a" * 32, "b" * 32
+    then = time.time() - 3 * 3600
+    state.accept([], DedupRecord(old, ("url:old",), (old, SIG), at=then), journal=True)
+    state.accept([], DedupRecord(new, ("url:new",), (new, SIG), at=time.time()), journal=True)
+    assert backend.flush() == 2
+    client = redis.Redis.from_url(redis_server.url)
+    for key in band_keys(SIG):
+        assert client.strlen(f"{{newswire}}:b:{key % dedup_redis.BAND_BUCKETS}") == 8  # new's
+    assert [found[0] for found in backend.sketch_candidates(band_keys(SIG), 0)] == [new]
+    assert backend.known(["url:old"]) == ("url:old", old)

@@ -178,16 +178,19 @@ def test_pruning_forgets_what_is_older_than_each_window(tmp_path: Path) -> None:
     sig = signature(" ".join(story(3)[1]))
     assert sig is not None
     keys = ("title:o:a b c d", "url:https://x.test/1")
-    store.accept([], DedupRecord("a" * 32, keys, ("a" * 32, sig)))
-    now = time.time()
-    assert store.prune(now - 60, now - 60, now - 60) == 0  # all younger than the windows
+    then = time.time() - 3 * 3600  # windows are cut on whole hours
+    store.accept([], DedupRecord("a" * 32, keys, ("a" * 32, sig), at=then))
+    assert store.prune(then - 60, then - 60, then - 60) == 0  # all younger than the windows
     assert store.sketch_candidates(band_keys(sig), 0)
-    gone = store.prune(now + 1, now + 1, now - 60)  # sketches and titles expire, URLs stay
-    assert gone == 1 + 1  # the sketch (with its band entries), the title key
+    store.accept([], DedupRecord("b" * 32, ("url:https://x.test/2",), at=time.time()))
+    assert store.prune(then + 7200, then + 7200, then - 60) == 0  # the sketch goes, keys stay
     assert store.sketch_candidates(band_keys(sig), 0) == []
-    assert store._db.execute("SELECT count(*) FROM near_bands").fetchone()[0] == 0
     assert store.known(["url:https://x.test/1"]) is not None
-    assert store.known(["title:o:a b c d"]) is None
+    assert store.seen_since("title:o:a b c d", then + 7200) is None  # outside the title window
+    assert store.seen_since("title:o:a b c d", then - 60) == "a" * 32
+    assert store.prune(then + 7200, then + 7200, then + 7200) == 1  # now the record itself
+    assert store.known(["url:https://x.test/1"]) is None
+    assert store.known(["url:https://x.test/2"]) is not None
 
 
 def atom(site: FixtureSite, path: str, title: str, updated: str) -> bytes:

@@ -9,7 +9,18 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "services" / "newswire"
 STAGES = {"feeds", "http", "extract", "dedup", "tag", "publish", "ops"}
-SHARED = {"models", "errors", "settings", "metrics", "text", "urls", "dates", "sketch"}
+SHARED = {
+    "models",
+    "errors",
+    "settings",
+    "metrics",
+    "text",
+    "urls",
+    "dates",
+    "sketch",
+    "dedup_codec",
+    "band_index",
+}
 
 
 def imported(path: Path) -> set[str]:

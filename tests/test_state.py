@@ -55,14 +55,15 @@ def test_a_state_file_from_the_first_release_is_upgraded_in_place(tmp_path: Path
     assert (state.interval_s, state.next_poll, state.consecutive_errors) == (300, 0, 0)
 
 
-def test_sketches_of_the_first_band_index_are_reindexed_on_open(tmp_path: Path) -> None:
-    from newswire.sketch import band_keys, signature
+def test_dedup_tables_of_earlier_releases_are_filed_again_on_open(tmp_path: Path) -> None:
+    from newswire.dedup_codec import title_digest
+    from newswire.sketch import band_keys, compact, signature
     from tests.stories import story
 
     sig = signature(" ".join(story(5)[1]))
     assert sig is not None
     path = tmp_path / "old.sqlite3"
-    with sqlite3.connect(path) as db:  # the tables as the first release wrote them
+    with sqlite3.connect(path) as db:  # the tables as earlier releases wrote them
         db.execute(
             "CREATE TABLE sketches (article_id TEXT PRIMARY KEY, cluster_id TEXT NOT NULL, "
             "signature BLOB NOT NULL, seen_at REAL NOT NULL) WITHOUT ROWID"
@@ -71,11 +72,35 @@ def test_sketches_of_the_first_band_index_are_reindexed_on_open(tmp_path: Path) 
             "CREATE TABLE sketch_bands (band INTEGER NOT NULL, key INTEGER NOT NULL, "
             "article_id TEXT NOT NULL, PRIMARY KEY (band, key, article_id)) WITHOUT ROWID"
         )
+        db.execute(
+            "CREATE TABLE seen_keys (key TEXT PRIMARY KEY, article_id TEXT NOT NULL, "
+            "seen_at REAL NOT NULL) WITHOUT ROWID"
+        )
+        db.execute(
+            "CREATE TABLE published (article_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, "
+            "title TEXT NOT NULL, revision INTEGER NOT NULL, source_updated REAL, sketch BLOB, "
+            "cluster_id TEXT, seen_at REAL NOT NULL) WITHOUT ROWID"
+        )
         db.execute("INSERT INTO sketches VALUES (?, ?, ?, ?)", ("a" * 32, "c" * 32, sig, 100.0))
+        db.execute(
+            "INSERT INTO seen_keys VALUES (?, ?, ?)", ("url:https://x.test/a", "a" * 32, 100.0)
+        )
+        db.execute(
+            "INSERT INTO published VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            ("a" * 32, "sha256:" + "0f" * 32, "The Title!", 1, 90.0, sig, "c" * 32, 100.0),
+        )
     store = StateStore(path)
-    assert store.sketch_candidates(band_keys(sig), 50.0) == [("a" * 32, "c" * 32, sig)]
+    assert store.sketch_candidates(band_keys(sig), 50.0) == [("a" * 32, "c" * 32, compact(sig))]
+    assert store.known(["url:https://x.test/a"]) == ("url:https://x.test/a", "a" * 32)
+    published = store.published("a" * 32)
+    assert published is not None and published.title_digest == title_digest("the title")
+    assert (published.revision, published.source_updated, published.sketch) == (
+        1,
+        90.0,
+        compact(sig),
+    )
     tables = {row[0] for row in store._db.execute("SELECT name FROM sqlite_master")}
-    assert "sketches" not in tables and "sketch_bands" not in tables
-    assert store.prune(200.0, 0.0, 0.0) == 1
+    assert tables.isdisjoint({"sketches", "sketch_bands", "seen_keys", "published"})
+    assert store.prune(10_000.0, 0.0, 10_000.0) == 3  # its three records, from hour 0
     assert store.sketch_candidates(band_keys(sig), 0.0) == []
-    assert store._db.execute("SELECT count(*) FROM near_bands").fetchone()[0] == 0
+    assert store.known(["url:https://x.test/a"]) is None

@@ -397,10 +397,10 @@ class Published:
 
     article_id: str
     content_hash: str
-    title: str
+    title_digest: str  # of the normalised title (dedup_codec.title_digest)
     revision: int
     source_updated: float | None  # the feed's update time of the version published
-    sketch: bytes | None = None
+    sketch: bytes | None = None  # the compact signature (sketch.compact)
     cluster_id: str | None = None
 
 

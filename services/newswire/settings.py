@@ -155,6 +155,7 @@ class DedupSettings(Section):
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://")
     redis_prefix: str = Field(default="newswire", pattern=r"^[A-Za-z0-9_.-]+$")
     redis_timeout: Seconds = 2.0
+    redis_cluster: bool = False
     claim_ttl: Seconds = 600.0
 
 

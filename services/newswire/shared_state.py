@@ -15,6 +15,7 @@ from dataclasses import asdict, replace
 from typing import Any, Protocol
 
 import redis
+from redis.cluster import RedisCluster
 
 from newswire import metrics
 from newswire.errors import Reason
@@ -39,7 +40,7 @@ class FeedStates(Protocol):
 class SharedFeedStates:
     """Feed state in Redis, written through to the local store."""
 
-    def __init__(self, client: redis.Redis, local: StateStore, prefix: str) -> None:
+    def __init__(self, client: redis.Redis | RedisCluster, local: StateStore, prefix: str) -> None:
         self._redis = client
         self._local = local
         self._prefix = prefix

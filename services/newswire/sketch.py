@@ -1,12 +1,15 @@
-"""Near-duplicate sketches: a MinHash signature of an article's clean text, and the LSH band
-keys that index it.
+"""Near-duplicate sketches: a MinHash signature of an article's clean text, the LSH band keys
+that index it, and the compact form the dedup state keeps of it.
 
 Text is folded (case, punctuation, Arabic letter forms) into words; the shingles are runs of
-SHINGLE_WORDS words; the signature has PERMUTATIONS 32-bit values, cut into BANDS bands of
-ROWS rows. Two texts whose Jaccard similarity is s share at least one band with probability
-1 - (1 - s^ROWS)^BANDS (0.998 at s = 0.3, 0.15 at s = 0.05); candidates are then checked on
-the whole signature against `dedup.near_threshold`. The figures come from
-bench/dedup_quality.py: edited copies score 0.4-0.9, distinct same-topic reports under 0.06.
+SHINGLE_WORDS words; the signature has PERMUTATIONS 32-bit values. The first BANDS x ROWS of
+them make BANDS bands of ROWS rows. Two texts whose Jaccard similarity is s share at least one
+band with probability 1 - (1 - s^ROWS)^BANDS (0.95 at s = 0.3, 0.996 at s = 0.4, 0.08 at
+s = 0.05); candidates are then checked against `dedup.near_threshold` on the compact signature:
+the low COMPACT_BITS bits of every value (b-bit MinHash: 64 bytes instead of 512), whose
+agreement, corrected for chance, estimates the same similarity. The figures come from
+bench/dedup_quality.py: edited copies score 0.4-0.9, distinct same-topic reports under 0.06;
+docs/performance.md argues the band count from what the index costs per article.
 Pure functions: they run in the worker processes.
 
 The MinHash is datasketch's (2.x `MinHash(num_perm=128, seed=1, scheme="affine32")`: SHA-1's
@@ -20,6 +23,7 @@ equal datasketch's bit for bit.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -29,8 +33,9 @@ import numpy as np
 from newswire.text import normalise
 
 PERMUTATIONS = 128
-BANDS = 64
-ROWS = PERMUTATIONS // BANDS
+BANDS = 32
+ROWS = 2
+COMPACT_BITS = 4
 SHINGLE_WORDS = 5
 MIN_WORDS = 25  # shorter texts get no sketch: too few shingles to compare fairly
 SEED = 1
@@ -102,17 +107,45 @@ def similarity(first: bytes, second: bytes) -> float:
     return float(np.mean(a == b))
 
 
-def band_keys(sig: bytes) -> list[int]:
-    """One 63-bit key per LSH band of a signature (the band's number is hashed in, so equal
-    rows in different bands never collide); two signatures are candidates when they share a
-    key."""
-    size = ROWS * 4
-    keys = []
-    for band in range(BANDS):
-        rows = sig[band * size : (band + 1) * size]
-        digest = hashlib.blake2b(band.to_bytes(2, "little") + rows, digest_size=8).digest()
-        keys.append(int.from_bytes(digest, "little") >> 1)  # fits SQLite's INTEGER
-    return keys
+_BAND_SALT = (np.arange(BANDS, dtype=np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+
+
+@functools.lru_cache(maxsize=256)
+def band_keys(sig: bytes) -> tuple[int, ...]:
+    """One 32-bit key per LSH band of a signature: its ROWS values and the band's number
+    mixed by SplitMix64's finalizer (equal rows in different bands never collide); two
+    signatures are candidates when they share a key. A key shared by chance (1 in 2^32 per
+    pair and band) only costs a candidate check."""
+    rows = np.frombuffer(sig, dtype="<u4")[: BANDS * ROWS].astype(np.uint64).reshape(BANDS, ROWS)
+    mixed = (rows[:, 0] << np.uint64(32) | rows[:, 1]) ^ _BAND_SALT
+    mixed = (mixed ^ (mixed >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    mixed = mixed ^ (mixed >> np.uint64(31))
+    return tuple((mixed >> np.uint64(32)).tolist())
+
+
+@functools.lru_cache(maxsize=256)
+def compact(sig: bytes) -> bytes:
+    """The signature's b-bit form: the low COMPACT_BITS bits of each value, packed two to a
+    byte (PERMUTATIONS // 2 bytes)."""
+    low = np.frombuffer(sig, dtype="<u4") & np.uint32((1 << COMPACT_BITS) - 1)
+    nibbles = low.astype(np.uint8)
+    packed: bytes = (nibbles[0::2] | (nibbles[1::2] << np.uint8(4))).tobytes()
+    return packed
+
+
+def _nibbles(packed: bytes) -> np.ndarray:
+    raw = np.frombuffer(packed, dtype=np.uint8)
+    return np.stack((raw & np.uint8(15), raw >> np.uint8(4)), axis=1).reshape(-1)
+
+
+def compact_similarity(first: bytes, second: bytes) -> float:
+    """The Jaccard similarity two compact signatures estimate: the share of equal values,
+    less the 1 in 2^COMPACT_BITS that agree by chance, rescaled (b-bit MinHash, Li and
+    Koenig 2010); 0 when they agree no more than chance."""
+    agree = float(np.mean(_nibbles(first) == _nibbles(second)))
+    chance = 1 / (1 << COMPACT_BITS)
+    return max(0.0, (agree - chance) / (1 - chance))
 
 
 def encode(sig: bytes | None) -> str | None:

@@ -12,6 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from newswire.dedup_codec import title_digest
+from newswire.dedup_sqlite import DedupTables
 from newswire.models import (
     DedupRecord,
     FeedSpec,
@@ -20,38 +22,9 @@ from newswire.models import (
     Published,
     Validators,
 )
-from newswire.sketch import band_keys
+from newswire.sketch import compact, words
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS seen_keys (
-    key TEXT PRIMARY KEY,
-    article_id TEXT NOT NULL,
-    seen_at REAL NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS published (
-    article_id TEXT PRIMARY KEY,
-    content_hash TEXT NOT NULL,
-    title TEXT NOT NULL,
-    revision INTEGER NOT NULL,
-    source_updated REAL,
-    sketch BLOB,
-    cluster_id TEXT,
-    seen_at REAL NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS near_sketches (
-    id INTEGER PRIMARY KEY,
-    article_id TEXT NOT NULL UNIQUE,
-    cluster_id TEXT NOT NULL,
-    signature BLOB NOT NULL,
-    seen_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS near_sketches_by_time ON near_sketches (seen_at);
-CREATE TABLE IF NOT EXISTS near_bands (
-    key INTEGER NOT NULL,
-    sketch INTEGER NOT NULL,
-    PRIMARY KEY (key, sketch)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS seen_keys_by_time ON seen_keys (seen_at);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     topic TEXT NOT NULL,
@@ -117,27 +90,15 @@ class StateStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._add_missing_columns()
-        self._move_old_sketches()
+        self._dedup = DedupTables(self._db)
+        with self._transaction():
+            self._dedup.migrate()
 
     def _add_missing_columns(self) -> None:
         have = {row[1] for row in self._db.execute("PRAGMA table_info(feed_state)")}
         for name, kind in FEED_COLUMNS.items():
             if name not in have:
                 self._db.execute(f"ALTER TABLE feed_state ADD COLUMN {name} {kind}")
-
-    def _move_old_sketches(self) -> None:
-        """Files from before the integer band index keep their sketches: re-indexed once."""
-        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
-        if "sketches" not in tables:
-            return
-        with self._transaction():
-            rows = self._db.execute(
-                "SELECT article_id, cluster_id, signature, seen_at FROM sketches"
-            ).fetchall()
-            for article_id, cluster_id, sig, seen_at in rows:
-                self._index_sketch(article_id, cluster_id, bytes(sig), seen_at)
-            self._db.execute("DROP TABLE sketches")
-            self._db.execute("DROP TABLE IF EXISTS sketch_bands")
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -148,6 +109,7 @@ class StateStore:
             yield
         except BaseException:
             self._db.execute("ROLLBACK")
+            self._dedup.rolled_back()
             raise
         self._db.execute("COMMIT")
 
@@ -157,13 +119,7 @@ class StateStore:
 
     def known(self, keys: Iterable[str]) -> tuple[str, str] | None:
         """The first (key, article id) already recorded among `keys`, if any."""
-        for key in keys:
-            row = self._db.execute(
-                "SELECT article_id FROM seen_keys WHERE key = ?", (key,)
-            ).fetchone()
-            if row is not None:
-                return key, str(row[0])
-        return None
+        return self._dedup.known(keys)
 
     def accept(
         self, records: Iterable[OutboxRecord], record: DedupRecord, journal: bool = False
@@ -179,7 +135,10 @@ class StateStore:
                     "INSERT INTO dedup_journal (record) VALUES (?)", (_record_json(record),)
                 )
             else:
-                self._record_locally(record)
+                self._dedup.record(record)
+            records = list(records)
+            if not records:
+                return
             self._db.executemany(
                 "INSERT INTO outbox (topic, key, value, headers, article_id, url, published_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -197,31 +156,6 @@ class StateStore:
                 ],
             )
 
-    def _record_locally(self, record: DedupRecord) -> None:
-        if record.sketch is not None:
-            self._index_sketch(record.article_id, *record.sketch, record.at)
-        published = record.published
-        if published is not None:
-            self._db.execute(
-                "INSERT OR REPLACE INTO published (article_id, content_hash, title, "
-                "revision, source_updated, sketch, cluster_id, seen_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    published.article_id,
-                    published.content_hash,
-                    published.title,
-                    published.revision,
-                    published.source_updated,
-                    published.sketch,
-                    published.cluster_id,
-                    record.at,
-                ),
-            )
-        self._db.executemany(
-            "INSERT OR IGNORE INTO seen_keys (key, article_id, seen_at) VALUES (?, ?, ?)",
-            [(key, record.article_id, record.at) for key in record.keys],
-        )
-
     def journal_batch(self, limit: int) -> list[tuple[int, DedupRecord]]:
         """The oldest `limit` dedup records waiting for the shared store, with their seq."""
         rows = self._db.execute(
@@ -234,78 +168,24 @@ class StateStore:
         with self._transaction():
             self._db.executemany("DELETE FROM dedup_journal WHERE seq = ?", [(s,) for s in seqs])
 
-    def _index_sketch(self, article_id: str, cluster_id: str, sig: bytes, now: float) -> None:
-        self._forget_sketches("article_id = ?", (article_id,))
-        sketch = self._db.execute(
-            "INSERT INTO near_sketches (article_id, cluster_id, signature, seen_at) "
-            "VALUES (?, ?, ?, ?)",
-            (article_id, cluster_id, sig, now),
-        ).lastrowid
-        self._db.executemany(
-            "INSERT OR IGNORE INTO near_bands (key, sketch) VALUES (?, ?)",
-            [(key, sketch) for key in band_keys(sig)],
-        )
-
-    def _forget_sketches(self, where: str, args: tuple[object, ...]) -> int:
-        """Delete the sketches matching `where` and their band entries (found by recomputing
-        their keys: the band index is ordered by key)."""
-        rows = self._db.execute(
-            f"SELECT id, signature FROM near_sketches WHERE {where}", args
-        ).fetchall()
-        for sketch, sig in rows:
-            self._db.executemany(
-                "DELETE FROM near_bands WHERE key = ? AND sketch = ?",
-                [(key, sketch) for key in band_keys(bytes(sig))],
-            )
-        self._db.executemany("DELETE FROM near_sketches WHERE id = ?", [(r[0],) for r in rows])
-        return len(rows)
-
     def sketch_candidates(self, bands: Iterable[int], since: float) -> list[tuple[str, str, bytes]]:
-        """(article id, cluster id, signature) of indexed articles sharing a band key, seen
-        since `since`."""
-        keys = list(bands)
-        rows = self._db.execute(
-            "SELECT DISTINCT s.article_id, s.cluster_id, s.signature FROM near_bands b "
-            "JOIN near_sketches s ON s.id = b.sketch "
-            f"WHERE b.key IN ({','.join('?' * len(keys))}) AND s.seen_at >= ?",
-            (*keys, since),
-        )
-        return [(article_id, cluster_id, bytes(sig)) for article_id, cluster_id, sig in rows]
+        """(article id, cluster id, compact signature) of indexed articles sharing a band key,
+        seen since `since`."""
+        return self._dedup.sketch_candidates(bands, since)
 
     def published(self, article_id: str) -> Published | None:
         """What was last published under `article_id`, if it is remembered."""
-        row = self._db.execute(
-            "SELECT article_id, content_hash, title, revision, source_updated, sketch, "
-            "cluster_id FROM published WHERE article_id = ?",
-            (article_id,),
-        ).fetchone()
-        if row is None:
-            return None
-        sketch = bytes(row[5]) if row[5] is not None else None
-        return Published(row[0], row[1], row[2], row[3], row[4], sketch, row[6])
+        return self._dedup.published(article_id)
 
     def seen_since(self, key: str, since: float) -> str | None:
         """The article id recorded for `key` if it was recorded since `since`."""
-        row = self._db.execute(
-            "SELECT article_id FROM seen_keys WHERE key = ? AND seen_at >= ?", (key, since)
-        ).fetchone()
-        return str(row[0]) if row else None
+        return self._dedup.seen_since(key, since)
 
     def prune(self, sketches_before: float, titles_before: float, keys_before: float) -> int:
-        """Forget sketches (with their band entries), title keys and other keys older than
-        their windows; return how many sketches, keys and published versions went."""
+        """Forget dedup records older than their windows (title keys answer only within
+        theirs: `seen_since`), and entry attempts older than `keys_before`; how many went."""
         with self._transaction():
-            gone = self._forget_sketches("seen_at < ?", (sketches_before,))
-            gone += self._db.execute(
-                "DELETE FROM seen_keys WHERE key LIKE 'title:%' AND seen_at < ?",
-                (titles_before,),
-            ).rowcount
-            gone += self._db.execute(
-                "DELETE FROM seen_keys WHERE seen_at < ?", (keys_before,)
-            ).rowcount
-            gone += self._db.execute(
-                "DELETE FROM published WHERE seen_at < ?", (keys_before,)
-            ).rowcount
+            gone = self._dedup.prune(sketches_before, keys_before)
             gone += self._db.execute(
                 "DELETE FROM entry_attempts WHERE last_at < ?", (keys_before,)
             ).rowcount
@@ -487,7 +367,7 @@ def _record_json(record: DedupRecord) -> str:
             else {
                 "article_id": published.article_id,
                 "content_hash": published.content_hash,
-                "title": published.title,
+                "title_digest": published.title_digest,
                 "revision": published.revision,
                 "source_updated": published.source_updated,
                 "sketch": _b64(published.sketch),
@@ -506,8 +386,17 @@ def _record_from_json(text: str) -> DedupRecord:
         article_id=data["article_id"],
         keys=tuple(data["keys"]),
         sketch=(sketch[0], base64.b64decode(sketch[1])) if sketch else None,
-        published=None
-        if published is None
-        else Published(**{**published, "sketch": _unb64(published["sketch"])}),
+        published=None if published is None else _published_from_json(published),
         at=data["at"],
     )
+
+
+def _published_from_json(fields: dict[str, Any]) -> Published:
+    """A journalled published version (one journalled before the compact layout carries its
+    title and full signature: digested and compacted here)."""
+    fields = dict(fields)
+    sketch = _unb64(fields.pop("sketch"))
+    if "title" in fields:
+        fields["title_digest"] = title_digest(" ".join(words(fields.pop("title"))))
+        sketch = compact(sketch) if sketch is not None else None
+    return Published(**fields, sketch=sketch)

@@ -21,9 +21,10 @@ import time
 from dataclasses import dataclass
 
 from newswire.dedup.store import DedupStore
+from newswire.dedup_codec import title_digest
 from newswire.models import Article, FeedEntry, Published
 from newswire.settings import DedupSettings
-from newswire.sketch import band_keys, similarity, words
+from newswire.sketch import band_keys, compact, compact_similarity, words
 from newswire.urls import canonical_url, entry_identity, guid_key
 
 
@@ -80,22 +81,22 @@ def as_published(article: Article) -> Published:
     return Published(
         article.id,
         article.content_hash,
-        article.title,
+        title_digest(" ".join(words(article.title))),
         article.revision,
         source_updated(article),
-        article.sketch,
+        compact(article.sketch) if article.sketch is not None else None,
         article.cluster_id,
     )
 
 
 def is_material(prior: Published, article: Article) -> bool:
     """True when the title changed, or the text changed beyond a touch-up."""
-    if words(prior.title) != words(article.title):
+    if prior.title_digest != title_digest(" ".join(words(article.title))):
         return True
     if prior.content_hash == article.content_hash:
         return False
     if prior.sketch is not None and article.sketch is not None:
-        return similarity(prior.sketch, article.sketch) < MATERIAL_SIMILARITY
+        return compact_similarity(prior.sketch, compact(article.sketch)) < MATERIAL_SIMILARITY
     return True
 
 
@@ -172,11 +173,12 @@ class Deduplicator:
         if article.sketch is None:
             return None
         since = time.time() - self._settings.window
+        mine = compact(article.sketch)
         best: tuple[float, str, str] | None = None
         for other, cluster, sig in self._store.sketch_candidates(band_keys(article.sketch), since):
             if other == article.id:
                 continue
-            score = similarity(article.sketch, sig)
+            score = compact_similarity(mine, sig)
             if score >= self._settings.near_threshold and (best is None or score > best[0]):
                 best = (score, other, cluster)
         if best is None:

@@ -1,15 +1,23 @@
 """The shared dedup backend: one Redis for several replicas (`dedup.backend: redis`).
 
-Layout, under `dedup.redis_prefix` (P):
+Every key shares one hash tag, `{P}` for `dedup.redis_prefix` P, so the scripts below run on a
+Redis Cluster (or Valkey, Dragonfly, KeyDB) as on one server: a cluster keeps them in one slot.
 
-    P:seen:<key>            "<time> <article id>"      TTL title_window (title keys), else keep_keys
-    P:published:<id>        hash of the published version             TTL keep_keys
-    P:sketch:<id>           hash: cluster c, signature s, time t      TTL window
-    P:band:<key>            set of article ids sharing an LSH band    TTL window (renewed on add)
-    P:claim:<key>           the replica holding the key in flight     TTL claim_ttl
-    P:lock:check            held while one article is checked and recorded
+    {P}:rec:<ref // 256>    256 fixed slots of 160 bytes: the packed records (dedup_codec)
+                            (a record too long for its slot: {P}:big:<ref>)
+    {P}:k:<bucket>          a string of 12-byte entries: a key's 8-byte hash, the record's ref
+    {P}:b:<bucket>          a string of 8-byte entries: a 32-bit band key, the record's ref
+    {P}:seq                 the last ref given
+    {P}:hours               sorted set: the first ref of each hour (score: the hour), marked
+                            only for an hour later than the last marked (a late record is
+                            kept with the hour after it, never dropped early)
+    {P}:claim:<key>         the replica holding the key in flight     TTL claim_ttl
+    {P}:lock:check          held while one article is checked and recorded
 
-Everything expires with its window, so Redis needs no pruning. Records reach Redis through
+A check is one script (entries found by the hash, records read by their ref, all in Redis),
+and a record is one script; both read only a few kilobytes whatever the window holds. An
+append drops its bucket's entries older than the window (they are in ref order), and every
+string carries its window as a TTL, so Redis needs no pruning. Records reach Redis through
 the state store's journal (written in the outbox's accept transaction) and `flush()`; a crash
 between the two leaves the journal to flush at the next start. Any Redis error becomes
 `DedupUnavailable`: the entry waits for the next poll, nothing is recorded half-way.
@@ -21,17 +29,28 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
+from redis.cluster import RedisCluster
 
 from newswire.dedup.store import DedupUnavailable, InFlight
+from newswire.dedup_codec import (
+    Remembered,
+    id_key,
+    key_hash,
+    pack,
+    record_bands,
+    record_keys,
+    replaces,
+    unpack,
+)
 from newswire.models import DedupRecord, Published
 from newswire.settings import DedupSettings
-from newswire.sketch import band_keys
 from newswire.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -57,15 +76,143 @@ for _, key in ipairs(KEYS) do
 end
 return 0
 """
+CHUNK, SLOT = 256, 160  # records per {P}:rec string, bytes per record slot
+KEY_BUCKETS, BAND_BUCKETS = 1 << 16, 1 << 18
+MAX_CANDIDATES = 256  # refs a near check reads at most (the newest): a hot band is boilerplate
+# Shared by the scripts: the first ref of the window starting in hour `hour` (the first ref
+# of the first hour since; past the last ref given when there is none), the refs of an
+# entry `needle` in a bucket (entries of `size` bytes, the ref in the last 4), a record by ref.
+_COMMON = f"""
+local CHUNK, SLOT = {CHUNK}, {SLOT}
+local function floor_ref(hours, hour)
+  local found = redis.call('ZRANGEBYSCORE', hours, hour, '+inf', 'LIMIT', 0, 1)
+  if found[1] then return tonumber(found[1]) end
+  return tonumber(redis.call('GET', string.sub(hours, 1, -6) .. 'seq') or '0') + 1
+end
+local function refs_of(bucket, needle, size, floor)
+  local refs, pos = {{}}, 1
+  while true do
+    local at = string.find(bucket, needle, pos, true)
+    if not at then return refs end
+    if (at - 1) % size == 0 then
+      local ref = struct.unpack('<I4', bucket, at + size - 4)
+      if ref >= floor then refs[#refs + 1] = ref end
+      pos = at + size
+    else
+      pos = at + 1
+    end
+  end
+end
+local function read_record(prefix, ref)
+  local off = (ref % CHUNK) * SLOT
+  local slot = redis.call('GETRANGE', prefix .. 'rec:' .. math.floor(ref / CHUNK), off,
+    off + SLOT - 1)
+  if #slot < 2 then return '' end
+  local size = struct.unpack('<I2', slot)
+  if size == 65535 then return redis.call('GET', prefix .. 'big:' .. ref) or '' end
+  return string.sub(slot, 3, 2 + size)
+end
+"""
+# The records filed under keys: KEYS[1] the hours set, then one bucket per key; ARGV[1] the
+# key prefix, ARGV[2] the hour the window starts in, then one 8-byte needle per key. The
+# newest live record for each key, or '' (none).
+_LOOKUP = (
+    _COMMON
+    + """
+local floor = floor_ref(KEYS[1], ARGV[2])
+local out = {}
+for i = 2, #KEYS do
+  local refs = refs_of(redis.call('GET', KEYS[i]) or '', ARGV[i + 1], 12, floor)
+  out[#out + 1] = refs[1] and read_record(ARGV[1], refs[#refs]) or ''
+end
+return out
+"""
+)
+# The records sharing a band: KEYS[1] the hours set, then one bucket per band; ARGV[1] the key
+# prefix, ARGV[2] the hour the window starts in, then one 4-byte needle per band.
+_NEAR = (
+    _COMMON
+    + f"""
+local floor = floor_ref(KEYS[1], ARGV[2])
+local seen, refs = {{}}, {{}}
+for i = 2, #KEYS do
+  for _, ref in ipairs(refs_of(redis.call('GET', KEYS[i]) or '', ARGV[i + 1], 8, floor)) do
+    if not seen[ref] then seen[ref] = true; refs[#refs + 1] = ref end
+  end
+end
+table.sort(refs, function(a, b) return a > b end)
+local out = {{}}
+for i = 1, math.min(#refs, {MAX_CANDIDATES}) do out[i] = read_record(ARGV[1], refs[i]) end
+return out
+"""
+)
+# File one record: KEYS[1] seq, KEYS[2] hours, then ARGV[9] key buckets and the band buckets.
+# ARGV: 1 the record, 2 its hour, 3 the key prefix, 4 the TTL of records and keys, 5 the
+# near-duplicate window's TTL, 6 the hour records start in, 7 the hour the near window starts
+# in, 8 '1'/'0' per key (its newest record wins), 9 how many keys, then the keys' 8-byte
+# needles and the bands' 4-byte needles. Returns the ref.
+_RECORD = (
+    _COMMON
+    + """
+local ref = redis.call('INCR', KEYS[1])
+local hour = tonumber(ARGV[2])
+local last = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if not last[2] or hour > tonumber(last[2]) then redis.call('ZADD', KEYS[2], hour, ref) end
+local prefix, keep_ttl, near_ttl = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local chunk = prefix .. 'rec:' .. math.floor(ref / CHUNK)
+if redis.call('EXISTS', chunk) == 0 then
+  redis.call('SET', chunk, string.rep('\0', CHUNK * SLOT))
+end
+local record, off = ARGV[1], (ref % CHUNK) * SLOT
+if #record <= SLOT - 2 then
+  redis.call('SETRANGE', chunk, off, struct.pack('<I2', #record) .. record)
+else
+  redis.call('SET', prefix .. 'big:' .. ref, record, 'EX', keep_ttl)
+  redis.call('SETRANGE', chunk, off, struct.pack('<I2', 65535))
+end
+redis.call('EXPIRE', chunk, keep_ttl)
+local own = struct.pack('<I4', ref)
+local function append(bucket, needle, size, floor, ttl, unique)
+  local old = redis.call('GET', bucket) or ''
+  local cut = 0
+  while cut < #old and struct.unpack('<I4', old, cut + size - 3) < floor do cut = cut + size end
+  if cut > 0 then old = string.sub(old, cut + 1) end
+  if unique and #refs_of(old, needle, size, floor) > 0 then
+    if cut > 0 then redis.call('SET', bucket, old, 'EX', ttl) end
+    return
+  end
+  redis.call('SET', bucket, old .. needle .. own, 'EX', ttl)
+end
+local keys_floor = floor_ref(KEYS[2], ARGV[6])
+local near_floor = floor_ref(KEYS[2], ARGV[7])
+local nkeys = tonumber(ARGV[9])
+for i = 1, nkeys do
+  local unique = string.sub(ARGV[8], i, i) == '0'
+  append(KEYS[2 + i], ARGV[9 + i], 12, keys_floor, keep_ttl, unique)
+end
+for i = nkeys + 1, #KEYS - 2 do
+  append(KEYS[2 + i], ARGV[9 + i], 8, near_floor, near_ttl, false)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (tonumber(ARGV[6]) - 48))
+redis.call('EXPIRE', KEYS[2], keep_ttl)
+return ref
+"""
+)
 
 
-def connect(settings: DedupSettings) -> redis.Redis:
-    """A client for `dedup.redis_url` with short timeouts (a slow Redis is an outage)."""
-    return redis.Redis.from_url(
-        settings.redis_url,
-        socket_timeout=settings.redis_timeout,
-        socket_connect_timeout=settings.redis_timeout,
-    )
+Client = redis.Redis | RedisCluster
+
+
+def connect(settings: DedupSettings) -> Client:
+    """A client for `dedup.redis_url` with short timeouts (a slow Redis is an outage): a
+    cluster client, following the slot map from that node, with `dedup.redis_cluster`."""
+    timeouts: dict[str, Any] = {
+        "socket_timeout": settings.redis_timeout,
+        "socket_connect_timeout": settings.redis_timeout,
+    }
+    if settings.redis_cluster:
+        return RedisCluster.from_url(settings.redis_url, **timeouts)
+    return redis.Redis.from_url(settings.redis_url, **timeouts)
 
 
 def redacted(url: str) -> str:
@@ -85,28 +232,31 @@ def _reachable() -> Iterator[None]:
         raise DedupUnavailable(f"redis: {type(exc).__name__}: {exc}") from exc
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class RedisDedupStore:
     """Dedup state in Redis, shared by every replica that names the same prefix."""
 
     shared = True
 
-    def __init__(self, client: redis.Redis, store: StateStore, settings: DedupSettings) -> None:
+    def __init__(self, client: Client, store: StateStore, settings: DedupSettings) -> None:
         self._redis = client
         self._store = store
         self._settings = settings
-        self._prefix = settings.redis_prefix
+        self._prefix = "{" + settings.redis_prefix + "}:"
         self._token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._in_flight = InFlight()
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
+        self._lookup = client.register_script(_LOOKUP)
+        self._near = client.register_script(_NEAR)
+        self._record = client.register_script(_RECORD)
         self._pending = True  # the journal may hold records from before a restart
 
     def _key(self, *parts: object) -> str:
-        return ":".join((self._prefix, *map(str, parts)))
+        return self._prefix + ":".join(map(str, parts))
+
+    def _keep(self) -> float:
+        """How long a record and its keys are kept: the longer of the two windows."""
+        return max(self._settings.keep_keys, self._settings.window)
 
     def claim(self, keys: tuple[str, ...]) -> tuple[str, bool] | None:
         busy = self._in_flight.held(keys)
@@ -131,51 +281,50 @@ class RedisDedupStore:
         except redis.RedisError as exc:  # the claims expire after claim_ttl
             log.warning("could not release dedup claims", extra={"error": str(exc)})
 
+    def _records(self, keys: list[str]) -> list[Remembered | None]:
+        """The newest live record filed under each key."""
+        hashes = [key_hash(k) for k in keys]
+        buckets = [self._key("k", h % KEY_BUCKETS) for h in hashes]
+        self._flushed()
+        with _reachable():
+            blobs = self._lookup(
+                [self._key("hours"), *buckets],
+                [self._prefix, _hour(time.time() - self._keep()), *map(_needle, hashes)],
+            )
+        return [unpack(bytes(blob)) if blob else None for blob in blobs]
+
     def known(self, keys: Iterable[str]) -> tuple[str, str] | None:
         keys = list(keys)
         if not keys:
             return None
-        self._flushed()
-        with _reachable():
-            values = self._redis.mget([self._key("seen", k) for k in keys])
-        for key, value in zip(keys, values, strict=True):
-            if value is not None:
-                return key, _text(value).partition(" ")[2]
+        for key, found in zip(keys, self._records(keys), strict=True):
+            if found is not None:
+                return key, found.article_id
         return None
 
     def seen_since(self, key: str, since: float) -> str | None:
-        self._flushed()
-        with _reachable():
-            value = self._redis.get(self._key("seen", key))
-        if value is None:
-            return None
-        at, _, article_id = _text(value).partition(" ")
-        return article_id if float(at) >= since else None
+        found = self._records([key])[0]
+        return found.article_id if found is not None and found.at >= since else None
 
     def sketch_candidates(self, bands: Iterable[int], since: float) -> list[tuple[str, str, bytes]]:
+        bands = list(bands)
+        buckets = [self._key("b", band % BAND_BUCKETS) for band in bands]
         self._flushed()
         with _reachable():
-            pipe = self._redis.pipeline(transaction=False)
-            for key in bands:
-                pipe.smembers(self._key("band", key))
-            ids = sorted({_text(member) for members in pipe.execute() for member in members})
-            pipe = self._redis.pipeline(transaction=False)
-            for article_id in ids:
-                pipe.hmget(self._key("sketch", article_id), ["c", "s", "t"])
-            sketches = pipe.execute()
+            blobs = self._near(
+                [self._key("hours"), *buckets],
+                [self._prefix, _hour(since), *(band.to_bytes(4, "little") for band in bands)],
+            )
         found = []
-        for article_id, (cluster, sig, at) in zip(ids, sketches, strict=True):
-            if sig is not None and float(at) >= since:
-                found.append((article_id, _text(cluster), bytes(sig)))
+        for blob in blobs:
+            seen = unpack(bytes(blob))
+            if seen.sig is not None and seen.at >= since:
+                found.append((seen.article_id, seen.cluster_id or seen.article_id, seen.sig))
         return found
 
     def published(self, article_id: str) -> Published | None:
-        self._flushed()
-        with _reachable():
-            fields = self._redis.hgetall(self._key("published", article_id))
-        if not fields:
-            return None
-        return _published_from(article_id, fields)
+        found = self._records([id_key(article_id)])[0]
+        return found.published if found is not None else None
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -198,19 +347,21 @@ class RedisDedupStore:
         the next flush (reads refuse to answer until it has gone)."""
         moved = 0
         while batch := self._store.journal_batch(FLUSH_BATCH):
+            done: list[int] = []
             try:
-                pipe = self._redis.pipeline(transaction=False)
-                for _, record in batch:
-                    self._write(pipe, record)
-                pipe.execute()
+                for seq, record in batch:
+                    self._write(record)
+                    done.append(seq)
             except redis.RedisError as exc:
+                self._store.journal_remove(done)
                 self._pending = True
                 log.warning(
-                    "dedup records wait for redis", extra={"error": str(exc), "flushed": moved}
+                    "dedup records wait for redis",
+                    extra={"error": str(exc), "flushed": moved + len(done)},
                 )
-                return moved
-            self._store.journal_remove(seq for seq, _ in batch)
-            moved += len(batch)
+                return moved + len(done)
+            self._store.journal_remove(done)
+            moved += len(done)
         self._pending = False
         return moved
 
@@ -220,26 +371,33 @@ class RedisDedupStore:
         if self._pending:
             raise DedupUnavailable("redis: dedup records from the journal not yet flushed")
 
-    def _write(self, pipe: Any, record: DedupRecord) -> None:
-        settings = self._settings
-        for key in record.keys:
-            ttl = settings.title_window if key.startswith("title:") else settings.keep_keys
-            value = f"{record.at} {record.article_id}"
-            pipe.set(self._key("seen", key), value, nx=True, ex=_ttl(ttl))
-        if record.sketch is not None:
-            cluster, sig = record.sketch
-            window = _ttl(settings.window)
-            name = self._key("sketch", record.article_id)
-            pipe.hset(name, mapping={"c": cluster, "s": sig, "t": record.at})
-            pipe.expire(name, window)
-            for band_key in band_keys(sig):
-                pipe.sadd(self._key("band", band_key), record.article_id)
-                pipe.expire(self._key("band", band_key), window)
-        if record.published is not None:
-            name = self._key("published", record.article_id)
-            pipe.delete(name)
-            pipe.hset(name, mapping=_published_fields(record.published))
-            pipe.expire(name, _ttl(settings.keep_keys))
+    def _write(self, record: DedupRecord) -> None:
+        """File one record: one script, so a record is in Redis whole or not at all."""
+        keys = record_keys(record)
+        hashes = [key_hash(k) for k in keys]
+        bands = record_bands(record) or ()
+        now = time.time()
+        self._record(
+            [
+                self._key("seq"),
+                self._key("hours"),
+                *(self._key("k", h % KEY_BUCKETS) for h in hashes),
+                *(self._key("b", band % BAND_BUCKETS) for band in bands),
+            ],
+            [
+                pack(record),
+                _hour(record.at),
+                self._prefix,
+                _ttl(self._keep()),
+                _ttl(self._settings.window),
+                _hour(now - self._keep()),
+                _hour(now - self._settings.window),
+                "".join("1" if replaces(k) else "0" for k in keys),
+                len(keys),
+                *map(_needle, hashes),
+                *(band.to_bytes(4, "little") for band in bands),
+            ],
+        )
 
     def prune(self, sketches_before: float, titles_before: float, keys_before: float) -> int:
         return 0  # every Redis entry carries its window as a TTL
@@ -256,32 +414,9 @@ def _ttl(seconds: float) -> int:
     return max(1, int(seconds))
 
 
-def _published_fields(published: Published) -> dict[str, str | bytes | float | int]:
-    fields: dict[str, str | bytes | float | int] = {
-        "content_hash": published.content_hash,
-        "title": published.title,
-        "revision": published.revision,
-    }
-    if published.source_updated is not None:
-        fields["source_updated"] = published.source_updated
-    if published.sketch is not None:
-        fields["sketch"] = published.sketch
-    if published.cluster_id is not None:
-        fields["cluster_id"] = published.cluster_id
-    return fields
+def _hour(at: float) -> int:
+    return int(at // 3600)
 
 
-def _published_from(article_id: str, raw: dict[Any, Any]) -> Published:
-    fields = {_text(name): value for name, value in raw.items()}
-    updated = fields.get("source_updated")
-    cluster = fields.get("cluster_id")
-    sketch = fields.get("sketch")
-    return Published(
-        article_id=article_id,
-        content_hash=_text(fields["content_hash"]),
-        title=_text(fields["title"]),
-        revision=int(fields["revision"]),
-        source_updated=float(updated) if updated is not None else None,
-        sketch=bytes(sketch) if sketch is not None else None,
-        cluster_id=_text(cluster) if cluster is not None else None,
-    )
+def _needle(key_hash: int) -> bytes:
+    return key_hash.to_bytes(8, "little")

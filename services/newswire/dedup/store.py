@@ -41,7 +41,8 @@ class DedupStore(Protocol):
         """The article id recorded for `key` at or after `since`."""
 
     def sketch_candidates(self, bands: Iterable[int], since: float) -> list[tuple[str, str, bytes]]:
-        """(article id, cluster id, signature) of sketches sharing a band, seen since `since`."""
+        """(article id, cluster id, compact signature) of sketches sharing a band, seen since
+        `since`."""
 
     def published(self, article_id: str) -> Published | None:
         """What was last published under `article_id`."""

@@ -1,0 +1,183 @@
+"""The compact form of what the dedup stage remembers, the same for every backend.
+
+An accepted article leaves one record (about 150 bytes: time, ids as bytes, content hash as
+bytes, title digest, the 64-byte compact signature) under a record number ("ref", in arrival
+order), and small fixed-size entries that point at it: 8 bytes of a key's hash per identity
+key (canonical URL, GUID, title, and `id:<article id>` for its published version), and a 32-bit
+band key per LSH band for the near-duplicate index. Nothing else is stored per article, so a
+window of millions of articles costs hundreds of bytes each (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import struct
+from dataclasses import dataclass
+
+from newswire.models import DedupRecord, Published
+from newswire.sketch import BANDS, band_keys, compact
+
+_HEADER = struct.Struct("<dBHd")  # at, flags, revision, source_updated (NaN: none)
+_BANDS = struct.Struct(f"<{BANDS}I")
+_HAS_SKETCH, _HAS_PUBLISHED, _PUBLISHED_SIG, _PUBLISHED_NO_SIG = 1, 2, 4, 8
+_HEX, _SHA256, _TEXT, _NONE, _SAME_ID = 1, 2, 3, 4, 5
+_SHA256_PREFIX = "sha256:"
+TITLE_DIGEST_BYTES = 8
+SIG_BYTES = 64
+
+
+def key_hash(key: str) -> int:
+    """A dedup key's 63-bit hash (a signed SQLite INTEGER); two keys share one by chance
+    about once in 10^19 pairs."""
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+def id_key(article_id: str) -> str:
+    """The key an article's published version is found under."""
+    return f"id:{article_id}"
+
+
+def replaces(key: str) -> bool:
+    """True for keys whose newest record wins (a title seen again, a revision); the others
+    keep the first article recorded under them (the original)."""
+    return key.startswith(("title:", "id:"))
+
+
+def record_keys(record: DedupRecord) -> tuple[str, ...]:
+    """Every key a record is filed under."""
+    if record.published is None:
+        return record.keys
+    return (*record.keys, id_key(record.article_id))
+
+
+def record_bands(record: DedupRecord) -> tuple[int, ...] | None:
+    """The band keys a record is indexed under (None: not in the near-duplicate index)."""
+    return band_keys(record.sketch[1]) if record.sketch is not None else None
+
+
+def pack_bands(keys: tuple[int, ...]) -> bytes:
+    return _BANDS.pack(*keys)
+
+
+def title_digest(title_words: str) -> str:
+    """A normalised title as the record keeps it (hex of 8 bytes of its hash)."""
+    digest = hashlib.blake2b(title_words.encode("utf-8"), digest_size=TITLE_DIGEST_BYTES)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """A record read back: the article, when, its cluster and compact signature if it is in
+    the near-duplicate index, and its published version if it has one."""
+
+    article_id: str
+    at: float
+    cluster_id: str | None
+    sig: bytes | None
+    published: Published | None
+
+
+def pack(record: DedupRecord) -> bytes:
+    """The record's bytes."""
+    published = record.published
+    if published is not None and published.article_id != record.article_id:
+        raise ValueError("a record's published version is of another article")
+    sig = compact(record.sketch[1]) if record.sketch is not None else None
+    flags = (_HAS_SKETCH if sig is not None else 0) | (_HAS_PUBLISHED if published else 0)
+    parts = [b"", _token(record.article_id)]
+    parts.append(_cluster(record.sketch[0] if record.sketch is not None else None, record))
+    if sig is not None:
+        parts.append(sig)
+    if published is not None:
+        parts += [
+            _token(published.content_hash),
+            bytes.fromhex(published.title_digest),
+            _cluster(published.cluster_id, record),
+        ]
+        if published.sketch is None:
+            flags |= _PUBLISHED_NO_SIG
+        elif published.sketch != sig:
+            flags |= _PUBLISHED_SIG
+            parts.append(published.sketch)
+    revision = published.revision if published else 0
+    updated = published.source_updated if published else None
+    parts[0] = _HEADER.pack(record.at, flags, revision, math.nan if updated is None else updated)
+    return b"".join(parts)
+
+
+def unpack(blob: bytes) -> Remembered:
+    """A record from its bytes."""
+    at, flags, revision, updated = _HEADER.unpack_from(blob)
+    reader = _Reader(blob, _HEADER.size)
+    article_id = reader.token()
+    cluster_id = reader.token(article_id)
+    sig = reader.take(SIG_BYTES) if flags & _HAS_SKETCH else None
+    published = None
+    if flags & _HAS_PUBLISHED and article_id is not None:
+        content_hash = reader.token()
+        digest = reader.take(TITLE_DIGEST_BYTES).hex()
+        published_cluster = reader.token(article_id)
+        published_sig = reader.take(SIG_BYTES) if flags & _PUBLISHED_SIG else sig
+        if flags & _PUBLISHED_NO_SIG:
+            published_sig = None
+        published = Published(
+            article_id,
+            content_hash or "",
+            digest,
+            revision,
+            None if math.isnan(updated) else updated,
+            published_sig,
+            published_cluster,
+        )
+    return Remembered(article_id or "", at, cluster_id, sig, published)
+
+
+def _token(value: str | None) -> bytes:
+    """An id or hash in the fewest bytes: hex digits as bytes, else its UTF-8."""
+    if value is None:
+        return bytes([_NONE])
+    if value.startswith(_SHA256_PREFIX) and _is_hex(value[len(_SHA256_PREFIX) :]):
+        raw = bytes.fromhex(value[len(_SHA256_PREFIX) :])
+        return bytes([_SHA256, len(raw)]) + raw
+    if _is_hex(value) and len(value) <= 510:
+        raw = bytes.fromhex(value)
+        return bytes([_HEX, len(raw)]) + raw
+    text = value.encode("utf-8")
+    if len(text) > 0xFFFF:
+        raise ValueError("an id or hash of more than 64 KB")
+    return bytes([_TEXT]) + len(text).to_bytes(2, "little") + text
+
+
+def _cluster(cluster_id: str | None, record: DedupRecord) -> bytes:
+    """A cluster id: one byte when it is the record's own article id (an original)."""
+    return bytes([_SAME_ID]) if cluster_id == record.article_id else _token(cluster_id)
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) % 2 == 0 and all(c in "0123456789abcdef" for c in text)
+
+
+class _Reader:
+    def __init__(self, blob: bytes, offset: int) -> None:
+        self._blob = blob
+        self._at = offset
+
+    def take(self, size: int) -> bytes:
+        chunk = self._blob[self._at : self._at + size]
+        if len(chunk) != size:
+            raise ValueError("a dedup record cut short")
+        self._at += size
+        return chunk
+
+    def token(self, article_id: str | None = None) -> str | None:
+        kind = self.take(1)[0]
+        if kind == _NONE:
+            return None
+        if kind == _SAME_ID:
+            return article_id
+        if kind == _TEXT:
+            return self.take(int.from_bytes(self.take(2), "little")).decode("utf-8")
+        raw = self.take(self.take(1)[0])
+        return (_SHA256_PREFIX if kind == _SHA256 else "") + raw.hex()

@@ -1,0 +1,104 @@
+"""The compact dedup memory: records packed and read back whole, and the in-memory band index
+answering as a plain dict of sets would, through seals, merges and expiry."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from newswire import band_index
+from newswire.band_index import BandIndex
+from newswire.dedup.redis_store import SLOT
+from newswire.dedup_codec import pack, title_digest, unpack
+from newswire.models import DedupRecord, Published
+from newswire.sketch import compact, signature
+from tests.stories import story
+
+SIG = signature(" ".join(story(2)[1]))
+HEX_ID = st.text("0123456789abcdef", min_size=32, max_size=32)
+ANY_ID = HEX_ID | st.text(min_size=0, max_size=40)
+
+
+@given(
+    article_id=ANY_ID,
+    cluster=st.none() | ANY_ID,
+    content_hash=st.just("sha256:" + "ab" * 32) | st.text(max_size=20),
+    revision=st.integers(0, 65535),
+    updated=st.none() | st.floats(0, 4e9),
+    with_sketch=st.booleans(),
+    with_published=st.booleans(),
+    at=st.floats(0, 4e9),
+)
+def test_a_record_reads_back_as_it_was_filed(
+    article_id: str,
+    cluster: str | None,
+    content_hash: str,
+    revision: int,
+    updated: float | None,
+    with_sketch: bool,
+    with_published: bool,
+    at: float,
+) -> None:
+    assert SIG is not None
+    published = (
+        Published(article_id, content_hash, title_digest("a b"), revision, updated, None, cluster)
+        if with_published
+        else None
+    )
+    sketch = (cluster or article_id, SIG) if with_sketch else None
+    record = DedupRecord(article_id, ("url:x",), sketch, published, at)
+    seen = unpack(pack(record))
+    assert (seen.article_id, seen.at, seen.published) == (article_id, at, published)
+    assert seen.sig == (compact(SIG) if with_sketch else None)
+    assert seen.cluster_id == (sketch[0] if sketch else None)
+
+
+def test_an_original_with_its_published_version_fits_a_redis_slot() -> None:
+    assert SIG is not None
+    article_id = "0123456789abcdef" * 2
+    published = Published(
+        article_id, "sha256:" + "ab" * 32, title_digest("t"), 3, 1.7e9, compact(SIG), article_id
+    )
+    blob = pack(DedupRecord(article_id, ("url:x",), (article_id, SIG), published, 1.7e9))
+    assert len(blob) <= SLOT - 2
+    assert unpack(blob).published == published
+
+
+def test_the_band_index_answers_as_a_dict_of_sets_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(band_index, "FRESH_LIMIT", 64)  # seal and merge often
+    rng = random.Random(5)
+    index, truth = BandIndex(), {}
+    pool = [rng.getrandbits(32) for _ in range(300)]  # shared keys: several refs each
+    for ref in range(1, 800):
+        keys = [rng.choice(pool) if rng.random() < 0.5 else rng.getrandbits(32) for _ in range(9)]
+        index.add(ref, keys)
+        for key in keys:
+            truth.setdefault(key, set()).add(ref)
+        if ref % 97 == 0:
+            few, many = pool[:3], [*pool[:40], *rng.sample(sorted(truth), 20)]
+            for wanted in (few, many):  # element by element, and with numpy
+                expected = set().union(*(truth.get(k, set()) for k in wanted))
+                assert index.find(wanted) == expected
+    assert len(index) == sum(len(refs) for refs in truth.values()) and len(index._runs) > 1
+    index.expire(500)
+    for key in pool:
+        assert index.find([key]) == {ref for ref in truth.get(key, ()) if ref >= 500}
+    assert len(index) < sum(len(refs) for refs in truth.values())  # expired runs were cut
+
+
+def test_a_rebuilt_index_equals_the_one_built_entry_by_entry() -> None:
+    rng = np.random.default_rng(3)
+    refs = np.arange(1, 5001, dtype=np.uint32)
+    keys = rng.integers(0, 2**32, (5000, 4), dtype=np.uint32)
+    keys[100] = keys[7]  # a near copy shares its keys
+    built, loaded = BandIndex(), BandIndex()
+    for ref, row in zip(refs.tolist(), keys.tolist(), strict=True):
+        built.add(ref, row)
+    loaded.load(np.repeat(refs, 4), keys.reshape(-1))
+    for row in (keys[7], keys[4999], rng.integers(0, 2**32, 4, dtype=np.uint32)):
+        assert loaded.find(row.tolist()) == built.find(row.tolist())
+    assert loaded.find(keys[7].tolist()) == {8, 101}
