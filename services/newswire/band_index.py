@@ -7,7 +7,7 @@ hundred checks a second. Here the durable copy is the band keys stored with each
 sequential row), and this index is rebuilt from them when the process starts.
 
 Layout: a small dict of the newest entries, sealed into sorted numpy runs (keys and refs,
-uint32 each, and a directory of where each run of equal top bits starts: about 10 bytes an
+uint32 each, and a directory of where each run of equal top bits starts: about 9 bytes an
 entry) when it fills; runs of similar size are merged, so there are O(log n) runs. A lookup
 reads, per run, the directory and the few entries it points at, for all its keys at once: a
 binary search of a run of 64 million entries costs about 80 us of cache misses for 32 keys,
@@ -24,9 +24,9 @@ import numpy as np
 FRESH_LIMIT = 1 << 17  # entries held in the dict before they are sealed into a run
 FANOUT = 8  # a run is merged into the one before it while that one is under FANOUT x its size
 
-MAX_DIRECTORY_BITS = 26
+MAX_DIRECTORY_BITS = 24  # a directory of 64 MB at most (4 bytes per prefix)
 FEW_KEYS = 8  # up to this many keys, a lookup reads elements; more, it runs numpy over all
-WIDTH = 4  # entries a numpy lookup reads per key (a prefix holds 1-2 on average)
+WIDTH = 8  # entries a numpy lookup reads per key (a prefix holds 2-4 on average)
 _WIDE = np.arange(WIDTH, dtype=np.uint32)
 
 
@@ -42,10 +42,12 @@ class Run:
         # WIDTH unused entries at the end, so a lookup reads WIDTH entries from any start
         self.keys: np.ndarray = np.concatenate((keys, np.zeros(WIDTH, dtype=np.uint32)))
         self.refs: np.ndarray = np.concatenate((refs, np.zeros(WIDTH, dtype=np.uint32)))
-        bits = min(MAX_DIRECTORY_BITS, max(4, len(keys).bit_length() - 1))
+        bits = min(MAX_DIRECTORY_BITS, max(4, len(keys).bit_length() - 2))
         self.shift = np.uint32(32 - bits)
         counts = np.bincount(keys >> self.shift, minlength=1 << bits)
-        self.starts: np.ndarray = np.concatenate(([0], np.cumsum(counts))).astype(np.uint32)
+        self.starts: np.ndarray = np.zeros((1 << bits) + 1, dtype=np.uint32)
+        np.cumsum(counts, dtype=np.uint32, out=self.starts[1:])
+        del counts
         # the same arrays read element by element as Python ints (a lookup of a few keys)
         self._views = (self.keys.data, self.refs.data, self.starts.data)
 

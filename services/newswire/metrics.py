@@ -119,6 +119,13 @@ PUBLISHED = Counter(
     ["topic"],
     namespace=NS,
 )
+DEDUP_SECONDS = Histogram(
+    "dedup_check_duration_seconds",
+    "Time to check an extracted article against the title and near-duplicate layers and "
+    "record it (the dedup store's exclusive hold, the outbox accept included)",
+    namespace=NS,
+    buckets=(0.0005, 0.001, 0.0025, *SECONDS),
+)
 PUBLISH_SECONDS = Histogram(
     "publish_duration_seconds",
     "Time to send a batch from the outbox until every record is acknowledged",

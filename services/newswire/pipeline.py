@@ -463,8 +463,8 @@ class Pipeline:
         await self._outbox.wait_for_room()
         dedup = self._settings.dedup
         title = title_key(article, dedup.title_min_words)
-        with self._dedup.exclusive():
-            match = self._dedup.title_repeat(title) or self._dedup.near(article)
+        with metrics.DEDUP_SECONDS.time(), self._dedup.exclusive():
+            match = self._dedup.match(article, title)
             if match is None:
                 original = replace(article, cluster_id=article.id)
                 self._publish(original, keys + ((title,) if title else ()), index=True)

@@ -119,18 +119,11 @@ class Deduplicator:
 
     def claim(self, keys: tuple[str, ...]) -> Duplicate | None:
         """Claim `keys` for a new article, or say which earlier article holds one of them."""
-        held = self._store.claim(keys)
-        if held is not None:
-            return Duplicate(layer_of(held[0]), held[0], None, elsewhere=held[1])
-        try:
-            found = self._store.known(keys)
-        except BaseException:
-            self._store.release(keys)
-            raise
-        if found is not None:
-            self._store.release(keys)
-            return Duplicate(layer_of(found[0]), found[0], found[1])
-        return None
+        found = self._store.claim_new(keys)
+        if found is None:
+            return None
+        key, article_id, elsewhere = found
+        return Duplicate(layer_of(key), key, article_id, elsewhere=elsewhere)
 
     def release(self, keys: tuple[str, ...]) -> None:
         """Give up a claim (the article was delivered, or it was not and will come again)."""
@@ -173,9 +166,30 @@ class Deduplicator:
         if article.sketch is None:
             return None
         since = time.time() - self._settings.window
+        candidates = self._store.sketch_candidates(band_keys(article.sketch), since)
+        return self._closest(article, candidates)
+
+    def match(self, article: Article, title: str | None) -> Duplicate | None:
+        """`title_repeat`, else `near`: the article's earlier copy, asked of the store at
+        once."""
+        now = time.time()
+        bands = band_keys(article.sketch) if article.sketch is not None else ()
+        seen, candidates = self._store.recent(
+            title, now - self._settings.title_window, bands, now - self._settings.window
+        )
+        if seen is not None and title is not None:
+            return Duplicate("title", title, seen, seen)
+        return self._closest(article, candidates)
+
+    def _closest(
+        self, article: Article, candidates: list[tuple[str, str, bytes]]
+    ) -> Duplicate | None:
+        """The most similar candidate at or over the threshold (never the article itself)."""
+        if article.sketch is None:
+            return None
         mine = compact(article.sketch)
         best: tuple[float, str, str] | None = None
-        for other, cluster, sig in self._store.sketch_candidates(band_keys(article.sketch), since):
+        for other, cluster, sig in candidates:
             if other == article.id:
                 continue
             score = compact_similarity(mine, sig)

@@ -3,10 +3,12 @@
 Every key shares one hash tag, `{P}` for `dedup.redis_prefix` P, so the scripts below run on a
 Redis Cluster (or Valkey, Dragonfly, KeyDB) as on one server: a cluster keeps them in one slot.
 
-    {P}:rec:<ref // 256>    256 fixed slots of 160 bytes: the packed records (dedup_codec)
+    {P}:rec:<ref // 272>    272 fixed slots of 150 bytes: the packed records (dedup_codec)
                             (a record too long for its slot: {P}:big:<ref>)
-    {P}:k:<bucket>          a string of 12-byte entries: a key's 8-byte hash, the record's ref
-    {P}:b:<bucket>          a string of 8-byte entries: a 32-bit band key, the record's ref
+    {P}:k:<bucket>          a string of 10-byte entries: 6 bytes of a key's hash, the ref
+                            (2^16 buckets, by the hash's low 16 bits)
+    {P}:b:<bucket>          a string of 6-byte entries: 2 bytes of a band key, the ref
+                            (2^18 buckets, by the band key's low 18 bits)
     {P}:seq                 the last ref given
     {P}:hours               sorted set: the first ref of each hour (score: the hour), marked
                             only for an hour later than the last marked (a late record is
@@ -16,8 +18,9 @@ Redis Cluster (or Valkey, Dragonfly, KeyDB) as on one server: a cluster keeps th
 
 A check is one script (entries found by the hash, records read by their ref, all in Redis),
 and a record is one script; both read only a few kilobytes whatever the window holds. An
-append drops its bucket's entries older than the window (they are in ref order), and every
-string carries its window as a TTL, so Redis needs no pruning. Records reach Redis through
+append drops its bucket's entries older than the window (they are in ref order); records
+carry their window as a TTL, and a bucket twice its window past its last append, so Redis
+needs no pruning. Records reach Redis through
 the state store's journal (written in the outbox's accept transaction) and `flush()`; a crash
 between the two leaves the journal to flush at the next start. Any Redis error becomes
 `DedupUnavailable`: the entry waits for the next poll, nothing is recorded half-way.
@@ -57,7 +60,7 @@ log = logging.getLogger(__name__)
 
 FLUSH_BATCH = 500
 LOCK_WAIT_SECONDS = 10.0
-LOCK_HOLD_SECONDS = 30.0  # a replica that dies holding the lock frees it after this
+LOCK_HOLD_MS = 30_000  # a replica that dies holding the lock frees it after this
 
 # All of KEYS claimed for ARGV[1] (for ARGV[2] ms), or none: the 1-based index of a key
 # another replica holds.
@@ -76,14 +79,20 @@ for _, key in ipairs(KEYS) do
 end
 return 0
 """
-CHUNK, SLOT = 256, 160  # records per {P}:rec string, bytes per record slot
+# records per {P}:rec string and bytes per record slot: 40,800 bytes, just under an allocator
+# size class (40 KB), so a chunk takes what it holds
+CHUNK, SLOT = 272, 150
 KEY_BUCKETS, BAND_BUCKETS = 1 << 16, 1 << 18
+# An entry is the rest of its hash above the bucket's bits, then the record's 4-byte ref: a
+# key's 63-bit hash keeps 48 bits (16 pick the bucket), a 32-bit band key 14 (18 pick it), so
+# an entry is told apart on as many bits as before, in 10 and 6 bytes
+KEY_ENTRY, BAND_ENTRY = 10, 6
 MAX_CANDIDATES = 256  # refs a near check reads at most (the newest): a hot band is boilerplate
 # Shared by the scripts: the first ref of the window starting in hour `hour` (the first ref
 # of the first hour since; past the last ref given when there is none), the refs of an
 # entry `needle` in a bucket (entries of `size` bytes, the ref in the last 4), a record by ref.
 _COMMON = f"""
-local CHUNK, SLOT = {CHUNK}, {SLOT}
+local CHUNK, SLOT, KEY_ENTRY, BAND_ENTRY = {CHUNK}, {SLOT}, {KEY_ENTRY}, {BAND_ENTRY}
 local function floor_ref(hours, hour)
   local found = redis.call('ZRANGEBYSCORE', hours, hour, '+inf', 'LIMIT', 0, 1)
   if found[1] then return tonumber(found[1]) end
@@ -112,6 +121,21 @@ local function read_record(prefix, ref)
   if size == 65535 then return redis.call('GET', prefix .. 'big:' .. ref) or '' end
   return string.sub(slot, 3, 2 + size)
 end
+-- append to `out` the newest MAX_CANDIDATES records sharing a band: band buckets are
+-- KEYS[first..], each with its needle `shift` places further in ARGV
+local function near_records(prefix, first, shift, floor, out)
+  local seen, refs = {{}}, {{}}
+  for i = first, #KEYS do
+    local bucket = redis.call('GET', KEYS[i]) or ''
+    for _, ref in ipairs(refs_of(bucket, ARGV[i + shift], BAND_ENTRY, floor)) do
+      if not seen[ref] then seen[ref] = true; refs[#refs + 1] = ref end
+    end
+  end
+  table.sort(refs, function(a, b) return a > b end)
+  local base = #out
+  for i = 1, math.min(#refs, {MAX_CANDIDATES}) do out[base + i] = read_record(prefix, refs[i]) end
+  return out
+end
 """
 # The records filed under keys: KEYS[1] the hours set, then one bucket per key; ARGV[1] the
 # key prefix, ARGV[2] the hour the window starts in, then one 8-byte needle per key. The
@@ -122,7 +146,7 @@ _LOOKUP = (
 local floor = floor_ref(KEYS[1], ARGV[2])
 local out = {}
 for i = 2, #KEYS do
-  local refs = refs_of(redis.call('GET', KEYS[i]) or '', ARGV[i + 1], 12, floor)
+  local refs = refs_of(redis.call('GET', KEYS[i]) or '', ARGV[i + 1], KEY_ENTRY, floor)
   out[#out + 1] = refs[1] and read_record(ARGV[1], refs[#refs]) or ''
 end
 return out
@@ -132,33 +156,67 @@ return out
 # prefix, ARGV[2] the hour the window starts in, then one 4-byte needle per band.
 _NEAR = (
     _COMMON
-    + f"""
-local floor = floor_ref(KEYS[1], ARGV[2])
-local seen, refs = {{}}, {{}}
-for i = 2, #KEYS do
-  for _, ref in ipairs(refs_of(redis.call('GET', KEYS[i]) or '', ARGV[i + 1], 8, floor)) do
-    if not seen[ref] then seen[ref] = true; refs[#refs + 1] = ref end
-  end
-end
-table.sort(refs, function(a, b) return a > b end)
-local out = {{}}
-for i = 1, math.min(#refs, {MAX_CANDIDATES}) do out[i] = read_record(ARGV[1], refs[i]) end
-return out
+    + """
+return near_records(ARGV[1], 2, 1, floor_ref(KEYS[1], ARGV[2]), {})
 """
 )
-# File one record: KEYS[1] seq, KEYS[2] hours, then ARGV[9] key buckets and the band buckets.
+# Claim keys unless one is held or recorded: KEYS[1] the hours set, then n claim keys, then
+# their n key buckets; ARGV: 1 the key prefix, 2 the hour records start in, 3 this replica's
+# token, 4 the claim's TTL in ms, then n 8-byte needles. Returns {0} (claimed), {i} (key i
+# held by another replica) or {i, record} (key i recorded).
+_CLAIM_NEW = (
+    _COMMON
+    + """
+local n = (#KEYS - 1) / 2
+for i = 1, n do
+  local holder = redis.call('GET', KEYS[1 + i])
+  if holder and holder ~= ARGV[3] then return {i} end
+end
+local floor = floor_ref(KEYS[1], ARGV[2])
+for i = 1, n do
+  local refs = refs_of(redis.call('GET', KEYS[1 + n + i]) or '', ARGV[4 + i], KEY_ENTRY, floor)
+  if refs[1] then return {i, read_record(ARGV[1], refs[#refs])} end
+end
+for i = 1, n do redis.call('SET', KEYS[1 + i], ARGV[3], 'PX', ARGV[4]) end
+return {0}
+"""
+)
+# A title key's newest record and the records sharing a band, at once: KEYS[1] the hours set,
+# KEYS[2] the title's bucket, then one bucket per band; ARGV: 1 the key prefix, 2 the hour
+# records start in, 3 the hour the near window starts in, 4 the title's needle ('' for none),
+# then one needle per band. Returns {title record or '', candidate records...}.
+_RECENT = (
+    _COMMON
+    + """
+local out = {''}
+if ARGV[4] ~= '' then
+  local refs = refs_of(redis.call('GET', KEYS[2]) or '', ARGV[4],
+    KEY_ENTRY, floor_ref(KEYS[1], ARGV[2]))
+  if refs[1] then out[1] = read_record(ARGV[1], refs[#refs]) end
+end
+return near_records(ARGV[1], 3, 2, floor_ref(KEYS[1], ARGV[3]), out)
+"""
+)
+# File one record: KEYS[1] seq, KEYS[2] hours, then the key buckets, the band buckets, the
+# claims this replica held on the record's keys (released: the record answers for them now),
+# and the check lock when this replica holds it (released: the check is recorded).
 # ARGV: 1 the record, 2 its hour, 3 the key prefix, 4 the TTL of records and keys, 5 the
 # near-duplicate window's TTL, 6 the hour records start in, 7 the hour the near window starts
 # in, 8 '1'/'0' per key (its newest record wins), 9 how many keys, then the keys' 8-byte
-# needles and the bands' 4-byte needles. Returns the ref.
+# needles, how many bands, the bands' 4-byte needles, and this replica's token. Returns the
+# ref.
 _RECORD = (
     _COMMON
     + """
 local ref = redis.call('INCR', KEYS[1])
 local hour = tonumber(ARGV[2])
-local last = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-if not last[2] or hour > tonumber(last[2]) then redis.call('ZADD', KEYS[2], hour, ref) end
 local prefix, keep_ttl, near_ttl = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local last = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if not last[2] or hour > tonumber(last[2]) then
+  redis.call('ZADD', KEYS[2], hour, ref)
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (tonumber(ARGV[6]) - 48))
+  redis.call('EXPIRE', KEYS[2], keep_ttl)
+end
 local chunk = prefix .. 'rec:' .. math.floor(ref / CHUNK)
 if redis.call('EXISTS', chunk) == 0 then
   redis.call('SET', chunk, string.rep('\0', CHUNK * SLOT))
@@ -172,29 +230,38 @@ else
 end
 redis.call('EXPIRE', chunk, keep_ttl)
 local own = struct.pack('<I4', ref)
+-- a bucket lives at least `ttl` past its last append: its TTL is renewed to twice that when
+-- under it (an EXPIRE on every append would be most of the script's time), so an idle
+-- bucket goes within two windows, and an append drops the expired head of an active one
+local function renewed(bucket, ttl)
+  if redis.call('TTL', bucket) < ttl then redis.call('EXPIRE', bucket, 2 * ttl) end
+end
 local function append(bucket, needle, size, floor, ttl, unique)
   local old = redis.call('GET', bucket) or ''
   local cut = 0
   while cut < #old and struct.unpack('<I4', old, cut + size - 3) < floor do cut = cut + size end
   if cut > 0 then old = string.sub(old, cut + 1) end
   if unique and #refs_of(old, needle, size, floor) > 0 then
-    if cut > 0 then redis.call('SET', bucket, old, 'EX', ttl) end
+    if cut > 0 then redis.call('SET', bucket, old, 'KEEPTTL') end
     return
   end
-  redis.call('SET', bucket, old .. needle .. own, 'EX', ttl)
+  redis.call('SET', bucket, old .. needle .. own, 'KEEPTTL')
+  renewed(bucket, ttl)
 end
 local keys_floor = floor_ref(KEYS[2], ARGV[6])
 local near_floor = floor_ref(KEYS[2], ARGV[7])
 local nkeys = tonumber(ARGV[9])
 for i = 1, nkeys do
   local unique = string.sub(ARGV[8], i, i) == '0'
-  append(KEYS[2 + i], ARGV[9 + i], 12, keys_floor, keep_ttl, unique)
+  append(KEYS[2 + i], ARGV[9 + i], KEY_ENTRY, keys_floor, keep_ttl, unique)
 end
-for i = nkeys + 1, #KEYS - 2 do
-  append(KEYS[2 + i], ARGV[9 + i], 8, near_floor, near_ttl, false)
+local nbands = tonumber(ARGV[10 + nkeys])
+for i = nkeys + 1, nkeys + nbands do
+  append(KEYS[2 + i], ARGV[10 + i], BAND_ENTRY, near_floor, near_ttl, false)
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (tonumber(ARGV[6]) - 48))
-redis.call('EXPIRE', KEYS[2], keep_ttl)
+for i = 3 + nkeys + nbands, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[11 + nkeys + nbands] then redis.call('DEL', KEYS[i]) end
+end
 return ref
 """
 )
@@ -242,6 +309,8 @@ class RedisDedupStore:
         self._store = store
         self._settings = settings
         self._prefix = "{" + settings.redis_prefix + "}:"
+        self._hours, self._seq = f"{self._prefix}hours", f"{self._prefix}seq"
+        self._lock = f"{self._prefix}lock:check"
         self._token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._in_flight = InFlight()
         self._claim = client.register_script(_CLAIM)
@@ -249,10 +318,14 @@ class RedisDedupStore:
         self._lookup = client.register_script(_LOOKUP)
         self._near = client.register_script(_NEAR)
         self._record = client.register_script(_RECORD)
+        self._claim_new = client.register_script(_CLAIM_NEW)
+        self._recent = client.register_script(_RECENT)
+        self._released: set[str] = set()  # held here, their Redis claims gone with a record
+        self._locked = False  # this replica holds the check lock (exclusive)
         self._pending = True  # the journal may hold records from before a restart
 
-    def _key(self, *parts: object) -> str:
-        return self._prefix + ":".join(map(str, parts))
+    def _key(self, kind: str, name: object) -> str:
+        return f"{self._prefix}{kind}:{name}"
 
     def _keep(self) -> float:
         """How long a record and its keys are kept: the longer of the two windows."""
@@ -272,8 +345,64 @@ class RedisDedupStore:
         self._in_flight.hold(keys)
         return None
 
+    def claim_new(self, keys: tuple[str, ...]) -> tuple[str, str | None, bool] | None:
+        busy = self._in_flight.held(keys)
+        if busy is not None:
+            return busy, None, False
+        if not keys:
+            return None
+        hashes = [key_hash(k) for k in keys]
+        self._flushed()
+        with _reachable():
+            answer = self._claim_new(
+                [
+                    self._hours,
+                    *(self._key("claim", k) for k in keys),
+                    *(self._key("k", h % KEY_BUCKETS) for h in hashes),
+                ],
+                [
+                    self._prefix,
+                    _hour(time.time() - self._keep()),
+                    self._token,
+                    int(self._settings.claim_ttl * 1000),
+                    *map(_needle, hashes),
+                ],
+            )
+        which = int(answer[0])
+        if which == 0:
+            self._in_flight.hold(keys)
+            return None
+        if len(answer) == 1:
+            return keys[which - 1], None, True
+        return keys[which - 1], unpack(bytes(answer[1])).article_id, False
+
+    def recent(
+        self, title: str | None, title_since: float, bands: tuple[int, ...], since: float
+    ) -> tuple[str | None, list[tuple[str, str, bytes]]]:
+        title_hash = key_hash(title) if title else 0
+        self._flushed()
+        with _reachable():
+            blobs = self._recent(
+                [
+                    self._hours,
+                    self._key("k", title_hash % KEY_BUCKETS),
+                    *(self._key("b", band % BAND_BUCKETS) for band in bands),
+                ],
+                [
+                    self._prefix,
+                    _hour(time.time() - self._keep()),
+                    _hour(since),
+                    _needle(title_hash) if title else b"",
+                    *(_band_needle(band) for band in bands),
+                ],
+            )
+        seen = unpack(bytes(blobs[0])) if blobs[0] else None
+        titled = seen.article_id if seen is not None and seen.at >= title_since else None
+        return titled, _candidates(blobs[1:], since)
+
     def release(self, keys: Iterable[str]) -> None:
-        mine = self._in_flight.release(keys)
+        mine = [key for key in self._in_flight.release(keys) if key not in self._released]
+        self._released.difference_update(keys)
         if not mine:
             return
         try:
@@ -288,7 +417,7 @@ class RedisDedupStore:
         self._flushed()
         with _reachable():
             blobs = self._lookup(
-                [self._key("hours"), *buckets],
+                [self._hours, *buckets],
                 [self._prefix, _hour(time.time() - self._keep()), *map(_needle, hashes)],
             )
         return [unpack(bytes(blob)) if blob else None for blob in blobs]
@@ -312,15 +441,10 @@ class RedisDedupStore:
         self._flushed()
         with _reachable():
             blobs = self._near(
-                [self._key("hours"), *buckets],
-                [self._prefix, _hour(since), *(band.to_bytes(4, "little") for band in bands)],
+                [self._hours, *buckets],
+                [self._prefix, _hour(since), *(_band_needle(band) for band in bands)],
             )
-        found = []
-        for blob in blobs:
-            seen = unpack(bytes(blob))
-            if seen.sig is not None and seen.at >= since:
-                found.append((seen.article_id, seen.cluster_id or seen.article_id, seen.sig))
-        return found
+        return _candidates(blobs, since)
 
     def published(self, article_id: str) -> Published | None:
         found = self._records([id_key(article_id)])[0]
@@ -328,19 +452,25 @@ class RedisDedupStore:
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
-        lock = self._redis.lock(
-            self._key("lock", "check"),
-            timeout=LOCK_HOLD_SECONDS,
-            blocking_timeout=LOCK_WAIT_SECONDS,
-        )
+        """Hold the check lock (`SET NX PX` with this replica's token, tried until
+        LOCK_WAIT_SECONDS): a record written while it is held lets it go in the same script,
+        so a check and its record cost no round trip for the lock's release."""
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        pause = 0.001
         with _reachable():
-            if not lock.acquire():
-                raise DedupUnavailable("redis: the check lock stayed busy")
+            while not self._redis.set(self._lock, self._token, nx=True, px=LOCK_HOLD_MS):
+                if time.monotonic() >= deadline:
+                    raise DedupUnavailable("redis: the check lock stayed busy")
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+        self._locked = True
         try:
             yield
         finally:
-            with contextlib.suppress(redis.RedisError):  # it expires on its own
-                lock.release()
+            if self._locked:
+                self._locked = False
+                with contextlib.suppress(redis.RedisError):  # it expires on its own
+                    self._release([self._lock], [self._token])
 
     def flush(self) -> int:
         """Copy the journal to Redis, oldest first; on a Redis error what is left stays for
@@ -371,18 +501,23 @@ class RedisDedupStore:
         if self._pending:
             raise DedupUnavailable("redis: dedup records from the journal not yet flushed")
 
-    def _write(self, record: DedupRecord) -> None:
-        """File one record: one script, so a record is in Redis whole or not at all."""
+    def _write(self, record: DedupRecord, client: Any = None) -> None:
+        """File one record: one script, so a record is in Redis whole or not at all. The
+        claims this replica holds on its keys go with it (released here; `release` then has
+        nothing left to send). `client`: a pipeline to queue it on."""
         keys = record_keys(record)
+        claimed = [k for k in record.keys if self._in_flight.held((k,)) is not None]
         hashes = [key_hash(k) for k in keys]
         bands = record_bands(record) or ()
         now = time.time()
         self._record(
             [
-                self._key("seq"),
-                self._key("hours"),
+                self._seq,
+                self._hours,
                 *(self._key("k", h % KEY_BUCKETS) for h in hashes),
                 *(self._key("b", band % BAND_BUCKETS) for band in bands),
+                *(self._key("claim", k) for k in claimed),
+                *((self._lock,) if self._locked else ()),
             ],
             [
                 pack(record),
@@ -395,9 +530,14 @@ class RedisDedupStore:
                 "".join("1" if replaces(k) else "0" for k in keys),
                 len(keys),
                 *map(_needle, hashes),
-                *(band.to_bytes(4, "little") for band in bands),
+                len(bands),
+                *(_band_needle(band) for band in bands),
+                self._token,
             ],
+            client=client,
         )
+        self._released.update(claimed)
+        self._locked = False
 
     def prune(self, sketches_before: float, titles_before: float, keys_before: float) -> int:
         return 0  # every Redis entry carries its window as a TTL
@@ -414,9 +554,25 @@ def _ttl(seconds: float) -> int:
     return max(1, int(seconds))
 
 
+def _candidates(blobs: Iterable[bytes], since: float) -> list[tuple[str, str, bytes]]:
+    """(article id, cluster id, compact signature) of the records in the window."""
+    found = []
+    for blob in blobs:
+        seen = unpack(bytes(blob))
+        if seen.sig is not None and seen.at >= since:
+            found.append((seen.article_id, seen.cluster_id or seen.article_id, seen.sig))
+    return found
+
+
 def _hour(at: float) -> int:
     return int(at // 3600)
 
 
 def _needle(key_hash: int) -> bytes:
-    return key_hash.to_bytes(8, "little")
+    """A key entry's first bytes: its hash above the bucket's 16 bits."""
+    return (key_hash >> 16).to_bytes(8, "little")[: KEY_ENTRY - 4]
+
+
+def _band_needle(band: int) -> bytes:
+    """A band entry's first bytes: the band key above the bucket's 18 bits."""
+    return (band >> 18).to_bytes(2, "little")

@@ -44,6 +44,16 @@ class DedupStore(Protocol):
         """(article id, cluster id, compact signature) of sketches sharing a band, seen since
         `since`."""
 
+    def claim_new(self, keys: tuple[str, ...]) -> tuple[str, str | None, bool] | None:
+        """Claim `keys` unless one is held (key, None, held by another replica) or recorded
+        (key, article id, False): `claim`, then `known`, in one step where the backend can."""
+
+    def recent(
+        self, title: str | None, title_since: float, bands: tuple[int, ...], since: float
+    ) -> tuple[str | None, list[tuple[str, str, bytes]]]:
+        """`seen_since(title, title_since)` and `sketch_candidates(bands, since)` in one step
+        where the backend can (no title: None; no bands: no candidates)."""
+
     def published(self, article_id: str) -> Published | None:
         """What was last published under `article_id`."""
 
@@ -107,6 +117,26 @@ class LocalDedupStore:
 
     def sketch_candidates(self, bands: Iterable[int], since: float) -> list[tuple[str, str, bytes]]:
         return self._store.sketch_candidates(bands, since)
+
+    def claim_new(self, keys: tuple[str, ...]) -> tuple[str, str | None, bool] | None:
+        held = self.claim(keys)
+        if held is not None:
+            return held[0], None, held[1]
+        try:
+            found = self.known(keys)
+        except BaseException:
+            self.release(keys)
+            raise
+        if found is None:
+            return None
+        self.release(keys)
+        return found[0], found[1], False
+
+    def recent(
+        self, title: str | None, title_since: float, bands: tuple[int, ...], since: float
+    ) -> tuple[str | None, list[tuple[str, str, bytes]]]:
+        seen = self.seen_since(title, title_since) if title else None
+        return seen, self.sketch_candidates(bands, since) if bands else []
 
     def published(self, article_id: str) -> Published | None:
         return self._store.published(article_id)
