@@ -206,13 +206,15 @@ def check(
         dedup.release(keys)
 
 
-def fill(backend: RedisDedupStore, work: Workload, first: int, last: int, clock: Clock) -> None:
+def fill(
+    backend: RedisDedupStore, work: Workload, first: int, last: int, clock: Clock, per_day: int
+) -> None:
     """Record articles first..last as the checks would have (originals with their sketch and
     published version, near copies with their keys only, URL repeats not at all), 500 to a
     pipeline: the quick way to a window of millions, whose checks are then timed."""
     pipe = backend._redis.pipeline(transaction=False)
     for n in range(first, last + 1):
-        clock.now += 86400 / PER_DAY_FILL[0]
+        clock.now += 86400 / per_day
         url, keys, sig, title = work.article(n)
         if work.kind == "repeat":
             continue
@@ -232,16 +234,12 @@ def fill(backend: RedisDedupStore, work: Workload, first: int, last: int, clock:
     pipe.execute()
 
 
-PER_DAY_FILL = [1_000_000]
-
-
 def run_sampled(
     articles: int, per_day: int, make: Callable[[StateStore, DedupSettings], DedupStore]
 ) -> list[tuple[int, float, int, float, float]]:
     """Redis: fill the window in bulk to each level, then time SAMPLE full checks there."""
     clock = Clock()
     time.time = clock  # type: ignore[assignment]
-    PER_DAY_FILL[0] = per_day
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "state.sqlite3"
@@ -253,7 +251,7 @@ def run_sampled(
         n = 0
         while n < articles:
             level = min(articles, n + REPORT_EVERY)
-            fill(backend, work, n + 1, level - SAMPLE, clock)
+            fill(backend, work, n + 1, level - SAMPLE, clock, per_day)
             started = time.perf_counter()
             for m in range(level - SAMPLE + 1, level + 1):
                 clock.now += 86400 / per_day

@@ -58,10 +58,6 @@ class Run:
         """(keys, refs) without the padding."""
         return self.keys[:-WIDTH], self.refs[:-WIDTH]
 
-    @property
-    def nbytes(self) -> int:
-        return int(self.keys.nbytes + self.refs.nbytes + self.starts.nbytes)
-
     def refs_of(self, wanted: np.ndarray) -> list[int]:
         """The refs of the entries whose key is one of `wanted` (uint32)."""
         if len(wanted) <= FEW_KEYS:
@@ -127,11 +123,6 @@ class BandIndex:
 
     def __len__(self) -> int:
         return self._fresh_entries + sum(len(run) for run in self._runs)
-
-    @property
-    def nbytes(self) -> int:
-        """Memory the sealed runs hold (the dict of fresh entries is at most FRESH_LIMIT)."""
-        return sum(run.nbytes for run in self._runs)
 
     def add(self, ref: int, keys: Iterable[int]) -> None:
         """Index record `ref` under its band keys."""
