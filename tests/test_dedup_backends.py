@@ -291,3 +291,29 @@ def test_recent_answers_the_title_and_the_near_layer_at_once(replica: Replica) -
     )
     assert replica.backend.recent(title, now + 60, band_keys(OTHER_SIG), now - 60) == (None, [])
     assert replica.backend.recent(None, 0, (), 0) == (None, [])
+
+
+def test_the_check_lock_goes_with_the_journals_last_record(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A backlog in the journal (an outage) is flushed before the article just checked; the
+    lock is released with that article's record, not with the first of the backlog."""
+    replica = Replica(tmp_path / "lock.db", "redis", redis_server)
+    backend = replica.backend
+    assert isinstance(backend, RedisDedupStore)
+    replica.state.accept([], DedupRecord("a" * 32, ("url:old",)), journal=True)  # backlog
+    calls: list[list[str]] = []
+    script = backend._record
+
+    def recording(keys: list[str], args: list[object], client: object = None) -> object:
+        calls.append(list(keys))
+        return script(keys, args, client=client)
+
+    backend._record = recording  # type: ignore[method-assign]
+    client = redis.Redis.from_url(redis_server.url)
+    with replica.dedup.exclusive():
+        assert client.exists("{newswire}:lock:check")
+        replica.accept("b" * 32, ("url:new",))
+        assert not client.exists("{newswire}:lock:check")
+    assert [("{newswire}:lock:check" in keys) for keys in calls] == [False, True]
+    assert backend.known(["url:old"]) == ("url:old", "a" * 32)

@@ -479,8 +479,10 @@ class RedisDedupStore:
         while batch := self._store.journal_batch(FLUSH_BATCH):
             done: list[int] = []
             try:
-                for seq, record in batch:
-                    self._write(record)
+                drained = len(batch) < FLUSH_BATCH
+                for at, (seq, record) in enumerate(batch, start=1):
+                    # the lock goes with the journal's last record, the one just checked
+                    self._write(record, last=drained and at == len(batch))
                     done.append(seq)
             except redis.RedisError as exc:
                 self._store.journal_remove(done)
@@ -501,10 +503,11 @@ class RedisDedupStore:
         if self._pending:
             raise DedupUnavailable("redis: dedup records from the journal not yet flushed")
 
-    def _write(self, record: DedupRecord, client: Any = None) -> None:
+    def _write(self, record: DedupRecord, client: Any = None, last: bool = False) -> None:
         """File one record: one script, so a record is in Redis whole or not at all. The
-        claims this replica holds on its keys go with it (released here; `release` then has
-        nothing left to send). `client`: a pipeline to queue it on."""
+                claims this replica holds on its keys go with it (released here; `release` then has
+                nothing left to send), and with the `last` record of the journal the check lock, held
+        while it was checked. `client`: a pipeline to queue it on."""
         keys = record_keys(record)
         claimed = [k for k in record.keys if self._in_flight.held((k,)) is not None]
         hashes = [key_hash(k) for k in keys]
@@ -517,7 +520,7 @@ class RedisDedupStore:
                 *(self._key("k", h % KEY_BUCKETS) for h in hashes),
                 *(self._key("b", band % BAND_BUCKETS) for band in bands),
                 *(self._key("claim", k) for k in claimed),
-                *((self._lock,) if self._locked else ()),
+                *((self._lock,) if last and self._locked else ()),
             ],
             [
                 pack(record),
@@ -537,7 +540,8 @@ class RedisDedupStore:
             client=client,
         )
         self._released.update(claimed)
-        self._locked = False
+        if last:
+            self._locked = False
 
     def prune(self, sketches_before: float, titles_before: float, keys_before: float) -> int:
         return 0  # every Redis entry carries its window as a TTL
