@@ -16,8 +16,9 @@ Redis Cluster (or Valkey, Dragonfly, KeyDB) as on one server: a cluster keeps th
     {P}:claim:<key>         the replica holding the key in flight     TTL claim_ttl
     {P}:lock:check          held while one article is checked and recorded
 
-A check is one script (entries found by the hash, records read by their ref, all in Redis),
-and a record is one script; both read only a few kilobytes whatever the window holds. An
+A lookup is one script (entries found by the hash, records read by their ref, all in Redis):
+a check is a claim-or-known lookup, the lock and a title-and-near lookup; a record is one
+script; each reads only a few kilobytes whatever the window holds. An
 append drops its bucket's entries older than the window (they are in ref order); records
 carry their window as a TTL, and a bucket twice its window past its last append, so Redis
 needs no pruning. Records reach Redis through
