@@ -2,9 +2,11 @@
 
 An accepted article leaves one record (about 150 bytes: time, ids as bytes, content hash as
 bytes, title digest, the 64-byte compact signature) under a record number ("ref", in arrival
-order), and small fixed-size entries that point at it: 8 bytes of a key's hash per identity
-key (canonical URL, GUID, title, and `id:<article id>` for its published version), and a 32-bit
-band key per LSH band for the near-duplicate index. Nothing else is stored per article, so a
+order), and small fixed-size entries that point at it: a key's hash per identity key
+(canonical URL, GUID, title, and `id:<article id>` for its published version), and a 32-bit
+band key per LSH band for the near-duplicate index (each backend keeps the bits of them it
+needs: 8 and 4 bytes in SQLite, 6 and 2 in Redis, whose buckets hold the rest). Nothing else
+is stored per article, so a
 window of millions of articles costs hundreds of bytes each (docs/performance.md).
 """
 

@@ -506,8 +506,8 @@ class RedisDedupStore:
 
     def _write(self, record: DedupRecord, client: Any = None, last: bool = False) -> None:
         """File one record: one script, so a record is in Redis whole or not at all. The
-                claims this replica holds on its keys go with it (released here; `release` then has
-                nothing left to send), and with the `last` record of the journal the check lock, held
+        claims this replica holds on its keys go with it (released here; `release` then has
+        nothing left to send), and with the `last` record of the journal the check lock, held
         while it was checked. `client`: a pipeline to queue it on."""
         keys = record_keys(record)
         claimed = [k for k in record.keys if self._in_flight.held((k,)) is not None]
