@@ -6,8 +6,8 @@ order), and small fixed-size entries that point at it: a key's hash per identity
 (canonical URL, GUID, title, and `id:<article id>` for its published version), and a 32-bit
 band key per LSH band for the near-duplicate index (each backend keeps the bits of them it
 needs: 8 and 4 bytes in SQLite, 6 and 2 in Redis, whose buckets hold the rest). Nothing else
-is stored per article, so a
-window of millions of articles costs hundreds of bytes each (docs/performance.md).
+is stored per article, so a window of millions of articles costs hundreds of bytes each
+(docs/performance.md).
 """
 
 from __future__ import annotations
