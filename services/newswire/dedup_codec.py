@@ -29,6 +29,11 @@ TITLE_DIGEST_BYTES = 8
 SIG_BYTES = 64
 
 
+def hour_of(at: float) -> int:
+    """The hour a time falls in: windows start on the first record of an hour."""
+    return int(at // 3600)
+
+
 def key_hash(key: str) -> int:
     """A dedup key's 63-bit hash (a signed SQLite INTEGER); two keys share one by chance
     about once in 10^19 pairs."""

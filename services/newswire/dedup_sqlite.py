@@ -26,6 +26,7 @@ import numpy as np
 from newswire.band_index import BandIndex
 from newswire.dedup_codec import (
     Remembered,
+    hour_of,
     id_key,
     key_hash,
     pack,
@@ -51,7 +52,6 @@ CREATE TABLE IF NOT EXISTS dedup_hours (
     ref INTEGER NOT NULL
 );
 """
-HOUR = 3600
 REBUILD_BATCH = 50_000
 _KEY = struct.Struct("<q")
 _LOW32 = 0xFFFFFFFF
@@ -106,7 +106,7 @@ class DedupTables:
             ),
         ).lastrowid
         assert ref is not None
-        hour = int(record.at // HOUR)
+        hour = hour_of(record.at)
         if hour > self._last_hour:  # only a later hour is marked: a late record is kept longer
             self._db.execute("INSERT INTO dedup_hours (hour, ref) VALUES (?, ?)", (hour, ref))
             self._last_hour = hour
@@ -192,7 +192,7 @@ class DedupTables:
         last ref when there is none): every record under it is older than that hour."""
         row = self._db.execute(
             "SELECT ref FROM dedup_hours WHERE hour >= ? ORDER BY hour LIMIT 1",
-            (int(since // HOUR),),
+            (hour_of(since),),
         ).fetchone()
         if row is not None:
             return int(row[0])
@@ -216,7 +216,7 @@ class DedupTables:
             return 0
         if self._indexes is not None:
             self._indexes[0].expire(keep_ref)
-        first_hour = int(min(sketches_before, keys_before) // HOUR)
+        first_hour = hour_of(min(sketches_before, keys_before))
         self._db.execute("DELETE FROM dedup_hours WHERE hour < ?", (first_hour,))
         return int(
             self._db.execute("DELETE FROM dedup_records WHERE ref < ?", (keep_ref,)).rowcount

@@ -45,6 +45,7 @@ from redis.cluster import RedisCluster
 from newswire.dedup.store import DedupUnavailable, InFlight
 from newswire.dedup_codec import (
     Remembered,
+    hour_of,
     id_key,
     key_hash,
     pack,
@@ -122,6 +123,12 @@ local function read_record(prefix, ref)
   if size == 65535 then return redis.call('GET', prefix .. 'big:' .. ref) or '' end
   return string.sub(slot, 3, 2 + size)
 end
+-- the newest live record filed under a key (its bucket, its needle), or '' (none)
+local function keyed_record(prefix, bucket, needle, floor)
+  local refs = refs_of(redis.call('GET', bucket) or '', needle, KEY_ENTRY, floor)
+  if refs[1] then return read_record(prefix, refs[#refs]) end
+  return ''
+end
 -- append to `out` the newest MAX_CANDIDATES records sharing a band: band buckets are
 -- KEYS[first..], each with its needle `shift` places further in ARGV
 local function near_records(prefix, first, shift, floor, out)
@@ -147,8 +154,7 @@ _LOOKUP = (
 local floor = floor_ref(KEYS[1], ARGV[2])
 local out = {}
 for i = 2, #KEYS do
-  local refs = refs_of(redis.call('GET', KEYS[i]) or '', ARGV[i + 1], KEY_ENTRY, floor)
-  out[#out + 1] = refs[1] and read_record(ARGV[1], refs[#refs]) or ''
+  out[#out + 1] = keyed_record(ARGV[1], KEYS[i], ARGV[i + 1], floor)
 end
 return out
 """
@@ -175,8 +181,8 @@ for i = 1, n do
 end
 local floor = floor_ref(KEYS[1], ARGV[2])
 for i = 1, n do
-  local refs = refs_of(redis.call('GET', KEYS[1 + n + i]) or '', ARGV[4 + i], KEY_ENTRY, floor)
-  if refs[1] then return {i, read_record(ARGV[1], refs[#refs])} end
+  local record = keyed_record(ARGV[1], KEYS[1 + n + i], ARGV[4 + i], floor)
+  if record ~= '' then return {i, record} end
 end
 for i = 1, n do redis.call('SET', KEYS[1 + i], ARGV[3], 'PX', ARGV[4]) end
 return {0}
@@ -191,9 +197,7 @@ _RECENT = (
     + """
 local out = {''}
 if ARGV[4] ~= '' then
-  local refs = refs_of(redis.call('GET', KEYS[2]) or '', ARGV[4],
-    KEY_ENTRY, floor_ref(KEYS[1], ARGV[2]))
-  if refs[1] then out[1] = read_record(ARGV[1], refs[#refs]) end
+  out[1] = keyed_record(ARGV[1], KEYS[2], ARGV[4], floor_ref(KEYS[1], ARGV[2]))
 end
 return near_records(ARGV[1], 3, 2, floor_ref(KEYS[1], ARGV[3]), out)
 """
@@ -363,7 +367,7 @@ class RedisDedupStore:
                 ],
                 [
                     self._prefix,
-                    _hour(time.time() - self._keep()),
+                    hour_of(time.time() - self._keep()),
                     self._token,
                     int(self._settings.claim_ttl * 1000),
                     *map(_needle, hashes),
@@ -391,8 +395,8 @@ class RedisDedupStore:
                 ],
                 [
                     self._prefix,
-                    _hour(time.time() - self._keep()),
-                    _hour(since),
+                    hour_of(time.time() - self._keep()),
+                    hour_of(since),
                     _needle(title_hash) if title else b"",
                     *(_band_needle(band) for band in bands),
                 ],
@@ -419,7 +423,7 @@ class RedisDedupStore:
         with _reachable():
             blobs = self._lookup(
                 [self._hours, *buckets],
-                [self._prefix, _hour(time.time() - self._keep()), *map(_needle, hashes)],
+                [self._prefix, hour_of(time.time() - self._keep()), *map(_needle, hashes)],
             )
         return [unpack(bytes(blob)) if blob else None for blob in blobs]
 
@@ -443,7 +447,7 @@ class RedisDedupStore:
         with _reachable():
             blobs = self._near(
                 [self._hours, *buckets],
-                [self._prefix, _hour(since), *(_band_needle(band) for band in bands)],
+                [self._prefix, hour_of(since), *(_band_needle(band) for band in bands)],
             )
         return _candidates(blobs, since)
 
@@ -525,12 +529,12 @@ class RedisDedupStore:
             ],
             [
                 pack(record),
-                _hour(record.at),
+                hour_of(record.at),
                 self._prefix,
                 _ttl(self._keep()),
                 _ttl(self._settings.window),
-                _hour(now - self._keep()),
-                _hour(now - self._settings.window),
+                hour_of(now - self._keep()),
+                hour_of(now - self._settings.window),
                 "".join("1" if replaces(k) else "0" for k in keys),
                 len(keys),
                 *map(_needle, hashes),
@@ -567,10 +571,6 @@ def _candidates(blobs: Iterable[bytes], since: float) -> list[tuple[str, str, by
         if seen.sig is not None and seen.at >= since:
             found.append((seen.article_id, seen.cluster_id or seen.article_id, seen.sig))
     return found
-
-
-def _hour(at: float) -> int:
-    return int(at // 3600)
 
 
 def _needle(key_hash: int) -> bytes:
