@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
-from newswire.models import FeedSpec, FeedState, OutletSpec, Validators
+import pytest
+
+from newswire.models import DedupRecord, FeedSpec, FeedState, OutboxRecord, OutletSpec, Validators
 from newswire.state import StateStore
 
 FEED = FeedSpec("o.rss", "https://o.test/rss", OutletSpec(id="o", name="O"), 300)
@@ -104,3 +108,49 @@ def test_dedup_tables_of_earlier_releases_are_filed_again_on_open(tmp_path: Path
     assert store.prune(10_000.0, 0.0, 10_000.0) == 3  # its three records, from hour 0
     assert store.sketch_candidates(band_keys(sig), 0.0) == []
     assert store.known(["url:https://x.test/a"]) is None
+
+
+def test_taken_journal_records_go_with_the_next_journalled_accept_or_at_close(
+    tmp_path: Path,
+) -> None:
+    """A flush costs no commit of its own: records the shared store took leave the journal's
+    reads at once, and the file with the next journalled record's transaction (or at close)."""
+    path = tmp_path / "journal.db"
+    state = StateStore(path)
+
+    def on_disk() -> list[int]:
+        with closing(sqlite3.connect(path)) as db:
+            return [seq for (seq,) in db.execute("SELECT seq FROM dedup_journal ORDER BY seq")]
+
+    for n in "123":
+        state.accept([], DedupRecord(n * 32, (f"url:{n}",)), journal=True)
+    assert [seq for seq, _ in state.journal_batch(10)] == [1, 2, 3]
+    state.journal_remove([1, 2])
+    assert [(seq, r.article_id) for seq, r in state.journal_batch(10)] == [(3, "3" * 32)]
+    assert on_disk() == [1, 2, 3]
+    state.accept([], DedupRecord("4" * 32, ("url:4",)), journal=True)
+    assert on_disk() == [3, 4]
+    state.journal_remove([3, 4])
+    state.close()
+    assert on_disk() == []
+    assert StateStore(path).journal_batch(10) == []
+
+
+def test_a_rolled_back_accept_keeps_taken_journal_records_due_for_deletion(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "rollback.db"
+    state = StateStore(path)
+    state.accept([], DedupRecord("1" * 32, ("url:1",)), journal=True)
+    state.journal_remove([1])
+
+    def failing() -> Iterator[OutboxRecord]:  # the outbox rows fail after the journal's delete
+        raise RuntimeError("disk full")
+        yield
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        state.accept(failing(), DedupRecord("2" * 32, ("url:2",)), journal=True)
+    assert [seq for seq, _ in state.journal_batch(10)] == []
+    state.close()
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT seq FROM dedup_journal").fetchall() == []

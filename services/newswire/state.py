@@ -80,7 +80,8 @@ _FEED_FIELDS = (
 
 
 class StateStore:
-    """SQLite in WAL mode; every write commits before the call returns."""
+    """SQLite in WAL mode; every write commits before the call returns (but the deletion of
+    journalled records the shared store has taken: `journal_remove`)."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,6 +92,8 @@ class StateStore:
         self._db.executescript(SCHEMA)
         self._add_missing_columns()
         self._dedup = DedupTables(self._db)
+        self._journal_taken = 0  # journalled records up to this seq are in the shared store
+        self._journal_deleted = 0  # and deleted from the file up to this one
         with self._transaction():
             self._dedup.migrate()
 
@@ -110,11 +113,15 @@ class StateStore:
         except BaseException:
             self._db.execute("ROLLBACK")
             self._dedup.rolled_back()
+            self._journal_deleted = 0  # deleted again with the next journalled record
             raise
         self._db.execute("COMMIT")
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database (journalled records the shared store took are deleted first)."""
+        if self._journal_taken > self._journal_deleted:
+            with self._transaction():
+                self._forget_taken()
         self._db.close()
 
     def known(self, keys: Iterable[str]) -> tuple[str, str] | None:
@@ -131,6 +138,7 @@ class StateStore:
         outbox still holds the records."""
         with self._transaction():
             if journal:
+                self._forget_taken()
                 self._db.execute(
                     "INSERT INTO dedup_journal (record) VALUES (?)", (_record_json(record),)
                 )
@@ -159,14 +167,23 @@ class StateStore:
     def journal_batch(self, limit: int) -> list[tuple[int, DedupRecord]]:
         """The oldest `limit` dedup records waiting for the shared store, with their seq."""
         rows = self._db.execute(
-            "SELECT seq, record FROM dedup_journal ORDER BY seq LIMIT ?", (limit,)
+            "SELECT seq, record FROM dedup_journal WHERE seq > ? ORDER BY seq LIMIT ?",
+            (self._journal_taken, limit),
         )
         return [(seq, _record_from_json(text)) for seq, text in rows]
 
     def journal_remove(self, seqs: Iterable[int]) -> None:
-        """Forget journalled records the shared store has taken."""
-        with self._transaction():
-            self._db.executemany("DELETE FROM dedup_journal WHERE seq = ?", [(s,) for s in seqs])
+        """Forget journalled records the shared store has taken (the oldest, in order): at
+        once for `journal_batch`, on disk with the next journalled record's transaction (or
+        at close), so a flush costs no commit of its own. A crash before that files them in
+        the shared store again at the next start, which is idempotent (a key keeps its first
+        record or its newest, a sketch its cluster)."""
+        self._journal_taken = max(seqs, default=self._journal_taken)
+
+    def _forget_taken(self) -> None:
+        if self._journal_taken > self._journal_deleted:
+            self._db.execute("DELETE FROM dedup_journal WHERE seq <= ?", (self._journal_taken,))
+            self._journal_deleted = self._journal_taken
 
     def sketch_candidates(self, bands: Iterable[int], since: float) -> list[tuple[str, str, bytes]]:
         """(article id, cluster id, compact signature) of indexed articles sharing a band key,
