@@ -200,6 +200,7 @@ def test_exclusive_check_waits_for_the_other_replica_then_gives_up(
 
     def hold_briefly() -> None:
         with first.dedup.exclusive():
+            first.backend.recent(None, 0, (), 0)  # a check's first read takes the lock
             order.append("first in")
             holding.set()
             time.sleep(0.3)
@@ -208,18 +209,17 @@ def test_exclusive_check_waits_for_the_other_replica_then_gives_up(
     thread = threading.Thread(target=hold_briefly)
     thread.start()
     holding.wait(5)
-    with second.dedup.exclusive():  # waits for the first to let go
+    with second.dedup.exclusive():
+        second.backend.known(["url:x"])  # waits for the first to let go
         order.append("second in")
     thread.join()
     assert order == ["first in", "first out", "second in"]
 
     monkeypatch.setattr(dedup_redis, "LOCK_WAIT_SECONDS", 0.2)
-    with (
-        first.dedup.exclusive(),
-        pytest.raises(DedupUnavailable, match="lock"),
-        second.dedup.exclusive(),
-    ):
-        pass
+    with first.dedup.exclusive():
+        first.backend.recent(None, 0, (), 0)
+        with pytest.raises(DedupUnavailable, match="lock"), second.dedup.exclusive():
+            second.backend.recent(None, 0, (), 0)
 
 
 def test_redis_entries_expire_with_their_windows(redis_server: RedisServer, tmp_path: Path) -> None:
@@ -261,22 +261,25 @@ def test_the_one_node_cluster_refuses_keys_of_two_slots(redis_cluster_server: Re
 def test_redis_buckets_drop_entries_older_than_their_window(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    """Entries are appended in ref order, so an append cuts the bucket's expired head: an
-    article's band entries go once the near-duplicate window has passed, its keys stay."""
+    """Entries are appended in ref order, so an append cuts the bucket's expired head (a key
+    bucket at every append, a band bucket at one append in CUT_EVERY): an article's band
+    entries go once the near-duplicate window has passed, its keys stay."""
     settings = redis_settings(redis_server, window=3600, keep_keys=86400)
     state = StateStore(tmp_path / "w.db")
     backend = RedisDedupStore(connect(settings), state, settings)
     assert SIG is not None
-    old, new = "a" * 32, "b" * 32
-    then = time.time() - 3 * 3600
-    state.accept([], DedupRecord(old, ("url:old",), (old, SIG), at=then), journal=True)
-    state.accept([], DedupRecord(new, ("url:new",), (new, SIG), at=time.time()), journal=True)
-    assert backend.flush() == 2
+    old = "a" * 32
+    state.accept([], DedupRecord(old, ("url:old",), (old, SIG), at=time.time() - 3 * 3600), True)
+    news = [f"{n:032x}" for n in range(1, dedup_redis.CUT_EVERY + 1)]
+    for new in news:  # as many appends to each bucket as it takes to check every one
+        state.accept([], DedupRecord(new, (f"url:{new}",), (new, SIG), at=time.time()), True)
+    assert backend.flush() == 1 + len(news)
     client = redis.Redis.from_url(redis_server.url)
     for key in band_keys(SIG):
         bucket = f"{{newswire}}:b:{key % dedup_redis.BAND_BUCKETS}"
-        assert client.strlen(bucket) == dedup_redis.BAND_ENTRY  # the new article's entry
-    assert [found[0] for found in backend.sketch_candidates(band_keys(SIG), 0)] == [new]
+        assert client.strlen(bucket) == len(news) * dedup_redis.BAND_ENTRY  # the new ones
+    found = backend.sketch_candidates(band_keys(SIG), 0)
+    assert sorted(article for article, _, _ in found) == news
     assert backend.known(["url:old"]) == ("url:old", old)
 
 
@@ -312,6 +315,8 @@ def test_the_check_lock_goes_with_the_journals_last_record(
     backend._record = recording  # type: ignore[method-assign]
     client = redis.Redis.from_url(redis_server.url)
     with replica.dedup.exclusive():
+        assert not client.exists("{newswire}:lock:check")  # taken by the check's first read
+        replica.backend.recent(None, 0, (), 0)
         assert client.exists("{newswire}:lock:check")
         replica.accept("b" * 32, ("url:new",))
         assert not client.exists("{newswire}:lock:check")

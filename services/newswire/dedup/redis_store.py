@@ -18,10 +18,10 @@ Redis Cluster (or Valkey, Dragonfly, KeyDB) as on one server: a cluster keeps th
 
 A lookup is one script (entries found by the hash, records read by their ref, all in Redis):
 a check is a claim-or-known lookup, the lock and a title-and-near lookup; a record is one
-script; each reads only a few kilobytes whatever the window holds. An
-append drops its bucket's entries older than the window (they are in ref order); records
-carry their window as a TTL, and a bucket twice its window past its last append, so Redis
-needs no pruning. Records reach Redis through
+script; each reads only a few kilobytes whatever the window holds. An append is an APPEND;
+when a bucket's first entry is older than the window, an append drops the bucket's expired
+entries (they are in ref order); records carry their window as a TTL, and a bucket twice its
+window past its last append, so Redis needs no pruning. Records reach Redis through
 the state store's journal (written in the outbox's accept transaction) and `flush()`; a crash
 between the two leaves the journal to flush at the next start. Any Redis error becomes
 `DedupUnavailable`: the entry waits for the next poll, nothing is recorded half-way.
@@ -35,8 +35,8 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -59,6 +59,7 @@ from newswire.settings import DedupSettings
 from newswire.state import StateStore
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 FLUSH_BATCH = 500
 LOCK_WAIT_SECONDS = 10.0
@@ -89,12 +90,14 @@ KEY_BUCKETS, BAND_BUCKETS = 1 << 16, 1 << 18
 # key's 63-bit hash keeps 48 bits (16 pick the bucket), a 32-bit band key 14 (18 pick it), so
 # an entry is told apart on as many bits as before, in 10 and 6 bytes
 KEY_ENTRY, BAND_ENTRY = 10, 6
+CUT_EVERY = 8  # a band bucket's head is checked for expired entries on one append in 8
 MAX_CANDIDATES = 256  # refs a near check reads at most (the newest): a hot band is boilerplate
 # Shared by the scripts: the first ref of the window starting in hour `hour` (the first ref
 # of the first hour since; past the last ref given when there is none), the refs of an
 # entry `needle` in a bucket (entries of `size` bytes, the ref in the last 4), a record by ref.
 _COMMON = f"""
 local CHUNK, SLOT, KEY_ENTRY, BAND_ENTRY = {CHUNK}, {SLOT}, {KEY_ENTRY}, {BAND_ENTRY}
+local CUT_EVERY = {CUT_EVERY}
 local function floor_ref(hours, hour)
   local found = redis.call('ZRANGEBYSCORE', hours, hour, '+inf', 'LIMIT', 0, 1)
   if found[1] then return tonumber(found[1]) end
@@ -133,8 +136,10 @@ end
 -- KEYS[first..], each with its needle `shift` places further in ARGV
 local function near_records(prefix, first, shift, floor, out)
   local seen, refs = {{}}, {{}}
+  if first > #KEYS then return out end
+  local buckets = redis.call('MGET', unpack(KEYS, first))
   for i = first, #KEYS do
-    local bucket = redis.call('GET', KEYS[i]) or ''
+    local bucket = buckets[i - first + 1] or ''
     for _, ref in ipairs(refs_of(bucket, ARGV[i + shift], BAND_ENTRY, floor)) do
       if not seen[ref] then seen[ref] = true; refs[#refs + 1] = ref end
     end
@@ -188,18 +193,23 @@ for i = 1, n do redis.call('SET', KEYS[1 + i], ARGV[3], 'PX', ARGV[4]) end
 return {0}
 """
 )
-# A title key's newest record and the records sharing a band, at once: KEYS[1] the hours set,
-# KEYS[2] the title's bucket, then one bucket per band; ARGV: 1 the key prefix, 2 the hour
-# records start in, 3 the hour the near window starts in, 4 the title's needle ('' for none),
-# then one needle per band. Returns {title record or '', candidate records...}.
+# A title key's newest record and the records sharing a band, at once, taking the check lock
+# first when asked: KEYS[1] the hours set, KEYS[2] the lock, KEYS[3] the title's bucket, then
+# one bucket per band; ARGV: 1 the key prefix, 2 the hour records start in, 3 the hour the
+# near window starts in, 4 the title's needle ('' for none), 5 this replica's token ('': the
+# lock is not wanted), 6 the lock's hold in ms, then one needle per band. Returns {0} (the
+# lock is another replica's) or {title record or '', candidate records...}.
 _RECENT = (
     _COMMON
     + """
+if ARGV[5] ~= '' and not redis.call('SET', KEYS[2], ARGV[5], 'NX', 'PX', ARGV[6]) then
+  if redis.call('GET', KEYS[2]) ~= ARGV[5] then return {0} end
+end
 local out = {''}
 if ARGV[4] ~= '' then
-  out[1] = keyed_record(ARGV[1], KEYS[2], ARGV[4], floor_ref(KEYS[1], ARGV[2]))
+  out[1] = keyed_record(ARGV[1], KEYS[3], ARGV[4], floor_ref(KEYS[1], ARGV[2]))
 end
-return near_records(ARGV[1], 3, 2, floor_ref(KEYS[1], ARGV[3]), out)
+return near_records(ARGV[1], 4, 3, floor_ref(KEYS[1], ARGV[3]), out)
 """
 )
 # File one record: KEYS[1] seq, KEYS[2] hours, then the key buckets, the band buckets, the
@@ -235,34 +245,43 @@ else
 end
 redis.call('EXPIRE', chunk, keep_ttl)
 local own = struct.pack('<I4', ref)
--- a bucket lives at least `ttl` past its last append: its TTL is renewed to twice that when
--- under it (an EXPIRE on every append would be most of the script's time), so an idle
--- bucket goes within two windows, and an append drops the expired head of an active one
-local function renewed(bucket, ttl)
-  if redis.call('TTL', bucket) < ttl then redis.call('EXPIRE', bucket, 2 * ttl) end
-end
-local function append(bucket, needle, size, floor, ttl, unique)
-  local old = redis.call('GET', bucket) or ''
-  local cut = 0
+-- An append is an APPEND (the string grows in place) and an EXPIRE: a bucket lives twice its
+-- window past its last append. Its entries are in ref order, so its expired ones are a head,
+-- cut when an append finds the first entry out of the window; the check is a GETRANGE, made on
+-- one append in CUT_EVERY (by the ref), and the key buckets a unique key reads anyway.
+local function cut_expired(bucket, head, size, floor)
+  if #head < size or struct.unpack('<I4', head, size - 3) >= floor then return end
+  local old = redis.call('GET', bucket)
+  local cut = size
   while cut < #old and struct.unpack('<I4', old, cut + size - 3) < floor do cut = cut + size end
-  if cut > 0 then old = string.sub(old, cut + 1) end
-  if unique and #refs_of(old, needle, size, floor) > 0 then
-    if cut > 0 then redis.call('SET', bucket, old, 'KEEPTTL') end
-    return
+  if cut >= #old then
+    redis.call('DEL', bucket)
+  else
+    redis.call('SET', bucket, string.sub(old, cut + 1), 'KEEPTTL')
   end
-  redis.call('SET', bucket, old .. needle .. own, 'KEEPTTL')
-  renewed(bucket, ttl)
+end
+local function append(bucket, needle, size, floor, ttl, unique, check)
+  if unique then
+    local old = redis.call('GET', bucket) or ''
+    cut_expired(bucket, old, size, floor)
+    if #refs_of(old, needle, size, floor) > 0 then return end
+  elseif check then
+    cut_expired(bucket, redis.call('GETRANGE', bucket, 0, size - 1), size, floor)
+  end
+  redis.call('APPEND', bucket, needle .. own)
+  redis.call('EXPIRE', bucket, 2 * ttl)
 end
 local keys_floor = floor_ref(KEYS[2], ARGV[6])
 local near_floor = floor_ref(KEYS[2], ARGV[7])
 local nkeys = tonumber(ARGV[9])
 for i = 1, nkeys do
   local unique = string.sub(ARGV[8], i, i) == '0'
-  append(KEYS[2 + i], ARGV[9 + i], KEY_ENTRY, keys_floor, keep_ttl, unique)
+  append(KEYS[2 + i], ARGV[9 + i], KEY_ENTRY, keys_floor, keep_ttl, unique, true)
 end
 local nbands = tonumber(ARGV[10 + nkeys])
 for i = nkeys + 1, nkeys + nbands do
-  append(KEYS[2 + i], ARGV[10 + i], BAND_ENTRY, near_floor, near_ttl, false)
+  append(KEYS[2 + i], ARGV[10 + i], BAND_ENTRY, near_floor, near_ttl, false,
+    (ref + i) % CUT_EVERY == 0)
 end
 for i = 3 + nkeys + nbands, #KEYS do
   if redis.call('GET', KEYS[i]) == ARGV[11 + nkeys + nbands] then redis.call('DEL', KEYS[i]) end
@@ -326,7 +345,8 @@ class RedisDedupStore:
         self._claim_new = client.register_script(_CLAIM_NEW)
         self._recent = client.register_script(_RECENT)
         self._released: set[str] = set()  # held here, their Redis claims gone with a record
-        self._locked = False  # this replica holds the check lock (exclusive)
+        self._wants_lock = False  # inside `exclusive`: the first read takes the check lock
+        self._locked = False  # this replica holds the check lock
         self._pending = True  # the journal may hold records from before a restart
 
     def _key(self, kind: str, name: object) -> str:
@@ -386,21 +406,29 @@ class RedisDedupStore:
     ) -> tuple[str | None, list[tuple[str, str, bytes]]]:
         title_hash = key_hash(title) if title else 0
         self._flushed()
-        with _reachable():
-            blobs = self._recent(
-                [
-                    self._hours,
-                    self._key("k", title_hash % KEY_BUCKETS),
-                    *(self._key("b", band % BAND_BUCKETS) for band in bands),
-                ],
-                [
-                    self._prefix,
-                    hour_of(time.time() - self._keep()),
-                    hour_of(since),
-                    _needle(title_hash) if title else b"",
-                    *(_band_needle(band) for band in bands),
-                ],
-            )
+        keys = [
+            self._hours,
+            self._lock,
+            self._key("k", title_hash % KEY_BUCKETS),
+            *(self._key("b", band % BAND_BUCKETS) for band in bands),
+        ]
+        locking = self._wants_lock and not self._locked
+        args: list[bytes | str | int] = [
+            self._prefix,
+            hour_of(time.time() - self._keep()),
+            hour_of(since),
+            _needle(title_hash) if title else b"",
+            self._token if locking else "",
+            LOCK_HOLD_MS,
+            *(_band_needle(band) for band in bands),
+        ]
+
+        def attempt() -> list[Any] | None:
+            answer: list[Any] = self._recent(keys, args)
+            return None if isinstance(answer[0], int) else answer  # {0}: the lock is busy
+
+        blobs = self._until_locked(attempt)
+        self._locked = self._locked or locking
         seen = unpack(bytes(blobs[0])) if blobs[0] else None
         titled = seen.article_id if seen is not None and seen.at >= title_since else None
         return titled, _candidates(blobs[1:], since)
@@ -420,6 +448,7 @@ class RedisDedupStore:
         hashes = [key_hash(k) for k in keys]
         buckets = [self._key("k", h % KEY_BUCKETS) for h in hashes]
         self._flushed()
+        self._hold_lock()
         with _reachable():
             blobs = self._lookup(
                 [self._hours, *buckets],
@@ -444,6 +473,7 @@ class RedisDedupStore:
         bands = list(bands)
         buckets = [self._key("b", band % BAND_BUCKETS) for band in bands]
         self._flushed()
+        self._hold_lock()
         with _reachable():
             blobs = self._near(
                 [self._hours, *buckets],
@@ -458,24 +488,40 @@ class RedisDedupStore:
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
         """Hold the check lock (`SET NX PX` with this replica's token, tried until
-        LOCK_WAIT_SECONDS): a record written while it is held lets it go in the same script,
-        so a check and its record cost no round trip for the lock's release."""
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        pause = 0.001
-        with _reachable():
-            while not self._redis.set(self._lock, self._token, nx=True, px=LOCK_HOLD_MS):
-                if time.monotonic() >= deadline:
-                    raise DedupUnavailable("redis: the check lock stayed busy")
-                time.sleep(pause)
-                pause = min(pause * 2, 0.05)
-        self._locked = True
+        LOCK_WAIT_SECONDS) from the first read inside: `recent`, the read a check starts with,
+        takes it in its own script, and the record written while it is held lets it go in its
+        script, so the lock costs a check no round trip of its own."""
+        self._wants_lock = True
         try:
             yield
         finally:
+            self._wants_lock = False
             if self._locked:
                 self._locked = False
                 with contextlib.suppress(redis.RedisError):  # it expires on its own
                     self._release([self._lock], [self._token])
+
+    def _hold_lock(self) -> None:
+        """Take the check lock inside `exclusive` before a read other than `recent`."""
+        if self._wants_lock and not self._locked:
+            self._until_locked(
+                lambda: self._redis.set(self._lock, self._token, nx=True, px=LOCK_HOLD_MS) or None
+            )
+            self._locked = True
+
+    @staticmethod
+    def _until_locked(attempt: Callable[[], _T | None]) -> _T:
+        """`attempt` tried until it answers (None: the check lock is another replica's); Redis
+        errors are `DedupUnavailable`, and so is a lock still busy after LOCK_WAIT_SECONDS."""
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        pause = 0.001
+        with _reachable():
+            while (answer := attempt()) is None:
+                if time.monotonic() >= deadline:
+                    raise DedupUnavailable("redis: the check lock stayed busy")
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+        return answer
 
     def flush(self) -> int:
         """Copy the journal to Redis, oldest first; on a Redis error what is left stays for
