@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from newswire.dedup.layers import Deduplicator, as_published, title_key  # noqa: E402
 from newswire.dedup.redis_store import RedisDedupStore, connect  # noqa: E402
 from newswire.dedup.store import DedupStore, LocalDedupStore  # noqa: E402
-from newswire.models import DedupRecord  # noqa: E402
+from newswire.models import Article, DedupRecord  # noqa: E402
 from newswire.settings import DedupSettings  # noqa: E402
 from newswire.sketch import PERMUTATIONS  # noqa: E402
 from newswire.state import StateStore  # noqa: E402
@@ -103,13 +103,13 @@ class Workload:
             values[keep] = np.frombuffer(like, dtype="<u4")[keep]
         return values.tobytes()
 
-    def article(self, n: int) -> tuple[str, tuple[str, ...], bytes, str]:
-        """(url, entry keys, signature, title) of the n-th article."""
+    def article(self, n: int) -> tuple[tuple[str, ...], Article]:
+        """(entry keys, article as extraction leaves it) of the n-th article."""
         draw = self.rng.random()
         if self.recent and draw < REPEAT_SHARE:
             self.kind = "repeat"
             url, sig = self.rng.choice(self.recent)
-            return url, (f"url:{url}",), sig, f"Repeat {n}"
+            return (f"url:{url}",), self.made(url, sig, f"Repeat {n}")
         url = f"https://outlet{n % 40}.test/news/{n}"
         like = self.rng.choice(self.recent)[1] if self.recent and draw < NEAR_SHARE else None
         self.kind = "original" if like is None else "near"
@@ -118,7 +118,10 @@ class Workload:
             self.recent.append((url, sig))
             del self.recent[:-2000]
         title = f"Story {n} about {self.rng.choice(['Baghdad', 'Erbil', 'Deir ez-Zor'])} today"
-        return url, (f"url:{url}", f"guid:outlet{n % 40}:{n}"), sig, title
+        return (f"url:{url}", f"guid:outlet{n % 40}:{n}"), self.made(url, sig, title)
+
+    def made(self, url: str, sig: bytes, title: str) -> Article:
+        return replace(self.template, id=article_id(url), url=url, title=title, sketch=sig)
 
 
 def run(
@@ -140,12 +143,12 @@ def run(
         dedup = Deduplicator(backend, settings)
         work = Workload(seed=7)
         next_prune = clock.now + PRUNE_EVERY_S
-        done = 0
-        started = time.perf_counter()
+        done, spent = 0, 0.0  # seconds in the stage (checks and pruning), not making articles
         for n in range(1, articles + 1):
             clock.now += 86400 / per_day
-            url, keys, sig, title = work.article(n)
-            check(dedup, backend, store, work, keys, sig, title, url, full)
+            keys, article = work.article(n)
+            started = time.perf_counter()
+            check(dedup, backend, store, keys, article, full)
             if clock.now >= next_prune:
                 backend.prune(
                     clock.now - settings.window,
@@ -153,15 +156,14 @@ def run(
                     clock.now - settings.keep_keys,
                 )
                 next_prune += PRUNE_EVERY_S
+            spent += time.perf_counter() - started
             if n % REPORT_EVERY == 0 or n == articles:
-                elapsed = time.perf_counter() - started
                 gc.collect()
                 held = articles_held(store, backend)
                 size = held_bytes(path, backend)
-                rows.append((n, (n - done) / elapsed, held, size / max(held, 1), rss_mb()))
+                rows.append((n, (n - done) / spent, held, size / max(held, 1), rss_mb()))
                 print(f"  {'full' if full else 'identity'} {n}: {rows[-1][1]:.0f}/s", flush=True)
-                done = n
-                started = time.perf_counter()
+                done, spent = n, 0.0
         store.close()
     return rows
 
@@ -170,11 +172,8 @@ def check(
     dedup: Deduplicator,
     backend: DedupStore,
     store: StateStore,
-    work: Workload,
     keys: tuple[str, ...],
-    sig: bytes,
-    title: str,
-    url: str,
+    article: Article,
     full: bool,
 ) -> str:
     """One article through the stage as the pipeline takes it: "known" (its URL or GUID is
@@ -183,20 +182,19 @@ def check(
         return "known"
     try:
         if not full:
-            store.accept([], DedupRecord(url, keys, at=time.time()), backend.shared)
+            store.accept([], DedupRecord(article.url, keys, at=time.time()), backend.shared)
             backend.flush()
             return "original"
-        article = replace(work.template, id=article_id(url), url=url, title=title, sketch=sig)
         tkey = title_key(article, 4)
         with dedup.exclusive():
             record = DedupRecord(article.id, keys, at=time.time())  # the simulated clock
             outcome = "duplicate"
-            if dedup.match(article, tkey) is None:
+            if dedup.match(article, tkey) is None and article.sketch is not None:
                 outcome = "original"
                 record = replace(
                     record,
                     keys=(*keys, tkey) if tkey else keys,
-                    sketch=(article.id, sig),
+                    sketch=(article.id, article.sketch),
                     published=as_published(article),
                 )
             store.accept([], record, backend.shared)
@@ -215,17 +213,16 @@ def fill(
     pipe = backend._redis.pipeline(transaction=False)
     for n in range(first, last + 1):
         clock.now += 86400 / per_day
-        url, keys, sig, title = work.article(n)
+        keys, article = work.article(n)
         if work.kind == "repeat":
             continue
-        record = DedupRecord(article_id(url), keys, at=clock.now)
-        if work.kind == "original":
-            article = replace(work.template, id=article_id(url), url=url, title=title, sketch=sig)
+        record = DedupRecord(article.id, keys, at=clock.now)
+        if work.kind == "original" and article.sketch is not None:
             tkey = title_key(article, 4)
             record = replace(
                 record,
                 keys=(*keys, tkey) if tkey else keys,
-                sketch=(article.id, sig),
+                sketch=(article.id, article.sketch),
                 published=as_published(article),
             )
         backend._write(record, client=pipe)
@@ -252,12 +249,14 @@ def run_sampled(
         while n < articles:
             level = min(articles, n + REPORT_EVERY)
             fill(backend, work, n + 1, level - SAMPLE, clock, per_day)
-            started = time.perf_counter()
+            spent = 0.0
             for m in range(level - SAMPLE + 1, level + 1):
                 clock.now += 86400 / per_day
-                url, keys, sig, title = work.article(m)
-                check(dedup, backend, store, work, keys, sig, title, url, True)
-            rate = SAMPLE / (time.perf_counter() - started)
+                keys, article = work.article(m)
+                started = time.perf_counter()
+                check(dedup, backend, store, keys, article, True)
+                spent += time.perf_counter() - started
+            rate = SAMPLE / spent
             n = level
             held = articles_held(store, backend)
             rows.append((n, rate, held, held_bytes(path, backend) / max(held, 1), rss_mb()))
