@@ -80,7 +80,7 @@ def test_the_band_index_answers_as_a_dict_of_sets_would(monkeypatch: pytest.Monk
             truth.setdefault(key, set()).add(ref)
         if ref % 97 == 0:
             few, many = pool[:3], [*pool[:40], *rng.sample(sorted(truth), 20)]
-            for wanted in (few, many):  # element by element, and with numpy
+            for wanted in (few, many):
                 expected = set().union(*(truth.get(k, set()) for k in wanted))
                 assert index.find(wanted) == expected
     assert len(index) == sum(len(refs) for refs in truth.values()) and len(index._runs) > 1
@@ -88,6 +88,29 @@ def test_the_band_index_answers_as_a_dict_of_sets_would(monkeypatch: pytest.Monk
     for key in pool:
         assert index.find([key]) == {ref for ref in truth.get(key, ()) if ref >= 500}
     assert len(index) < sum(len(refs) for refs in truth.values())  # expired runs were cut
+
+
+def test_a_runs_presence_bitmap_holds_every_key_and_few_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bitmap a lookup asks first never hides a key the run holds (built in chunks, so
+    a byte shared by two chunks too), and lets few absent keys through."""
+    monkeypatch.setattr(band_index, "PRESENT_CHUNK", 1000)
+    rng = np.random.default_rng(11)
+    keys = rng.integers(0, 2**32, 20_000, dtype=np.uint32)
+    run = band_index.Run(keys, np.arange(20_000, dtype=np.uint32))
+    held = keys.tolist()
+    holds = set(held)
+    assert sorted(run.refs_of(held)) == list(range(20_000))
+    absent = [int(k) for k in rng.integers(0, 2**32, 20_000, dtype=np.uint32) if k not in holds]
+    bitmap = run._views[3]
+    passing = [
+        k
+        for k in absent
+        if bitmap[(k >> run.present_shift) >> 3] >> ((k >> run.present_shift) & 7) & 1
+    ]
+    assert len(passing) < 0.15 * len(absent)
+    assert run.refs_of(absent) == []
 
 
 def test_a_rebuilt_index_equals_the_one_built_entry_by_entry() -> None:

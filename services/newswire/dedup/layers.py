@@ -17,6 +17,7 @@ shared by replicas (`dedup_redis`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from dataclasses import dataclass
 
@@ -58,10 +59,17 @@ def article_keys(article: Article, final_url: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
+@functools.lru_cache(maxsize=1024)
+def title_words(title: str) -> tuple[str, ...]:
+    """A title's words as `words` folds them (cached: a check reads them for the title key
+    and for the published version's digest)."""
+    return tuple(words(title))
+
+
 def title_key(article: Article, min_words: int) -> str | None:
     """The title layer's key: outlet and normalised title; None for titles too short to tell
     stories apart ("Live updates", "In brief")."""
-    folded = words(article.title)
+    folded = title_words(article.title)
     if len(folded) < min_words:
         return None
     return f"title:{article.outlet.id}:{' '.join(folded)}"
@@ -81,7 +89,7 @@ def as_published(article: Article) -> Published:
     return Published(
         article.id,
         article.content_hash,
-        title_digest(" ".join(words(article.title))),
+        title_digest(" ".join(title_words(article.title))),
         article.revision,
         source_updated(article),
         compact(article.sketch) if article.sketch is not None else None,
@@ -91,7 +99,7 @@ def as_published(article: Article) -> Published:
 
 def is_material(prior: Published, article: Article) -> bool:
     """True when the title changed, or the text changed beyond a touch-up."""
-    if prior.title_digest != title_digest(" ".join(words(article.title))):
+    if prior.title_digest != title_digest(" ".join(title_words(article.title))):
         return True
     if prior.content_hash == article.content_hash:
         return False
