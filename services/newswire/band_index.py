@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-FRESH_LIMIT = 1 << 17  # entries held in the dict before they are sealed into a run
+FRESH_LIMIT = 1 << 18  # entries held in the dict before they are sealed into a run
 FANOUT = 8  # a run is merged into the one before it while that one is under FANOUT x its size
 
 MAX_DIRECTORY_BITS = 24  # a directory of 64 MB at most (4 bytes per prefix)
@@ -124,7 +124,6 @@ class BandIndex:
         self._fresh: dict[int, int] = {}
         self._more: dict[int, list[int]] = {}
         self._fresh_entries = 0
-        self._fresh_keys = 0
         self._runs: list[Run] = []
         self._floor = 0
 
@@ -132,20 +131,19 @@ class BandIndex:
         return self._fresh_entries + sum(len(run) for run in self._runs)
 
     def add(self, ref: int, keys: Iterable[int]) -> None:
-        """Index record `ref` under its band keys."""
-        fresh = self._fresh
-        for key in keys:
-            first = fresh.setdefault(key, ref)
-            if first == ref:
-                if len(fresh) == self._fresh_keys:
-                    continue  # this ref under this key already
-                self._fresh_keys += 1
-            else:
-                more = self._more.setdefault(key, [])
-                if more and more[-1] == ref:
-                    continue
+        """Index record `ref` under its band keys (the dict's own operations, in C, for the
+        usual case of keys not yet in it)."""
+        fresh, new = self._fresh, dict.fromkeys(keys, ref)
+        for key in fresh.keys() & new.keys():  # a key the dict holds already (a near copy)
+            del new[key]
+            if fresh[key] == ref:
+                continue  # this ref under this key already
+            more = self._more.setdefault(key, [])
+            if not more or more[-1] != ref:
                 more.append(ref)
-            self._fresh_entries += 1
+                self._fresh_entries += 1
+        fresh.update(new)
+        self._fresh_entries += len(new)
         if self._fresh_entries >= FRESH_LIMIT:
             self._seal()
 
@@ -191,7 +189,7 @@ class BandIndex:
             extra = [(key, ref) for key, refs_ in self._more.items() for ref in refs_]
             keys = np.concatenate((keys, np.array([k for k, _ in extra], dtype=np.uint32)))
             refs = np.concatenate((refs, np.array([r for _, r in extra], dtype=np.uint32)))
-        self._fresh, self._more, self._fresh_entries, self._fresh_keys = {}, {}, 0, 0
+        self._fresh, self._more, self._fresh_entries = {}, {}, 0
         live = refs >= self._floor
         if live.any():
             self._push(Run(keys[live], refs[live]))
