@@ -2,8 +2,10 @@
 checks and the record, on a simulated clock (default 1,000,000 articles a day, the plan of
 docs/scaling.md, so 2,000,000 articles are all in the 7-day window; `--per-day 10000` makes a
 run span weeks, so the window fills, then slides), with the hourly pruning the service runs.
-Prints, every 100,000 articles: checks per second, articles held, bytes per article held
-(SQLite: the state file; Redis: redis-server's RSS), and the process's memory.
+Prints, every 100,000 articles: checks per second (time in the stage: the checks, records and
+pruning, not the making of the test articles), articles held, bytes per article held (SQLite:
+the state file; Redis: redis-server's RSS), and the process's memory; with `--fill`, the
+microseconds redis-server spent on each check too.
 
 Sketches are MinHash signatures as the workers make them. For speed most are drawn at random
 (a MinHash of an unrelated text is uniformly random); the near copies keep 60% of an
@@ -250,6 +252,7 @@ def run_sampled(
             level = min(articles, n + REPORT_EVERY)
             fill(backend, work, n + 1, level - SAMPLE, clock, per_day)
             spent = 0.0
+            backend._redis.config_resetstat()
             for m in range(level - SAMPLE + 1, level + 1):
                 clock.now += 86400 / per_day
                 keys, article = work.article(m)
@@ -260,9 +263,21 @@ def run_sampled(
             n = level
             held = articles_held(store, backend)
             rows.append((n, rate, held, held_bytes(path, backend) / max(held, 1), rss_mb()))
-            print(f"  sampled at {n}: {rate:.0f}/s, {rows[-1][3]:.0f} B/article", flush=True)
+            server = redis_time_us(backend) / SAMPLE
+            print(
+                f"  sampled at {n}: {rate:.0f}/s, {rows[-1][3]:.0f} B/article, "
+                f"{server:.0f} us of Redis time a check",
+                flush=True,
+            )
         store.close()
     return rows
+
+
+def redis_time_us(backend: RedisDedupStore) -> float:
+    """Microseconds redis-server spent in the backend's scripts since its stats were reset
+    (a check's commands are all scripts; the commands a script calls count inside it)."""
+    stats = backend._redis.info("commandstats")
+    return float(stats.get("cmdstat_evalsha", {}).get("usec", 0))
 
 
 def articles_held(store: StateStore, backend: DedupStore) -> int:

@@ -17,13 +17,13 @@ Redis Cluster (or Valkey, Dragonfly, KeyDB) as on one server: a cluster keeps th
     {P}:lock:check          held while one article is checked and recorded
 
 A lookup is one script (entries found by the hash, records read by their ref, all in Redis):
-a check is a claim-or-known lookup, the lock and a title-and-near lookup; a record is one
-script; each reads only a few kilobytes whatever the window holds. An append is an APPEND;
-when a bucket's first entry is older than the window, an append drops the bucket's expired
-entries (they are in ref order); records carry their window as a TTL, and a bucket twice its
-window past its last append, so Redis needs no pruning. Records reach Redis through
-the state store's journal (written in the outbox's accept transaction) and `flush()`; a crash
-between the two leaves the journal to flush at the next start. Any Redis error becomes
+a check is a claim-or-known lookup and a title-and-near lookup that takes the check lock; a
+record is one script, which lets the lock go; each reads only a few kilobytes whatever the
+window holds. An append drops its bucket's entries older than the window (they are in ref
+order); records carry their window as a TTL, and a bucket twice its window past its last
+append, so Redis needs no pruning. Records reach Redis through the state store's journal
+(written in the outbox's accept transaction) and `flush()`; a crash between the two leaves
+the journal to flush at the next start. Any Redis error becomes
 `DedupUnavailable`: the entry waits for the next poll, nothing is recorded half-way.
 """
 
@@ -90,14 +90,14 @@ KEY_BUCKETS, BAND_BUCKETS = 1 << 16, 1 << 18
 # key's 63-bit hash keeps 48 bits (16 pick the bucket), a 32-bit band key 14 (18 pick it), so
 # an entry is told apart on as many bits as before, in 10 and 6 bytes
 KEY_ENTRY, BAND_ENTRY = 10, 6
-CUT_EVERY = 8  # a band bucket's head is checked for expired entries on one append in 8
 MAX_CANDIDATES = 256  # refs a near check reads at most (the newest): a hot band is boilerplate
-# Shared by the scripts: the first ref of the window starting in hour `hour` (the first ref
+# Shared by the scripts (its first line tells Dragonfly that they compute key names, the
+# records' and the seq's, all inside the hash tag; Redis reads it as a comment; not tested on
+# Dragonfly here): the first ref of the window starting in hour `hour` (the first ref
 # of the first hour since; past the last ref given when there is none), the refs of an
 # entry `needle` in a bucket (entries of `size` bytes, the ref in the last 4), a record by ref.
-_COMMON = f"""
+_COMMON = f"""--!df flags=allow-undeclared-keys
 local CHUNK, SLOT, KEY_ENTRY, BAND_ENTRY = {CHUNK}, {SLOT}, {KEY_ENTRY}, {BAND_ENTRY}
-local CUT_EVERY = {CUT_EVERY}
 local function floor_ref(hours, hour)
   local found = redis.call('ZRANGEBYSCORE', hours, hour, '+inf', 'LIMIT', 0, 1)
   if found[1] then return tonumber(found[1]) end
@@ -245,43 +245,37 @@ else
 end
 redis.call('EXPIRE', chunk, keep_ttl)
 local own = struct.pack('<I4', ref)
--- An append is an APPEND (the string grows in place) and an EXPIRE: a bucket lives twice its
--- window past its last append. Its entries are in ref order, so its expired ones are a head,
--- cut when an append finds the first entry out of the window; the check is a GETRANGE, made on
--- one append in CUT_EVERY (by the ref), and the key buckets a unique key reads anyway.
-local function cut_expired(bucket, head, size, floor)
-  if #head < size or struct.unpack('<I4', head, size - 3) >= floor then return end
-  local old = redis.call('GET', bucket)
-  local cut = size
-  while cut < #old and struct.unpack('<I4', old, cut + size - 3) < floor do cut = cut + size end
-  if cut >= #old then
-    redis.call('DEL', bucket)
-  else
-    redis.call('SET', bucket, string.sub(old, cut + 1), 'KEEPTTL')
-  end
+-- An append rewrites its bucket whole (GET, SET): APPEND would leave the string its doubled
+-- room (Redis grows appended strings greedily, up to twice their length), and bucket strings
+-- are most of the memory. Entries are in ref order, so the expired ones are a head, cut on
+-- the way. A bucket lives at least `ttl` past its last append: its TTL is renewed to twice
+-- that when under it (an EXPIRE at every append would cost more than the TTL read), so an
+-- idle bucket goes within two windows.
+local function renewed(bucket, ttl)
+  if redis.call('TTL', bucket) < ttl then redis.call('EXPIRE', bucket, 2 * ttl) end
 end
-local function append(bucket, needle, size, floor, ttl, unique, check)
-  if unique then
-    local old = redis.call('GET', bucket) or ''
-    cut_expired(bucket, old, size, floor)
-    if #refs_of(old, needle, size, floor) > 0 then return end
-  elseif check then
-    cut_expired(bucket, redis.call('GETRANGE', bucket, 0, size - 1), size, floor)
+local function append(bucket, needle, size, floor, ttl, unique)
+  local old = redis.call('GET', bucket) or ''
+  local cut = 0
+  while cut < #old and struct.unpack('<I4', old, cut + size - 3) < floor do cut = cut + size end
+  if cut > 0 then old = string.sub(old, cut + 1) end
+  if unique and #refs_of(old, needle, size, floor) > 0 then
+    if cut > 0 then redis.call('SET', bucket, old, 'KEEPTTL') end
+    return
   end
-  redis.call('APPEND', bucket, needle .. own)
-  redis.call('EXPIRE', bucket, 2 * ttl)
+  redis.call('SET', bucket, old .. needle .. own, 'KEEPTTL')
+  renewed(bucket, ttl)
 end
 local keys_floor = floor_ref(KEYS[2], ARGV[6])
 local near_floor = floor_ref(KEYS[2], ARGV[7])
 local nkeys = tonumber(ARGV[9])
 for i = 1, nkeys do
   local unique = string.sub(ARGV[8], i, i) == '0'
-  append(KEYS[2 + i], ARGV[9 + i], KEY_ENTRY, keys_floor, keep_ttl, unique, true)
+  append(KEYS[2 + i], ARGV[9 + i], KEY_ENTRY, keys_floor, keep_ttl, unique)
 end
 local nbands = tonumber(ARGV[10 + nkeys])
 for i = nkeys + 1, nkeys + nbands do
-  append(KEYS[2 + i], ARGV[10 + i], BAND_ENTRY, near_floor, near_ttl, false,
-    (ref + i) % CUT_EVERY == 0)
+  append(KEYS[2 + i], ARGV[10 + i], BAND_ENTRY, near_floor, near_ttl, false)
 end
 for i = 3 + nkeys + nbands, #KEYS do
   if redis.call('GET', KEYS[i]) == ARGV[11 + nkeys + nbands] then redis.call('DEL', KEYS[i]) end
