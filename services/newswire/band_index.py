@@ -8,12 +8,12 @@ sequential row), and this index is rebuilt from them when the process starts.
 
 Layout: a small dict of the newest entries, sealed into sorted numpy runs (keys and refs,
 uint32 each, a directory of where each run of equal top bits starts, and a presence bitmap of
-finer top bits: about 10-11 bytes an entry) when it fills; runs of similar size are merged,
+finer top bits: about 10-12 bytes an entry) when it fills; runs of similar size are merged,
 so there are O(log n) runs. A lookup asks each run's bitmap first (8-16 bits an entry, so
 about 1 absent key in 10 passes: most keys asked of the band index are absent, the band of an
 article never seen) and reads the directory and the few entries it points at only for the
-keys that pass. Per run that is a few microseconds of Python for 32 keys, where numpy's
-per-call cost over small arrays was 40. Records are numbered in arrival order, so the
+keys that pass: 10-25 us of Python a run for 32 keys, where numpy's per-call cost over such
+small arrays made it about 40. Records are numbered in arrival order, so the
 window's expiry is a cut on the ref: runs wholly older than it are dropped, and a merge or a
 prune filters the rest.
 """
