@@ -53,11 +53,11 @@ def replica(index: int, replicas: int, articles: int, url: str, workdir: str, ou
     outcomes: Counter[str] = Counter()
     busy = 0.0
     for n in range(1, articles + 1):
-        url_, keys, sig, title = work.article(n)
+        keys, article = work.article(n)
         if n % replicas != index:
             continue
         started = time.perf_counter()
-        outcomes[check(dedup, backend, store, work, keys, sig, title, url_, True)] += 1
+        outcomes[check(dedup, backend, store, keys, article, True)] += 1
         busy += time.perf_counter() - started
     out.send((dict(outcomes), busy))  # type: ignore[attr-defined]
 
