@@ -153,8 +153,8 @@ class BandIndex:
             self._push(Run(keys.astype(np.uint32), refs.astype(np.uint32)))
 
     def find(self, keys: Iterable[int]) -> set[int]:
-        """Refs at or after the floor holding any of `keys`."""
-        wanted = [key & 0xFFFFFFFF for key in keys]
+        """Refs at or after the floor holding any of `keys` (32-bit ints)."""
+        wanted = list(keys)
         found: set[int] = set()
         for key in wanted:
             ref = self._fresh.get(key)
