@@ -25,9 +25,21 @@ def test_base_levels_and_hierarchy() -> None:
     assert "أبو كمال" in town.names and "Abu Kamal" in town.names
     # the Kurdistan Region's governorates sit under the region (ISO 3166-2 parent codes)
     assert places["iq-ar"].parent == "iq-kr"
-    # outside the Middle East and North Africa: countries and capitals only
+    # outside the Middle East and North Africa: towns of 30,000 people (5,000 in the US) by
+    # their own name, under their country (a US town under its state), and provinces
     assert places["fr-paris"].kind == "capital"
-    assert not any(p.country == "FR" and p.kind == "town" for p in places.values())
+    french = [p for p in places.values() if p.country == "FR" and p.kind == "town"]
+    assert french and min(p.population for p in french) >= 30_000
+    assert places["fr-marseille"].names == ("Marseille",)
+    assert places["us-gainesville"].parent == "us-fl" and places["us-gainesville"].admin1 == "US-FL"
+    us_towns = [p.population for p in places.values() if p.country == "US" and p.kind == "town"]
+    assert 5_000 <= min(us_towns) < 15_000
+    assert "Bombay" in places["in-mumbai"].names  # a city of millions keeps its alternates
+    assert places["ca-on"].kind == "province" and places["ca-on"].names == ("Ontario",)
+    assert places["cn-hb"].name == "Hubei"  # "Hubei Sheng" as news writes it
+    assert places["gb-eng"].name == "England"
+    county = places["us-ga-walker-county"]
+    assert (county.kind, county.parent, county.country) == ("county", "us-ga", "US")
     # names are filtered: no lower-case romanisations or codes
     assert all(n != n.lower() or not n.isascii() for p in places.values() for n in p.names)
 

@@ -157,7 +157,10 @@ def test_a_person_named_jordan_is_not_the_country() -> None:
 
 
 def test_georgia_the_state_or_the_country_by_context() -> None:
-    assert ids("Georgia Gov. Brian Kemp signed the bill in Atlanta.") == {"us-ga": 1}
+    assert ids("Georgia Gov. Brian Kemp signed the bill in Atlanta.") == {
+        "us-ga": 1,
+        "us-atlanta": 1,
+    }
     assert ids("Protesters in Tbilisi as Georgia's parliament votes.") == {
         "ge-tbilisi": 1,
         "georgia": 1,
@@ -165,8 +168,14 @@ def test_georgia_the_state_or_the_country_by_context() -> None:
 
 
 def test_lebanon_in_pennsylvania_is_not_the_country() -> None:
-    assert ids("A factory in Lebanon, Pennsylvania, closed.") == {"us-pa": 1}
-    assert ids("Lebanon County commissioners met in Pennsylvania.") == {"us-pa": 1}
+    assert ids("A factory in Lebanon, Pennsylvania, closed.") == {
+        "us-lebanon-5197517": 1,  # the town of Lebanon in Pennsylvania (several US Lebanons)
+        "us-pa": 1,
+    }
+    assert ids("Lebanon County commissioners met in Pennsylvania.") == {
+        "us-pa-lebanon-county": 1,
+        "us-pa": 1,
+    }
     assert ids("Syria, Iraq and Lebanon attend.") == {"syria": 1, "iraq": 1, "lebanon": 1}
 
 
@@ -266,3 +275,90 @@ def test_names_news_uses_for_countries_and_demonyms_of_countries_beyond_the_regi
     assert [r.country for r in TAGGER.tag("", "Voters in Northern Ireland").regions] == ["GB"]
     [canada, kabul] = TAGGER.tag("", "A Canadian soldier was hurt in Kabul.").regions
     assert (canada.country, canada.demonym_only, kabul.country) == ("CA", True, "AF")
+
+
+# --- the world gazetteer (issue 21): towns, provinces, counties, homonyms, people ------------
+
+
+def countries(text: str) -> list[str | None]:
+    return [r.country for r in TAGGER.tag("", text).regions]
+
+
+def test_a_state_abbreviation_after_a_town_picks_the_us_namesake() -> None:
+    """ "Athens, Ga." is the town in Georgia; alone, Athens is the Greek capital."""
+    tagged = ids("The rally in Athens, Ga., drew thousands.")
+    assert set(tagged) == {"us-athens", "us-ga"}
+    assert ids("The rally in Athens drew thousands.") == {"gr-athens": 1}
+    assert countries("SOUTH CHARLESTON, W.Va. -- The center opened.") == ["US", "US"]
+    assert ids("Paris, Tenn., voted.")["us-tn"] == 1
+    assert "fr-paris" not in ids("Paris, Tenn., voted.")
+
+
+def test_an_abbreviation_is_a_state_only_right_after_a_town_and_a_comma() -> None:
+    assert ids("Jane Smith, MD, said the ward was full.") == {}  # a title, not Maryland
+    assert ids("He said Ga. was next.") == {}
+
+
+def test_a_small_namesake_needs_its_state_not_only_its_country() -> None:
+    """Paris, Texas (25,000 people) against Paris (2 million): a US article is not enough,
+    Texas named is."""
+    assert ids("The United States and allies met in Paris.")["fr-paris"] == 1
+    assert ids("Paris police said the fair in Texas drew record crowds.")["us-paris"] == 1
+    assert "us-alexandria" not in ids("Alexandria police were called.")
+
+
+def test_a_town_qualified_by_its_province_is_the_one_there() -> None:
+    tagged = ids("A concert in London, Ontario, was cancelled.")
+    assert tagged == {"ca-london": 1, "ca-on": 1}
+
+
+def test_small_foreign_towns_and_capitals_need_support() -> None:
+    """A town outside the region under 250,000 people and a capital under 100,000 count only
+    with their country (or province) in the article: "The Valley" is Anguilla's capital, "Man"
+    a city in Ivory Coast."""
+    assert ids("The Valley was flooded after the storm.") == {}
+    assert ids("Man charged after the crash.") == {}
+    assert ids("The Valley, the capital of Anguilla, was flooded.") == {
+        "ai-the-valley": 1,
+        "anguilla": 1,
+    }
+    assert countries("A nurse in Gainesville, Florida, fell ill.") == ["US", "US"]
+
+
+def test_place_names_that_are_people_in_context() -> None:
+    """Common given names and surnames (Faker's English lists, at build time) that are place
+    names: next to another name they are a person; a town after a given name too."""
+    assert ids('"It works," said Mary Wheeler, a teacher.') == {}
+    assert ids("Officials said Ben Paul would chair the board.") == {}
+    assert ids("Police say Melton Lewis Paris, 51, was found on Friday.") == {}
+    assert "us-washington" not in ids("George Washington designed the trail.")
+    assert ids("Talks resumed in Washington on Monday.") == {"us-washington": 1}
+
+
+def test_alternate_names_of_foreign_places_need_support() -> None:
+    """A GeoNames alternate of a place under a million people ("Ben" for Bern) does not
+    count alone; big cities keep theirs ("Bombay" is Mumbai) and "White House" is a stop name."""
+    assert ids("Ben arrived late.") == {}
+    assert ids("Floods hit Bombay on Monday.") == {"in-mumbai": 1}
+    assert ids("The White House said on Monday that talks would go on.") == {}
+
+
+def test_provinces_counties_and_countries_of_the_world() -> None:
+    assert ids("Cases rose in Hubei province.") == {"cn-hb": 1}
+    assert countries("Walker County deputies arrested two men.") == ["US"]
+    assert ids("Storms hit Ontario.") == {"ca-on": 1}
+    assert ids("Mexico hosts the summit.") == {"mexico": 1}  # the country, not the state
+    assert countries("Flu in England and Northern Ireland.") == ["GB"]
+
+
+def test_a_stop_name_stays_the_own_name_of_another_place() -> None:
+    """ "Salem" is a stop name (an alternate name of Jerusalem), not for Salem, Oregon."""
+    assert "us-salem" in ids("Protesters marched in Salem, Oregon.")
+    assert "il-jerusalem" not in ids("Salem voters approved it.")
+
+
+def test_a_foreign_namesake_does_not_blur_what_a_place_of_the_region_tells() -> None:
+    """ "Gaza" is also a province of Mozambique and "Lebanon" a dozen US towns: they still
+    support the Palestinian Rafah and the Lebanese Arsal."""
+    assert "ps-rafah" in ids("Egypt opened the Rafah crossing into Gaza, officials in Cairo said.")
+    assert "lb-aarsal" in ids("Syrian refugees in Lebanon's Arsal were told to leave.")

@@ -389,6 +389,7 @@ class Gazetteer:
     watchlists: tuple[WatchlistSpec, ...] = ()
     stopnames: tuple[str, ...] = ()  # names never matched on their own
     person_names: tuple[str, ...] = ()  # place names that are also people's names
+    given_names: tuple[str, ...] = ()  # common given names: a place right after one is a person
 
 
 @dataclass(frozen=True, slots=True)

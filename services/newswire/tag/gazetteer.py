@@ -10,42 +10,65 @@ reference (parents, watchlist members) is checked here, once, at start.
 from __future__ import annotations
 
 import gzip
-import json
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
+from sys import intern
 from typing import Any
+
+import orjson
 
 from newswire.catalog import AreaModel, PlaceModel, RegionList, WatchlistModel
 from newswire.models import Area, Gazetteer, PlaceSpec, WatchlistSpec
 from newswire.tag.gazetteer_build import DATA_FILE, FORMAT_VERSION
 
 
-@lru_cache(maxsize=2)
 def base_places(path: Path = DATA_FILE) -> tuple[PlaceSpec, ...]:
-    """The packaged base gazetteer (read once per process)."""
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        data = json.load(handle)
-    if data.get("version") != FORMAT_VERSION:
-        raise ValueError(f"{path}: gazetteer format {data.get('version')}, need {FORMAT_VERSION}")
-    return tuple(_base_place(raw) for raw in data["places"])
+    """The packaged base gazetteer's places (read once per process)."""
+    return _base(path)[0]
+
+
+def base_person_names(path: Path = DATA_FILE) -> tuple[str, ...]:
+    """The packaged base's place names that are also common given names or surnames."""
+    return _base(path)[1]
+
+
+def base_given_names(path: Path = DATA_FILE) -> tuple[str, ...]:
+    """Common given names (English-language news), packaged with the base."""
+    return _base(path)[2]
+
+
+@lru_cache(maxsize=2)
+def _base(path: Path) -> tuple[tuple[PlaceSpec, ...], tuple[str, ...], tuple[str, ...]]:
+    with gzip.open(path, "rb") as handle:
+        header = orjson.loads(handle.readline() or b"{}")
+        if header.get("version") != FORMAT_VERSION:
+            found = header.get("version")
+            raise ValueError(f"{path}: gazetteer format {found}, need {FORMAT_VERSION}")
+        places = tuple(_base_place(orjson.loads(line)) for line in handle)
+    return places, tuple(header.get("person_names", ())), tuple(header.get("given_names", ()))
 
 
 def _base_place(raw: dict[str, Any]) -> PlaceSpec:
     return PlaceSpec(
         id=raw["id"],
         name=raw["name"],
-        kind=raw["kind"],
-        country=raw.get("country"),
-        parent=raw.get("parent"),
+        kind=intern(raw["kind"]),
+        country=_interned(raw.get("country")),
+        parent=_interned(raw.get("parent")),
         names=tuple(raw["names"]) or (raw["name"],),
         iso_code=raw.get("iso_code"),
         geonames_id=raw.get("geonames_id"),
-        admin1=raw.get("admin1"),
+        admin1=_interned(raw.get("admin1")),
         lat=raw.get("lat"),
         lon=raw.get("lon"),
         population=raw.get("population", 0),
     )
+
+
+def _interned(value: str | None) -> str | None:
+    """Codes shared by thousands of places, kept once (40,000 places)."""
+    return None if value is None else intern(value)
 
 
 def build_gazetteer(regions: RegionList, base: tuple[PlaceSpec, ...] | None = None) -> Gazetteer:
@@ -61,7 +84,8 @@ def build_gazetteer(regions: RegionList, base: tuple[PlaceSpec, ...] | None = No
         places=places,
         watchlists=watchlists,
         stopnames=regions.stopnames,
-        person_names=regions.person_names,
+        person_names=tuple(dict.fromkeys((*regions.person_names, *base_person_names()))),
+        given_names=base_given_names(),
     )
 
 

