@@ -18,9 +18,12 @@ With `--corpus DIR` it measures public geoparsing gold nobody here wrote instead
 ...}], "title"?}` (LGL and GeoVirus from https://github.com/milangritta/Pragmatic-Guide-to-
 Geoparsing-Evaluation, commit 6947d464, data/Corpora/lgl.xml and GeoVirus.xml, converted to
 that layout). Scored per document: the set of gold countries against the countries of the
-places newswire tags (routing uses them), micro-averaged; continents, seas and oceans of the
-gold are noise (GeoVirus gave them the country of the nearest town) and are left out. It
-prints per corpus: country precision, recall and F1 next to a naive country-name matcher, each
+places newswire tags, micro-averaged; continents, seas and oceans of the gold are noise
+(GeoVirus gave them the country of the nearest town) and are left out. The gold marks
+toponyms, so a country tagged only for a demonym (`demonym_only`: "French students") is left
+out too; a second line counts them. `--home LGL=US` adds a line as if every document of LGL
+came from an outlet in the US (`country` of an outlet in feeds.yaml). It prints per corpus:
+country precision, recall and F1 next to a naive country-name matcher, each
 configured route's routing precision and recall (a document routed to a region topic whose
 gold has that route's country), the most frequent false and missed names, ms per document
 (median) and the process's peak memory.
@@ -49,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 from newswire.config import load_config  # noqa: E402
 from newswire.extract.extractor import extract_page  # noqa: E402
 from newswire.extract.language import warm_up  # noqa: E402
-from newswire.models import FetchedPage, Gazetteer  # noqa: E402
+from newswire.models import FetchedPage, Gazetteer, Tagging  # noqa: E402
 from newswire.publish.producer import route_takes  # noqa: E402
 from newswire.settings import ExtractSettings  # noqa: E402
 from newswire.tag.tagger import Tagger  # noqa: E402
@@ -150,6 +153,12 @@ class Scores:
         return f"P {p:.3f} R {r:.3f} F1 {f1:.3f}"
 
 
+def named_countries(tagging: Tagging) -> set[str]:
+    """The countries of the places an article names: the gold marks toponyms, so a country
+    named only by its demonym ("French students", `demonym_only` in the message) is left out."""
+    return {r.country for r in tagging.regions if r.country and not r.demonym_only}
+
+
 def naive_matcher(gazetteer: Gazetteer) -> Callable[[str], set[str]]:
     """Country names as whole words (the gazetteer's countries, their English names only)."""
     names: dict[str, str] = {}
@@ -162,14 +171,17 @@ def naive_matcher(gazetteer: Gazetteer) -> Callable[[str], set[str]]:
     return lambda text: {names[m.group(1)] for m in pattern.finditer(text)}
 
 
-def measure_corpus(corpus: Path, tagger: Tagger, gazetteer: Gazetteer, show: int) -> None:
+def measure_corpus(
+    corpus: Path, tagger: Tagger, gazetteer: Gazetteer, show: int, homes: dict[str, str]
+) -> None:
     routes = [
         (route, {m for m in route.match if len(m) == 2})
         for route in load_config(ROOT / "config", environ={}).settings.routes
     ]
     naive = naive_matcher(gazetteer)
     for path in sorted(corpus.glob("*.jsonl")):
-        ours, baseline = Scores(), Scores()
+        ours, baseline, at_home, with_demonyms = Scores(), Scores(), Scores(), Scores()
+        home = homes.get(path.stem)
         routed = {route.topic: Scores() for route, _ in routes}
         false_names: Counter[str] = Counter()
         missed_names: Counter[str] = Counter()
@@ -184,15 +196,18 @@ def measure_corpus(corpus: Path, tagger: Tagger, gazetteer: Gazetteer, show: int
             started = time.perf_counter()
             tagging = tagger.tag(title, doc["text"])
             times.append(time.perf_counter() - started)
-            got = {r.country for r in tagging.regions if r.country}
+            got = named_countries(tagging)
             ours.add(got, gold)
+            with_demonyms.add({r.country for r in tagging.regions if r.country}, gold)
+            if home:
+                at_home.add(named_countries(tagger.tag(title, doc["text"], home=home)), gold)
             baseline.add(naive(title + "\n" + doc["text"]), gold)
             for route, countries in routes:
                 if countries:  # routes by country: judged by the gold's countries
                     hit = {route.topic} if route_takes(route, tagging) else set()
                     routed[route.topic].add(hit, {route.topic} if gold & countries else set())
             for region in tagging.regions:
-                if region.country and region.country not in gold:
+                if region.country and region.country not in gold and not region.demonym_only:
                     false_names[f"{region.name} -> {region.country}"] += 1
             for place in places:
                 if place["country_code"] not in got:
@@ -200,6 +215,10 @@ def measure_corpus(corpus: Path, tagger: Tagger, gazetteer: Gazetteer, show: int
         print(f"{path.stem} ({len(documents)} documents)")
         print(f"  newswire            {ours.line()}")
         print(f"  naive country names {baseline.line()}")
+        print(f"  newswire, with the countries named only by a demonym: {with_demonyms.line()}")
+        if home:
+            print(f"  newswire, every document from an outlet in {home} (outlets.country): "
+                  f"{at_home.line()}")  # fmt: skip
         for route, countries in routes:
             if countries:
                 scores, least = routed[route.topic], route.min_support
@@ -217,10 +236,16 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--corpus", type=Path, help="a folder of geoparsing gold, *.jsonl")
     parser.add_argument("--show", type=int, default=12, help="names listed per finding")
+    parser.add_argument(
+        "--home", action="append", default=[], metavar="CORPUS=CC",
+        help="also score CORPUS as if every document came from an outlet in country CC "
+        "(feeds.yaml outlets[].country), e.g. LGL=US: LGL is mostly US local papers",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.corpus:
         gazetteer = load_config(ROOT / "config", environ={}).gazetteer
-        measure_corpus(args.corpus, Tagger(gazetteer), gazetteer, args.show)
+        homes = dict(item.split("=", 1) for item in args.home)
+        measure_corpus(args.corpus, Tagger(gazetteer), gazetteer, args.show, homes)
         return 0
 
     gazetteer = load_config(ROOT / "config", environ={}).gazetteer

@@ -117,6 +117,19 @@ def test_bad_feed_url_and_duplicate_outlet_are_named(config_dir: Path) -> None:
         load_config(config_dir, environ={})
 
 
+def test_an_outlet_country_is_a_country_code_of_the_gazetteer(config_dir: Path) -> None:
+    feeds = config_dir / "feeds.yaml"
+    edit(feeds, {"outlets.0.country": "Iraq"})
+    with pytest.raises(ConfigError, match=r"outlets\.0\.country: .*pattern"):
+        load_config(config_dir, environ={})
+    edit(feeds, {"outlets.0.country": "XQ"})
+    with pytest.raises(ConfigError, match=r"outlets: shafaq-news: country: 'XQ' is not a country"):
+        load_config(config_dir, environ={})
+    edit(feeds, {"outlets.0.country": "IQ"})
+    feed = load_config(config_dir, environ={}).feeds[0]
+    assert (feed.outlet.id, feed.outlet.country) == ("shafaq-news", "IQ")
+
+
 def test_bad_cleaning_regex_is_named(config_dir: Path) -> None:
     edit(config_dir / "feeds.yaml", {"outlets.0.cleaning.datelines": ["(unclosed"]})
     with pytest.raises(ConfigError, match=r"outlets\.0\.cleaning\.datelines\.0: .*regular expr"):

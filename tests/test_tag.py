@@ -333,6 +333,11 @@ def test_place_names_that_are_people_in_context() -> None:
     assert ids("Police say Melton Lewis Paris, 51, was found on Friday.") == {}
     assert "us-washington" not in ids("George Washington designed the trail.")
     assert ids("Talks resumed in Washington on Monday.") == {"us-washington": 1}
+    assert ids("Mary Ann Wade and Gloria Shirkey were honoured.") == {}
+    # a foreign town or province named like a person needs its country ("Nelson", New Zealand)
+    assert ids("Nelson scored twice on Saturday.") == {}
+    assert countries("Floods in Nelson, New Zealand, closed roads.") == ["NZ", "NZ"]
+    assert ids("Virginia lawmakers met.") == {"us-va": 1}  # a state stays an anchor
 
 
 def test_alternate_names_of_foreign_places_need_support() -> None:
@@ -349,6 +354,23 @@ def test_provinces_counties_and_countries_of_the_world() -> None:
     assert ids("Storms hit Ontario.") == {"ca-on": 1}
     assert ids("Mexico hosts the summit.") == {"mexico": 1}  # the country, not the state
     assert countries("Flu in England and Northern Ireland.") == ["GB"]
+
+
+def test_the_outlet_country_supports_its_own_towns() -> None:
+    """A local paper's "Gainesville" is its own (outlets[].country): the outlet's country
+    supports its places as a co-mentioned country would, and no more (Paris stays Paris)."""
+    assert ids("A Gainesville man was arrested.") == {}
+    us = {r.id for r in TAGGER.tag("", "A Gainesville man was arrested.", home="US").regions}
+    assert us == {"us-gainesville"}
+    for home in (None, "US"):
+        assert [r.id for r in TAGGER.tag("", "Talks in Paris ended.", home=home).regions] == [
+            "fr-paris"
+        ]
+    oxford = {
+        home: [r.id for r in TAGGER.tag("", "Vandals hit cars in Oxford.", home=home).regions]
+        for home in ("US", "GB")
+    }
+    assert oxford == {"US": ["us-oxford"], "GB": ["gb-oxford"]}
 
 
 def test_a_stop_name_stays_the_own_name_of_another_place() -> None:

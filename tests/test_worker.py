@@ -92,3 +92,28 @@ def test_feed_language_like_en_us_gives_a_schema_valid_message() -> None:
     article = build_article(entry, None, None, feed, ExtractSettings(), TAGGER)
     assert article.language == "en"
     jsonschema.validate(to_message(article), load_schema())
+
+
+def test_the_outlet_country_reaches_the_tagger() -> None:
+    """feeds.yaml `country` of an outlet: its local places count without their country named
+    (tag.tagger.Tagger.tag's `home`)."""
+    from dataclasses import replace
+
+    from newswire.settings import ExtractSettings
+    from newswire.worker import build_article
+    from tests.builders import FEEDS, TAGGER
+
+    feed = FEEDS["shafaq-news"]
+    entry = FeedEntry(
+        feed_id=feed.id,
+        outlet_id="shafaq-news",
+        link="https://example.com/x",
+        title="Gainesville man charged",
+        summary="A Gainesville man was charged with arson on Friday.",
+    )
+    places = {}
+    for country in (None, "US"):
+        local = replace(feed, outlet=replace(feed.outlet, country=country))
+        article = build_article(entry, None, None, local, ExtractSettings(), TAGGER)
+        places[country] = [r.id for r in article.tagging.regions]
+    assert places == {None: [], "US": ["us-gainesville"]}

@@ -59,6 +59,8 @@ class OutletModel(_Strict):
     name: str = Field(min_length=1)
     homepage: HttpUrl | None = None
     language: str | None = None
+    # the outlet's own country (ISO 3166-1 alpha-2): the tagger's prior for shared names
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     feeds: tuple[FeedModel, ...] = Field(min_length=1)
     cleaning: CleaningModel = CleaningModel()
 
@@ -191,6 +193,7 @@ def to_feed_specs(feed_list: FeedList, poll: PollSettings) -> tuple[FeedSpec, ..
             name=outlet.name,
             homepage=outlet.homepage,
             language=outlet.language,
+            country=outlet.country,
             dateline_patterns=outlet.cleaning.datelines,
             trailer_patterns=outlet.cleaning.trailers,
         )

@@ -66,7 +66,19 @@ def load_config(
         feeds = to_feed_specs(feed_list, settings.poll)
     except ValueError as exc:
         raise ConfigError(f"{feeds_path}: outlets: {exc}") from exc
+    check_outlet_countries(feeds, gazetteer, feeds_path)
     return Config(settings, feeds, gazetteer, config_dir, feeds_path)
+
+
+def check_outlet_countries(feeds: tuple[FeedSpec, ...], gazetteer: Gazetteer, path: Path) -> None:
+    """Every outlet's `country` is a country of the gazetteer."""
+    known = {p.country for p in gazetteer.places if p.kind == "country"}
+    for feed in feeds:
+        country = feed.outlet.country
+        if country is not None and country not in known:
+            raise ConfigError(
+                f"{path}: outlets: {feed.outlet.id}: country: {country!r} is not a country code"
+            )
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

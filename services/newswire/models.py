@@ -20,6 +20,7 @@ class OutletSpec:
     homepage: str | None = None
     language: str | None = None
     dateline_patterns: tuple[str, ...] = ()
+    country: str | None = None  # ISO code: the tagger's prior for names several places share
     trailer_patterns: tuple[str, ...] = ()
 
 

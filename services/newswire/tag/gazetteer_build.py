@@ -43,6 +43,7 @@ DATA_FILE = Path(__file__).parents[1] / "data" / "gazetteer.json.gz"  # newswire
 FORMAT_VERSION = 2  # 2: JSON lines
 TOWN_POPULATION = 5000
 WORLD_TOWN_POPULATION = 30_000
+FEW_TOP_SUBDIVISIONS = 4  # a country with this few also gets its second ISO 3166-2 level
 PERSON_NAME_LOCALES = ("en_US", "en_GB")
 ALTERNATES_POPULATION = 1_000_000  # world cities this size keep their Latin alternate names
 
@@ -387,21 +388,30 @@ def province_names(raw: str) -> list[str]:
 
 def _provinces(taken: set[str]) -> Iterator[dict[str, Any]]:
     """Every other country's top-level ISO 3166-2 subdivisions (the town-level countries have
-    their governorates already, the US its states), municipalities and the like left out."""
+    their governorates already, the US its states), municipalities and the like left out. Where
+    the top level is only a few nations or regions (the UK's four, Ireland's provinces), the
+    level below as well (Oxfordshire, County Kerry), under its parent."""
     import pycountry
 
-    for sub in sorted(pycountry.subdivisions, key=lambda s: s.code):
+    subdivisions = sorted(pycountry.subdivisions, key=lambda s: (s.parent_code is not None, s.code))
+    tops: dict[str, int] = defaultdict(int)
+    for sub in subdivisions:
+        tops[sub.country_code] += sub.parent_code is None
+    yielded: set[str] = set()
+    for sub in subdivisions:
         country = sub.country_code
-        if sub.parent_code is not None or country in TOWN_LEVEL or country == "US":
+        if country in TOWN_LEVEL or country == "US" or sub.type in _LOCAL_TYPES:
             continue
-        if sub.type in _LOCAL_TYPES:
+        if sub.parent_code is not None and tops[country] > FEW_TOP_SUBDIVISIONS:
             continue
         names = usable_names(province_names(sub.name), country)
         if not names or sub.code.lower() in taken:
             continue
+        parent = sub.parent_code.lower() if sub.parent_code else None
+        yielded.add(sub.code.lower())
         yield _place(
-            sub.code.lower(), names[0], "province", country, parent=f"@{country}",
-            iso_code=sub.code, names=names,
+            sub.code.lower(), names[0], "province", country,
+            parent=parent if parent in yielded else f"@{country}", iso_code=sub.code, names=names,
         )  # fmt: skip
 
 

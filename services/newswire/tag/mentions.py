@@ -177,7 +177,9 @@ class NameIndex:
             return False
         if _name_like(after) and _plain(after) not in NOT_A_PERSON_NEXT:
             longer_name = _name_like(_next_word(text, text.index(after, end) + len(after)))
-            return not longer_name and not self._is_place_word(after)
+            if longer_name and key in self._official:
+                return False  # "Georgia Southern University"; but "Mary Ann Wade" is a person
+            return not self._is_place_word(after)
         return (
             _name_like(before)
             and _plain(before) not in NOT_A_PERSON_BEFORE

@@ -69,21 +69,32 @@ class Tagger:
         # each place and its ancestors below country level
         self._regional = [self._below_country(i) for i in range(len(self._places))]
         self._seats = frozenset(i for i, p in enumerate(self._places) if self._names_its_parent(p))
+        people = frozenset(fold_name(n) for n in gazetteer.person_names)
+        self._person_named = frozenset(
+            i
+            for i, p in enumerate(self._places)
+            if self._is_foreign(i)
+            and p.kind in ("town", "province")
+            and p.population < ALTERNATES_POPULATION
+            and self._primary[i] in people
+        )
 
     @property
     def size(self) -> int:
         """How many distinct folded names the matcher knows."""
         return len(self._names.candidates)
 
-    def tag(self, title: str, text: str) -> Tagging:
-        """The regions the title and text are about, their scores, focus and watchlists."""
+    def tag(self, title: str, text: str, home: str | None = None) -> Tagging:
+        """The regions the title and text are about, their scores, focus and watchlists.
+        `home`, the outlet's country, supports the places there as a co-mentioned country
+        would: a local paper's "Gainesville" is its own."""
         originals = {"title": title, "text": text}
         folded_title, folded_text = Folded.of(title), Folded.of(text)
         mentions = self._names.find("title", title, folded_title)
         mentions += self._names.find("text", text, folded_text)
         mentions = self._qualified(mentions, originals)
         hints = self._context_hits(mentions, folded_title.text + "\n" + folded_text.text)
-        regions = self._regions(self._resolve(mentions, hints))
+        regions = self._regions(self._resolve(mentions, hints, home))
         watchlists = self._hit_watchlists(regions)
         return Tagging(regions=regions, watchlists=watchlists, focus=_focus(regions))
 
@@ -139,9 +150,14 @@ class Tagger:
             for p in places
         )
 
-    def _resolve(self, mentions: list[Mention], hints: frozenset[int]) -> list[tuple[Mention, int]]:
+    def _resolve(
+        self, mentions: list[Mention], hints: frozenset[int], home: str | None = None
+    ) -> list[tuple[Mention, int]]:
         """Each mention with the place it is, or dropped when nothing supports it."""
-        support = _Support([self._contribution(m) for m in mentions])
+        contributions = [self._contribution(m) for m in mentions]
+        if home:  # counted after the mentions, so never left out as a mention's own share
+            contributions.append((frozenset({home}), frozenset()))
+        support = _Support(contributions)
         chosen: list[tuple[Mention, int]] = []
         for number, mention in enumerate(mentions):
             rank = self._ranker(number, mention, support, hints)
@@ -180,12 +196,20 @@ class Tagger:
         self, number: int, mention: Mention, support: _Support, hints: frozenset[int]
     ) -> Callable[[int], tuple[int, ...]]:
         largest = max(self._places[i].population for i in mention.candidates)
+        a_country = any(self._places[i].kind == "country" for i in mention.candidates)
 
         def rank(index: int) -> tuple[int, ...]:
             place = self._places[index]
             # a small namesake of a big place is not chosen for its country alone (Paris,
-            # Texas over Paris in an article that names the US): its state must be named
-            by_country = place.population * HOMONYM_RATIO >= largest or place.kind != "town"
+            # Texas over Paris in an article that names the US): its state must be named; nor
+            # is a namesake of a country (Luxembourg, the Belgian province) unless curated (the
+            # state of Georgia)
+            if place.kind == "country" or place.curated:
+                by_country = True
+            elif a_country:
+                by_country = False
+            else:
+                by_country = place.population * HOMONYM_RATIO >= largest or place.kind != "town"
             return (
                 1 if index in hints else 0,
                 1 if self._own_name(index, mention.key) else 0,
@@ -234,11 +258,15 @@ class Tagger:
     def _is_anchor(self, index: int) -> bool:
         """Known well enough to count without support: curated places, countries, capitals
         of 100,000 people or more, governorates, states and provinces, big towns (100,000 in
-        the region of interest, a million elsewhere: "Man", Ivory Coast, or "Mary",
-        Turkmenistan, need their country) and the towns that give their governorate its name."""
+        the region of interest, 250,000 elsewhere: "Man", Ivory Coast, needs its country) and
+        the towns that give their governorate its name. Outside the region, a place under a
+        million people named like a person is no anchor ("Mary", Turkmenistan's province;
+        "Nelson", New Zealand's; not a state: Virginia)."""
         place = self._places[index]
         if place.curated or index in self._seats:
             return True
+        if index in self._person_named:
+            return False
         if place.kind == "capital":
             return place.population >= BIG_TOWN
         big = BIG_TOWN if place.country in TOWN_LEVEL else BIG_WORLD_TOWN
