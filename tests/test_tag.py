@@ -384,3 +384,20 @@ def test_a_foreign_namesake_does_not_blur_what_a_place_of_the_region_tells() -> 
     support the Palestinian Rafah and the Lebanese Arsal."""
     assert "ps-rafah" in ids("Egypt opened the Rafah crossing into Gaza, officials in Cairo said.")
     assert "lb-aarsal" in ids("Syrian refugees in Lebanon's Arsal were told to leave.")
+
+
+def test_names_that_hold_a_place_and_name_something_else() -> None:
+    """`non_places` in regions.yaml: matched as the longest name, then dropped."""
+    assert ids("Agence France-Presse reported the deaths.") == {}
+    assert ids("The State Duma voted on Tuesday.") == {}
+    assert ids("The fund paid US$5 million to the US agency.") == {"united-states": 1}
+
+
+def test_short_capitals_are_an_acronym_and_alternates_after_a_name_are_part_of_it() -> None:
+    """ "FAO" is the organisation, not al-Faw (a GeoNames "Fao"); "Ilocos Sur" and "Davao del
+    Sur" are Philippine provinces, not Tyre (Arabic "Sur")."""
+    assert ids("Experts from the FAO arrived.") == {}
+    assert "iq-al-faw" in ids("Shelling hit Al Faw in Basra.")
+    assert "lb-tyre" not in ids("Six students in Ilocos Sur, Philippines, fell ill.")
+    assert "lb-tyre" not in ids("Pigs died in Davao del Sur on Monday.")
+    assert ids("Paris Fashion Week opened.") == {"fr-paris": 1}  # an event, not a person

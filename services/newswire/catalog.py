@@ -159,6 +159,7 @@ class RegionList(_Strict):
     watchlists: tuple[WatchlistModel, ...] = ()
     stopnames: tuple[str, ...] = ()
     person_names: tuple[str, ...] = ()
+    non_places: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> RegionList:

@@ -390,6 +390,7 @@ class Gazetteer:
     watchlists: tuple[WatchlistSpec, ...] = ()
     stopnames: tuple[str, ...] = ()  # names never matched on their own
     person_names: tuple[str, ...] = ()  # place names that are also people's names
+    non_places: tuple[str, ...] = ()  # names holding a place's name that name something else
     given_names: tuple[str, ...] = ()  # common given names: a place right after one is a person
 
 

@@ -84,6 +84,7 @@ def build_gazetteer(regions: RegionList, base: tuple[PlaceSpec, ...] | None = No
         places=places,
         watchlists=watchlists,
         stopnames=regions.stopnames,
+        non_places=regions.non_places,
         person_names=tuple(dict.fromkeys((*regions.person_names, *base_person_names()))),
         given_names=base_given_names(),
     )

@@ -42,6 +42,8 @@ ADMIN_KINDS = frozenset({"governorate", "state", "region"})
 NOT_QUALIFIED_BY_TITLE = frozenset({"country", "governorate", "state"})
 EVERYDAY_NAME_POPULATION = 100_000  # towns this size keep a Latin name that is a stop word
 SMALL_TOWN_POPULATION = 250_000  # world towns under this size need support (tagger.py)
+WELL_KNOWN_KINDS = frozenset({"country", "governorate", "state", "capital"})
+PARTICLES = frozenset("de del la las los le du des di da do dos das von van der".split())
 MAJOR_KINDS = frozenset({"country", "capital", "governorate", "state", "province", "region"})
 FEATURE_HEADS = frozenset(
     "street st road rd avenue ave gate square boulevard blvd lane county township hotel mall "
@@ -102,6 +104,13 @@ class NameIndex:
             key for key, places in self.candidates.items()
             if any(self._places[i].kind in NOT_QUALIFIED_BY_TITLE for i in places)
         )  # fmt: skip
+        # names of a country, governorate, state, capital or curated place: a longer name
+        # that starts with them is an institution or an event, not a person
+        self._well_known = frozenset(
+            key for key, places in self.candidates.items()
+            if any(self._places[i].curated or self._places[i].kind in WELL_KNOWN_KINDS
+                   for i in places)
+        )  # fmt: skip
         # names of places that stop a person's name: countries, their divisions, capitals and
         # curated places ("Jordan Syria"), not a town ("Mary Middleton said")
         self._major = frozenset(
@@ -118,8 +127,19 @@ class NameIndex:
             p.iso_code[3:]: i for i, p in enumerate(self._places)
             if p.kind == "state" and p.iso_code and p.iso_code.startswith("US-")
         }  # fmt: skip
+        # keys no candidate has as its own name, of GeoNames places only ("Sur" for Tyre)
+        self._alternate_only = frozenset(
+            key for key, places in self.candidates.items()
+            if all(not self._places[i].curated and fold_name(self._places[i].name) != key
+                   for i in places)
+        )  # fmt: skip
+        # names that hold a place's name and name something else ("Agence France-Presse"):
+        # matched, so the longest match, and dropped
+        self._non_places = frozenset(fold_name(n) for n in gazetteer.non_places) - set(
+            self.candidates
+        )
         self._automaton = ahocorasick.Automaton()
-        for key in self.candidates:
+        for key in (*self.candidates, *self._non_places):
             self._automaton.add_word(key, key)
         if self.candidates:
             self._automaton.make_automaton()
@@ -147,6 +167,8 @@ class NameIndex:
             if _bounded(folded.text, start, end + 1, self._scripts.get(key, "latin")):
                 found.append((start, end + 1, key))
         for start, end, key in _leftmost_longest(found):
+            if key in self._non_places:
+                continue
             o_start, o_end = folded.original_span(start, end)
             if not self._looks_like_a_name(key, original[o_start:o_end]):
                 continue
@@ -157,14 +179,20 @@ class NameIndex:
                 continue
             if key in self._small_foreign and self._ends_a_name(original, o_start, before):
                 continue
+            if key in self._alternate_only and _after_a_name(original, o_start, before):
+                continue
             yield Mention(field, o_start, o_end, key, self.candidates[key],
                            _weight(field, o_start))  # fmt: skip
 
     def _looks_like_a_name(self, key: str, span: str) -> bool:
+        """A Latin name needs a capital; in capitals, a name of three letters or fewer is an
+        acronym ("FAO", not al-Faw) unless the gazetteer knows it as one."""
         if self._scripts.get(key, "latin") != "latin":
             return True
         if key in self._acronyms:
             return span.isupper()
+        if span.isupper() and len(span) <= 3:
+            return False
         return any(ch.isupper() for ch in span)
 
     def _is_a_person(
@@ -177,8 +205,9 @@ class NameIndex:
             return False
         if _name_like(after) and _plain(after) not in NOT_A_PERSON_NEXT:
             longer_name = _name_like(_next_word(text, text.index(after, end) + len(after)))
-            if longer_name and key in self._official:
-                return False  # "Georgia Southern University"; but "Mary Ann Wade" is a person
+            if longer_name and key in self._well_known:
+                return False  # "Georgia Southern University", "Paris Fashion Week"; but "Mary
+                # Ann Wade" is a person
             return not self._is_place_word(after)
         return (
             _name_like(before)
@@ -294,8 +323,8 @@ def _is_acronym(name: str) -> bool:
 
 
 def _bounded(text: str, start: int, end: int, script: str) -> bool:
-    if end < len(text) and text[end].isalnum():
-        return False
+    if end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+        return False  # a key ending in a sign ("US$") may touch what follows ("US$5")
     clitics = (
         ARABIC_PROCLITICS if script == "arabic" else HEBREW_PROCLITICS if script == "hebrew"
         else frozenset()
@@ -337,6 +366,20 @@ def _next_word(text: str, end: int) -> str | None:
 def _previous_word(text: str, start: int) -> str | None:
     match = re.search(r"([^\W\d_][\w.]*)\s+$", text[max(0, start - 40) : start])
     return match.group(1) if match else None
+
+
+def _after_a_name(text: str, start: int, before: str | None) -> bool:
+    """A GeoNames alternate name right after a capitalised word inside a sentence or after a
+    particle ("Ilocos Sur", "Davao del Sur": the Spanish "south", not Tyre's "Sur")."""
+    if before is None:
+        return False
+    if before in PARTICLES:
+        return True
+    return (
+        _name_like(before)
+        and _plain(before) not in NOT_A_PERSON_BEFORE
+        and not _starts_sentence(text, start, before)
+    )
 
 
 def _small_foreign_town(place: PlaceSpec) -> bool:
