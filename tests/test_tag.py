@@ -401,3 +401,11 @@ def test_short_capitals_are_an_acronym_and_alternates_after_a_name_are_part_of_i
     assert "lb-tyre" not in ids("Six students in Ilocos Sur, Philippines, fell ill.")
     assert "lb-tyre" not in ids("Pigs died in Davao del Sur on Monday.")
     assert ids("Paris Fashion Week opened.") == {"fr-paris": 1}  # an event, not a person
+
+
+def test_every_country_has_its_demonym() -> None:
+    """Demonyms of countries the curated file does not list come from countryinfo at build
+    ("Nigerian", "Greeks"); they tag the country with `demonym_only`."""
+    for text, country in (("A Nigerian doctor arrived.", "nigeria"), ("Greeks voted.", "greece")):
+        [people] = TAGGER.tag("", text).regions
+        assert (people.id, people.demonym_only) == (country, True)

@@ -63,6 +63,7 @@ def _base_place(raw: dict[str, Any]) -> PlaceSpec:
         lat=raw.get("lat"),
         lon=raw.get("lon"),
         population=raw.get("population", 0),
+        demonyms=tuple(raw.get("demonyms", ())),
     )
 
 

@@ -204,6 +204,7 @@ def _countries(countries: dict[str, dict[str, Any]]) -> Iterator[dict[str, Any]]
 
     arabic = _translations("iso3166-1", "ar")
     hebrew = _translations("iso3166-1", "he")
+    demonyms = country_demonyms()
     for code, info in sorted(countries.items()):
         iso = pycountry.countries.get(alpha_2=code)
         common = getattr(iso, "common_name", None) if iso else None
@@ -223,7 +224,40 @@ def _countries(countries: dict[str, dict[str, Any]]) -> Iterator[dict[str, Any]]
             geonames_id=info["geonameid"],
             population=info["population"],
             names=usable_names(names, "IL"),  # Hebrew country names are kept for all
+            demonyms=demonyms.get(code),
         )
+
+
+def country_demonyms() -> dict[str, list[str]]:
+    """ISO code -> the country's English demonym and its plural ("Canadian", "Canadians"),
+    from countryinfo; a demonym several countries share ("Congolese", "Dominican") is left to
+    the curated regions.yaml."""
+    import countryinfo
+
+    found: dict[str, list[str]] = {}
+    for country in countryinfo.all_countries():
+        try:
+            code, raw = country.iso(2), country.demonym()
+        except (KeyError, countryinfo.CountryNotFoundError):
+            continue
+        if isinstance(code, str) and isinstance(raw, str):
+            found[code] = [d.strip() for d in raw.split(",") if d.strip()]
+    users: dict[str, set[str]] = defaultdict(set)
+    for code, names in found.items():
+        for name in names:
+            users[name].add(code)
+    return {
+        code: sorted({form for n in names if len(users[n]) == 1 for form in (n, _plural(n))})
+        for code, names in sorted(found.items())
+        if any(len(users[n]) == 1 for n in names)
+    }
+
+
+def _plural(demonym: str) -> str:
+    """ "Canadian" -> "Canadians"; "Chinese", "Swiss", "British", "Dutch" stay as they are."""
+    if demonym.endswith(("ese", "ss", "sh", "ch")):
+        return demonym
+    return demonym + "s"
 
 
 def _admin1_ids(cities: list[dict[str, Any]]) -> Iterator[tuple[tuple[str, str], dict[str, Any]]]:

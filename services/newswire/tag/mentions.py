@@ -244,7 +244,7 @@ def _names_to_places(
         keys: set[str] = set()
         own = fold_name(place.name)
         stopped = stop - {own}  # a stop name is another place's alternate: Salem, Oregon stays
-        for name in place.names:
+        for name in dict.fromkeys((*place.names, *place.demonyms)):
             folded = fold_name(name)
             if folded in stopped or (not place.curated and _is_everyday(folded, place, words)):
                 continue
