@@ -161,12 +161,10 @@ class NameIndex:
     def _mentions(self, field: str, folded: Folded, original: str) -> Iterator[Mention]:
         if not self.candidates:
             return
-        found = []
-        for end, key in self._automaton.iter(folded.text):
-            start = end - len(key) + 1
-            if _bounded(folded.text, start, end + 1, self._scripts.get(key, "latin")):
-                found.append((start, end + 1, key))
-        for start, end, key in _leftmost_longest(found):
+        # where folding kept offsets, a span in lower case is no name: dropped before the
+        # longest-match pass (most of the automaton's hits are words: "police", "union")
+        same = original if folded.ends is None else None
+        for start, end, key in _leftmost_longest(self._bounded_hits(folded.text, same)):
             if key in self._non_places:
                 continue
             o_start, o_end = folded.original_span(start, end)
@@ -183,6 +181,27 @@ class NameIndex:
                 continue
             yield Mention(field, o_start, o_end, key, self.candidates[key],
                            _weight(field, o_start))  # fmt: skip
+
+    def _bounded_hits(self, text: str, original: str | None) -> list[tuple[int, int, str]]:
+        """Every key the automaton finds that stands as a word (and, given the original with
+        the same offsets, is not all lower case): (start, end, key). Most hits are inside
+        words, so the Latin test is inlined (the hot loop of tagging)."""
+        found = []
+        size, scripts = len(text), self._scripts
+        for last, key in self._automaton.iter(text):
+            start, end = last - len(key) + 1, last + 1
+            script = scripts.get(key)
+            if script is None:  # Latin: no letter or digit on either side
+                if start and text[start - 1].isalnum():
+                    continue
+                if end < size and text[end].isalnum() and text[last].isalnum():
+                    continue
+            elif not _bounded(text, start, end, script):
+                continue
+            if original is not None and original[start:end].islower():
+                continue
+            found.append((start, end, key))
+        return found
 
     def _looks_like_a_name(self, key: str, span: str) -> bool:
         """A Latin name needs a capital; in capitals, a name of three letters or fewer is an
@@ -255,7 +274,7 @@ def _names_to_places(
             keys |= name_variants(
                 name,
                 generous,
-                min_letters=3 if place.population >= SHORT_NAME_POPULATION else MIN_LETTERS,
+                min_letters=_min_letters(place, regional),
                 adjective=place.kind == "country",
             )
             if place.kind in ADMIN_KINDS:
@@ -263,6 +282,14 @@ def _names_to_places(
         for key in keys - stopped:
             table[key].append(index)
     return {key: tuple(places) for key, places in table.items()}, frozenset(acronyms)
+
+
+def _min_letters(place: PlaceSpec, regional: bool) -> int:
+    """Three-letter names for the region's towns of 100,000 ("Van", "Qom"); elsewhere four
+    ("Man", Ivory Coast, "Ica", Peru, and "Rom" for Rome are inside too many words)."""
+    if regional and place.population >= SHORT_NAME_POPULATION:
+        return 3
+    return MIN_LETTERS
 
 
 def _demonym_keys(gazetteer: Gazetteer) -> dict[str, frozenset[int]]:
@@ -356,16 +383,28 @@ def _weight(field: str, start: int) -> float:
     return LEAD_WEIGHT if start < LEAD_CHARS else BODY_WEIGHT
 
 
+_NEXT_WORD = re.compile(r"\s*([^\W\d_][\w.]*)")
+_WORD_AT_END = re.compile(r"[^\W\d_][\w.]*$")
+
+
 def _next_word(text: str, end: int) -> str | None:
-    match = re.match(r"\s*([^\W\d_][\w.]*)", text[end : end + 40])
-    if match is None or match.start(1) == 0:
+    match = _NEXT_WORD.match(text, end, end + 40)
+    if match is None or match.start(1) == end:
         return None
     return match.group(1)
 
 
 def _previous_word(text: str, start: int) -> str | None:
-    match = re.search(r"([^\W\d_][\w.]*)\s+$", text[max(0, start - 40) : start])
-    return match.group(1) if match else None
+    """The word (letters first, then letters, digits, dots) that ends right before the spaces
+    before `start` ("in" for "... in Paris"); None after punctuation ("said, Paris")."""
+    window = text[max(0, start - 40) : start]
+    if not window[-1:].isspace():
+        return None
+    tokens = window.rsplit(None, 1)
+    if not tokens:
+        return None
+    match = _WORD_AT_END.search(tokens[-1])
+    return match.group(0) if match else None
 
 
 def _after_a_name(text: str, start: int, before: str | None) -> bool:

@@ -17,7 +17,15 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from newswire.models import Focus, Gazetteer, PlaceSpec, RegionTag, Span, Tagging
+from newswire.models import (
+    Focus,
+    Gazetteer,
+    PlaceSpec,
+    RegionTag,
+    Span,
+    Tagging,
+    WatchlistSpec,
+)
 from newswire.tag.gazetteer_build import ALTERNATES_POPULATION, TOWN_LEVEL
 from newswire.tag.geo import within
 from newswire.tag.mentions import SMALL_TOWN_POPULATION, Mention, NameIndex
@@ -25,6 +33,8 @@ from newswire.tag.names import Folded, fold_name
 
 BIG_TOWN = 100_000  # GeoNames towns this size count without their country in the article
 BIG_WORLD_TOWN = SMALL_TOWN_POPULATION  # the same outside the region of interest
+CONTRIBUTION_CACHE = 100_000  # names' contributions remembered
+NEAR_CACHE = 100_000  # watchlist distances remembered (points are the gazetteer's places)
 HOMONYM_RATIO = 10  # a town this much smaller than a namesake needs more than its country
 KIND_RANK = {
     "country": 6, "capital": 5, "governorate": 4, "state": 4, "territory": 4, "region": 4,
@@ -68,6 +78,14 @@ class Tagger:
         self._ancestors = [_one(shared, tuple(self._walk_up(p))) for p in self._places]
         # each place and its ancestors below country level
         self._regional = [self._below_country(i) for i in range(len(self._places))]
+        self._near_cache: dict[tuple[str, float, float], bool] = {}
+        self._contributions: dict[
+            tuple[str, tuple[int, ...]], tuple[frozenset[str], frozenset[str]]
+        ] = {}
+        self._foreign = [
+            not p.curated and p.kind != "country" and p.country not in TOWN_LEVEL
+            for p in self._places
+        ]
         self._seats = frozenset(i for i, p in enumerate(self._places) if self._names_its_parent(p))
         people = frozenset(fold_name(n) for n in gazetteer.person_names)
         self._person_named = frozenset(
@@ -170,7 +188,17 @@ class Tagger:
         """What a mention tells about the others: the countries and places (with their
         governorates) that all its candidates share, when all of them are well-known places.
         A name the region of interest (or a curated place) has is read as that place ("Gaza",
-        not Gaza Province, Mozambique; "Lebanon", not one of the US towns)."""
+        not Gaza Province, Mozambique; "Lebanon", not one of the US towns). Remembered per
+        name and candidates (the same names recur from article to article)."""
+        key = (mention.key, mention.candidates)
+        found = self._contributions.get(key)
+        if found is None:
+            found = self._shared_by(mention)
+            if len(self._contributions) < CONTRIBUTION_CACHE:
+                self._contributions[key] = found
+        return found
+
+    def _shared_by(self, mention: Mention) -> tuple[frozenset[str], frozenset[str]]:
         candidates = self._by_own_name(mention)
         candidates = tuple(i for i in candidates if not self._is_foreign(i)) or candidates
         if not all(self._is_anchor(i) for i in candidates):
@@ -227,25 +255,21 @@ class Tagger:
     def _most_specific(self, candidates: tuple[int, ...]) -> tuple[int, ...]:
         """A city and its governorate of the same name: the name is the city's. A country
         stays a candidate (Mexico, not the State of Mexico)."""
+        if len(candidates) == 1:
+            return candidates
         ids = {self._places[i].id for i in candidates}
-        inner = tuple(
-            i
-            for i in candidates
-            if self._places[i].kind == "country" or not ids & set(self._descendant_of(i, ids))
-        )
+        # the candidates another candidate lies inside
+        outer = {a for i in candidates for a in self._ancestors[i] if a in ids}
+        kept = (i for i in candidates if self._places[i].id not in outer or self._is_country(i))
+        inner = tuple(kept)
         return inner or candidates
 
-    def _descendant_of(self, index: int, ids: set[str]) -> Iterator[str]:
-        """The candidates (by id) that lie inside the place at `index`."""
-        own = self._places[index].id
-        for other in ids:
-            if other != own and own in self._ancestors[self._index[other]]:
-                yield other
+    def _is_country(self, index: int) -> bool:
+        return self._places[index].kind == "country"
 
     def _is_foreign(self, index: int) -> bool:
         """A GeoNames place below country level outside the region of interest."""
-        place = self._places[index]
-        return not place.curated and place.kind != "country" and place.country not in TOWN_LEVEL
+        return self._foreign[index]
 
     def _counts_alone(self, index: int, key: str) -> bool:
         """An anchor named by its own name; outside the region of interest a GeoNames
@@ -313,15 +337,23 @@ class Tagger:
             for region in regions:
                 if region.score < watchlist.min_score:
                     continue
-                near = (
-                    region.lat is not None
-                    and region.lon is not None
-                    and any(within(area, region.lat, region.lon) for area in watchlist.areas)
-                )
+                near = self._near(watchlist, region)
                 if region.ids() & members or near:
                     hits.append(watchlist.id)
                     break
         return tuple(hits)
+
+    def _near(self, watchlist: WatchlistSpec, region: RegionTag) -> bool:
+        """Is the region within one of the watchlist's areas (remembered per point)?"""
+        if region.lat is None or region.lon is None or not watchlist.areas:
+            return False
+        key = (watchlist.id, region.lat, region.lon)
+        found = self._near_cache.get(key)
+        if found is None:
+            found = any(within(area, region.lat, region.lon) for area in watchlist.areas)
+            if len(self._near_cache) < NEAR_CACHE:
+                self._near_cache[key] = found
+        return found
 
     def _names_its_parent(self, place: PlaceSpec) -> bool:
         """A town that shares a name with its governorate (Daraa in Dar'a governorate)."""
