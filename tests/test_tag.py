@@ -409,3 +409,12 @@ def test_every_country_has_its_demonym() -> None:
     for text, country in (("A Nigerian doctor arrived.", "nigeria"), ("Greeks voted.", "greece")):
         [people] = TAGGER.tag("", text).regions
         assert (people.id, people.demonym_only) == (country, True)
+
+
+def test_a_big_town_used_as_a_place_counts_without_its_country() -> None:
+    """After "in", "near", "from", a foreign town of 100,000 people counts alone; without the
+    cue it still needs its country or state."""
+    assert ids("Officials in Gainesville said the fire was out.") == {"us-gainesville": 1}
+    assert ids("Gainesville officials said the fire was out.") == {}
+    assert ids("Volunteers came from Torrington.") == {}  # 35,000 people: still needs support
+    assert ids("Volunteers came from Mansfield.") == {"gb-mansfield": 1}  # the biggest one

@@ -43,6 +43,7 @@ NOT_QUALIFIED_BY_TITLE = frozenset({"country", "governorate", "state"})
 EVERYDAY_NAME_POPULATION = 100_000  # towns this size keep a Latin name that is a stop word
 SMALL_TOWN_POPULATION = 250_000  # world towns under this size need support (tagger.py)
 WELL_KNOWN_KINDS = frozenset({"country", "governorate", "state", "capital"})
+LOCATIVES = frozenset("in near from outside inside into across".split())
 PARTICLES = frozenset("de del la las los le du des di da do dos das von van der".split())
 MAJOR_KINDS = frozenset({"country", "capital", "governorate", "state", "province", "region"})
 FEATURE_HEADS = frozenset(
@@ -83,6 +84,7 @@ class Mention:
     candidates: tuple[int, ...]
     weight: float  # title 3, lead 2, body 1
     qualified: bool = False  # "Salem, Oregon": placed by the name after it, which is support
+    located: bool = False  # after "in", "near", "from": the text uses it as a place
 
 
 class NameIndex:
@@ -179,8 +181,9 @@ class NameIndex:
                 continue
             if key in self._alternate_only and _after_a_name(original, o_start, before):
                 continue
+            located = before is not None and _plain(before) in LOCATIVES
             yield Mention(field, o_start, o_end, key, self.candidates[key],
-                           _weight(field, o_start))  # fmt: skip
+                          _weight(field, o_start), located=located)  # fmt: skip
 
     def _bounded_hits(self, text: str, original: str | None) -> list[tuple[int, int, str]]:
         """Every key the automaton finds that stands as a word (and, given the original with

@@ -180,7 +180,12 @@ class Tagger:
         for number, mention in enumerate(mentions):
             rank = self._ranker(number, mention, support, hints)
             best = max(self._most_specific(mention.candidates), key=rank)
-            if mention.qualified or self._counts_alone(best, mention.key) or any(rank(best)[2:4]):
+            if (
+                mention.qualified
+                or self._counts_alone(best, mention.key)
+                or any(rank(best)[2:4])
+                or (mention.located and self._big_enough_where_located(best, mention.key))
+            ):
                 chosen.append((mention, best))
         return chosen
 
@@ -270,6 +275,17 @@ class Tagger:
     def _is_foreign(self, index: int) -> bool:
         """A GeoNames place below country level outside the region of interest."""
         return self._foreign[index]
+
+    def _big_enough_where_located(self, index: int, key: str) -> bool:
+        """After "in", "near", "from" the text uses the name as a place: a town of 100,000
+        named by its own name counts without its country ("a fire in Gainesville"), unless
+        the name is also a person's."""
+        place = self._places[index]
+        return (
+            self._own_name(index, key)
+            and index not in self._person_named
+            and place.population >= BIG_TOWN
+        )
 
     def _counts_alone(self, index: int, key: str) -> bool:
         """An anchor named by its own name; outside the region of interest a GeoNames
