@@ -4,9 +4,12 @@ leftmost-longest matches, and the guards that drop what is not a mention of the 
 
 Guards: Latin names need a capital letter (acronyms such as "UAE" need all capitals); a name
 followed by a feature word ("Damascus Gate", "Baghdad Street") or after "New" ("New Mexico") is
-part of a longer name; a name after a person's title ("Sheikh Zayed") or a place that is also a
-first name next to another name ("Jordan Henderson", "Michael Jordan") is a person. Everyday
-words (jusText's stop lists for English, Arabic and Hebrew) are never a GeoNames place.
+part of a longer name, as is an alternate name after a capitalised word ("Ilocos Sur"); a name
+after a person's title or a given name ("Sheikh Zayed", "George Washington") or a place that is
+also a person's name next to another name ("Jordan Henderson", "Mary Wheeler") is a person.
+Everyday words (jusText's stop lists for English, Arabic and Hebrew) are never a GeoNames
+place; `non_places` ("Agence France-Presse") are matched and dropped. US state abbreviations
+after a town ("Athens, Ga.") are mentions of the state (abbreviations.py).
 """
 
 from __future__ import annotations

@@ -1,13 +1,15 @@
 """Tag stage: decide which places an article is about, score them and find its watchlists.
 
-Names are found by mentions.py. Here: a country followed by another country's state ("Lebanon,
-Pennsylvania") is a namesake and dropped; a shared name followed by its country ("Tripoli,
-Lebanon") keeps the places there. Names that several places share are resolved by the
-article's other places (country and governorate co-mentions, curated context words), then by
-what the name is (a place's own name before an alternate, a city before its governorate of the
-same name, a country before a capital before a town) and by population. Small GeoNames towns
-count only when the article names their country or governorate too. Each place gets a score
-(its share of the weighted mentions: title 3, lead 2, body 1) and the article a focus.
+Names are found by mentions.py. Here: "X, Y" keeps the places X inside Y and the Y holding
+them ("Tripoli, Lebanon", "Athens, Ga.", "London, Ontario"), both supported. Names that several
+places share are resolved by the article's other places (country, governorate, state and
+province co-mentions, the outlet's country, curated context words), then by what the name is
+(a place's own name before an alternate, a city before its governorate of the same name, a
+country before a capital before a town) and by population; a namesake ten times smaller, or a
+foreign namesake of a country, needs more than its country. Small GeoNames towns, small
+capitals and foreign alternate names count only with support (or, for a town of 100,000,
+after "in", "near", "from"). Each place gets a score (its share of the weighted mentions:
+title 3, lead 2, body 1) and the article a focus.
 """
 
 from __future__ import annotations
