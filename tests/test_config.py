@@ -130,6 +130,19 @@ def test_an_outlet_country_is_a_country_code_of_the_gazetteer(config_dir: Path) 
     assert (feed.outlet.id, feed.outlet.country) == ("shafaq-news", "IQ")
 
 
+def test_an_outlet_area_is_a_subdivision_of_its_country(config_dir: Path) -> None:
+    feeds = config_dir / "feeds.yaml"
+    edit(feeds, {"outlets.0.country": "IQ", "outlets.0.area": "US-TX"})
+    with pytest.raises(ConfigError, match=r"shafaq-news: area: 'US-TX' is not a state or .*IQ"):
+        load_config(config_dir, environ={})
+    edit(feeds, {"outlets.0.country": None, "outlets.0.area": "Texas"})
+    with pytest.raises(ConfigError, match=r"outlets\.0\.area: .*pattern"):
+        load_config(config_dir, environ={})
+    edit(feeds, {"outlets.0.area": "US-TX"})  # the country follows from the area
+    outlet = load_config(config_dir, environ={}).feeds[0].outlet
+    assert (outlet.country, outlet.area) == ("US", "US-TX")
+
+
 def test_bad_cleaning_regex_is_named(config_dir: Path) -> None:
     edit(config_dir / "feeds.yaml", {"outlets.0.cleaning.datelines": ["(unclosed"]})
     with pytest.raises(ConfigError, match=r"outlets\.0\.cleaning\.datelines\.0: .*regular expr"):

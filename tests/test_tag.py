@@ -373,6 +373,22 @@ def test_the_outlet_country_supports_its_own_towns() -> None:
     assert oxford == {"US": ["us-oxford"], "GB": ["gb-oxford"]}
 
 
+def test_a_local_outlets_area_decides_only_where_the_article_does_not() -> None:
+    """`area` of an outlet (its state or province): a Texas paper's Paris and Palestine are
+    the Texan towns; an article that names Gaza still means the country."""
+
+    def tagged(text: str, area: str | None) -> list[str]:
+        return [r.id for r in TAGGER.tag("", text, home="US", home_area=area).regions]
+
+    assert tagged("Paris police said a man was hurt.", None) == ["fr-paris"]
+    assert tagged("Paris police said a man was hurt.", "US-TX") == ["us-paris"]
+    assert tagged("Parents in Palestine met on Monday.", "US-TX") == ["us-palestine"]
+    assert tagged("Parents in Palestine met on Monday.", None) == ["palestine"]
+    gaza = "Protests over the war in Gaza spread as Palestine sought recognition."
+    assert tagged(gaza, "US-TX") == ["ps-gaza-strip", "palestine"]
+    assert tagged("A Gainesville man was arrested.", "US-TX") == ["us-gainesville-4692746"]
+
+
 def test_a_stop_name_stays_the_own_name_of_another_place() -> None:
     """ "Salem" is a stop name (an alternate name of Jerusalem), not for Salem, Oregon."""
     assert "us-salem" in ids("Protesters marched in Salem, Oregon.")

@@ -112,8 +112,9 @@ def test_the_outlet_country_reaches_the_tagger() -> None:
         summary="A Gainesville man was charged with arson on Friday.",
     )
     places = {}
-    for country in (None, "US"):
-        local = replace(feed, outlet=replace(feed.outlet, country=country))
+    for country, area in ((None, None), ("US", None), ("US", "US-TX")):
+        local = replace(feed, outlet=replace(feed.outlet, country=country, area=area))
         article = build_article(entry, None, None, local, ExtractSettings(), TAGGER)
-        places[country] = [r.id for r in article.tagging.regions]
-    assert places == {None: [], "US": ["us-gainesville"]}
+        places[area or country] = [r.id for r in article.tagging.regions]
+    # the Florida town (the biggest) for a US outlet, the Texan one for a Texas outlet
+    assert places == {None: [], "US": ["us-gainesville"], "US-TX": ["us-gainesville-4692746"]}

@@ -59,8 +59,10 @@ class OutletModel(_Strict):
     name: str = Field(min_length=1)
     homepage: HttpUrl | None = None
     language: str | None = None
-    # the outlet's own country (ISO 3166-1 alpha-2): the tagger's prior for shared names
+    # the outlet's own country (ISO 3166-1 alpha-2) and, for a local outlet, its state or
+    # province (ISO 3166-2): the tagger's prior for shared names
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    area: str | None = Field(default=None, pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
     feeds: tuple[FeedModel, ...] = Field(min_length=1)
     cleaning: CleaningModel = CleaningModel()
 
@@ -194,7 +196,8 @@ def to_feed_specs(feed_list: FeedList, poll: PollSettings) -> tuple[FeedSpec, ..
             name=outlet.name,
             homepage=outlet.homepage,
             language=outlet.language,
-            country=outlet.country,
+            country=outlet.country or (outlet.area[:2] if outlet.area else None),
+            area=outlet.area,
             dateline_patterns=outlet.cleaning.datelines,
             trailer_patterns=outlet.cleaning.trailers,
         )

@@ -71,13 +71,20 @@ def load_config(
 
 
 def check_outlet_countries(feeds: tuple[FeedSpec, ...], gazetteer: Gazetteer, path: Path) -> None:
-    """Every outlet's `country` is a country of the gazetteer."""
+    """Every outlet's `country` is a country of the gazetteer, its `area` a subdivision of
+    that country the gazetteer knows."""
     known = {p.country for p in gazetteer.places if p.kind == "country"}
+    areas = {p.iso_code: p.country for p in gazetteer.places if p.iso_code and "-" in p.iso_code}
     for feed in feeds:
-        country = feed.outlet.country
-        if country is not None and country not in known:
+        outlet = feed.outlet
+        if outlet.country is not None and outlet.country not in known:
             raise ConfigError(
-                f"{path}: outlets: {feed.outlet.id}: country: {country!r} is not a country code"
+                f"{path}: outlets: {outlet.id}: country: {outlet.country!r} is not a country code"
+            )
+        if outlet.area is not None and areas.get(outlet.area) != outlet.country:
+            raise ConfigError(
+                f"{path}: outlets: {outlet.id}: area: {outlet.area!r} is not a state or "
+                f"province of {outlet.country} in the gazetteer"
             )
 
 

@@ -21,6 +21,7 @@ class OutletSpec:
     language: str | None = None
     dateline_patterns: tuple[str, ...] = ()
     country: str | None = None  # ISO code: the tagger's prior for names several places share
+    area: str | None = None  # ISO 3166-2 code of a local outlet's state or province: the same
     trailer_patterns: tuple[str, ...] = ()
 
 

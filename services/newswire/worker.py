@@ -153,7 +153,9 @@ def build_article(
         title=title,
         text=extracted.text,
         extraction=extracted,
-        tagging=tagger.tag(title, extracted.text, home=feed.outlet.country),
+        tagging=tagger.tag(
+            title, extracted.text, home=feed.outlet.country, home_area=feed.outlet.area
+        ),
         content_hash="sha256:" + hashlib.sha256(extracted.text.encode("utf-8")).hexdigest(),
         fetched_at=page.fetched_at if page else _now(),
         guid=entry.guid,

@@ -81,6 +81,7 @@ class Tagger:
         # each place and its ancestors below country level
         self._regional = [self._below_country(i) for i in range(len(self._places))]
         self._near_cache: dict[tuple[str, float, float], bool] = {}
+        self._by_iso = {p.iso_code: p.id for p in self._places if p.iso_code and "-" in p.iso_code}
         self._contributions: dict[
             tuple[str, tuple[int, ...]], tuple[frozenset[str], frozenset[str]]
         ] = {}
@@ -104,17 +105,21 @@ class Tagger:
         """How many distinct folded names the matcher knows."""
         return len(self._names.candidates)
 
-    def tag(self, title: str, text: str, home: str | None = None) -> Tagging:
+    def tag(
+        self, title: str, text: str, home: str | None = None, home_area: str | None = None
+    ) -> Tagging:
         """The regions the title and text are about, their scores, focus and watchlists.
         `home`, the outlet's country, supports the places there as a co-mentioned country
-        would: a local paper's "Gainesville" is its own."""
+        would: a local paper's "Gainesville" is its own. `home_area`, a local outlet's state
+        or province (ISO 3166-2), as a co-mentioned state would: a Texas paper's Paris."""
         originals = {"title": title, "text": text}
         folded_title, folded_text = Folded.of(title), Folded.of(text)
         mentions = self._names.find("title", title, folded_title)
         mentions += self._names.find("text", text, folded_text)
         mentions = self._qualified(mentions, originals)
         hints = self._context_hits(mentions, folded_title.text + "\n" + folded_text.text)
-        regions = self._regions(self._resolve(mentions, hints, home))
+        area = self._by_iso.get(home_area) if home_area else None
+        regions = self._regions(self._resolve(mentions, hints, home, area))
         watchlists = self._hit_watchlists(regions)
         return Tagging(regions=regions, watchlists=watchlists, focus=_focus(regions))
 
@@ -171,21 +176,22 @@ class Tagger:
         )
 
     def _resolve(
-        self, mentions: list[Mention], hints: frozenset[int], home: str | None = None
+        self,
+        mentions: list[Mention],
+        hints: frozenset[int],
+        home: str | None = None,
+        area: str | None = None,
     ) -> list[tuple[Mention, int]]:
         """Each mention with the place it is, or dropped when nothing supports it."""
-        contributions = [self._contribution(m) for m in mentions]
-        if home:  # counted after the mentions, so never left out as a mention's own share
-            contributions.append((frozenset({home}), frozenset()))
-        support = _Support(contributions)
+        support = _Support([self._contribution(m) for m in mentions])
         chosen: list[tuple[Mention, int]] = []
         for number, mention in enumerate(mentions):
-            rank = self._ranker(number, mention, support, hints)
+            rank = self._ranker(number, mention, support, hints, (home, area))
             best = max(self._most_specific(mention.candidates), key=rank)
             if (
                 mention.qualified
                 or self._counts_alone(best, mention.key)
-                or any(rank(best)[2:4])
+                or any(rank(best)[2:5])
                 or (mention.located and self._big_enough_where_located(best, mention.key))
             ):
                 chosen.append((mention, best))
@@ -228,8 +234,18 @@ class Tagger:
         return tuple(p for p in chain if self._places[self._index[p]].kind not in WIDE_KINDS)
 
     def _ranker(
-        self, number: int, mention: Mention, support: _Support, hints: frozenset[int]
+        self,
+        number: int,
+        mention: Mention,
+        support: _Support,
+        hints: frozenset[int],
+        home: tuple[str | None, str | None] = (None, None),
     ) -> Callable[[int], tuple[int, ...]]:
+        """The key that orders a mention's candidates: curated context, own name, the
+        article's support for the place's governorate or state and for its country, then the
+        outlet's home (a prior: it decides only where the article does not), kind, the region
+        of interest, population."""
+        country_home, area_home = home
         largest = max(self._places[i].population for i in mention.candidates)
         a_country = any(self._places[i].kind == "country" for i in mention.candidates)
 
@@ -245,6 +261,12 @@ class Tagger:
                 by_country = False
             else:
                 by_country = place.population * HOMONYM_RATIO >= largest or place.kind != "town"
+            if area_home is not None and area_home in self._regional[index]:
+                at_home = 2
+            elif by_country and country_home in self._countries_of(index):
+                at_home = 1
+            else:
+                at_home = 0
             return (
                 1 if index in hints else 0,
                 1 if self._own_name(index, mention.key) else 0,
@@ -252,6 +274,7 @@ class Tagger:
                 sum(support.country(number, c) for c in self._countries_of(index))
                 if by_country
                 else 0,
+                at_home,
                 KIND_RANK.get(place.kind, 2),
                 0 if self._is_foreign(index) else 1,
                 place.population,
