@@ -427,11 +427,13 @@ def _after_a_name(text: str, start: int, before: str | None) -> bool:
     )
 
 
+def is_foreign(place: PlaceSpec) -> bool:
+    """A GeoNames place below country level outside the region of interest (not curated)."""
+    return not place.curated and place.kind != "country" and place.country not in TOWN_LEVEL
+
+
 def _small_foreign_town(place: PlaceSpec) -> bool:
-    return (
-        place.kind == "town" and not place.curated and place.country not in TOWN_LEVEL
-        and place.population < SMALL_TOWN_POPULATION
-    )  # fmt: skip
+    return place.kind == "town" and is_foreign(place) and place.population < SMALL_TOWN_POPULATION
 
 
 def _starts_sentence(text: str, start: int, before: str) -> bool:

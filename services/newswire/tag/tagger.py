@@ -30,7 +30,7 @@ from newswire.models import (
 )
 from newswire.tag.gazetteer_build import ALTERNATES_POPULATION, TOWN_LEVEL
 from newswire.tag.geo import within
-from newswire.tag.mentions import SMALL_TOWN_POPULATION, Mention, NameIndex
+from newswire.tag.mentions import SMALL_TOWN_POPULATION, Mention, NameIndex, is_foreign
 from newswire.tag.names import Folded, fold_name
 
 BIG_TOWN = 100_000  # GeoNames towns this size count without their country in the article
@@ -85,10 +85,7 @@ class Tagger:
         self._contributions: dict[
             tuple[str, tuple[int, ...]], tuple[frozenset[str], frozenset[str]]
         ] = {}
-        self._foreign = [
-            not p.curated and p.kind != "country" and p.country not in TOWN_LEVEL
-            for p in self._places
-        ]
+        self._foreign = [is_foreign(p) for p in self._places]
         self._seats = frozenset(i for i, p in enumerate(self._places) if self._names_its_parent(p))
         people = frozenset(fold_name(n) for n in gazetteer.person_names)
         self._person_named = frozenset(
