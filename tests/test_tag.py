@@ -434,3 +434,12 @@ def test_a_big_town_used_as_a_place_counts_without_its_country() -> None:
     assert ids("Gainesville officials said the fire was out.") == {}
     assert ids("Volunteers came from Torrington.") == {}  # 35,000 people: still needs support
     assert ids("Volunteers came from Mansfield.") == {"gb-mansfield": 1}  # the biggest one
+
+
+def test_names_news_uses_that_iso_does_not() -> None:
+    """Older or English names of countries and regions, curated in regions.yaml."""
+    for name, country in (("Burma", "MM"), ("Cape Verde", "CV"), ("Swaziland", "SZ"),
+                          ("East Timor", "TL"), ("Holland", "NL"), ("Crimea", "UA"),
+                          ("Chechnya", "RU"), ("Tibet", "CN")):  # fmt: skip
+        assert countries(f"Officials in {name} said talks would resume.") == [country], name
+    assert ids("Holland police said the fire in Michigan was out.") == {"us-holland": 1, "us-mi": 1}
