@@ -81,13 +81,10 @@ def test_feed_language_like_en_us_gives_a_schema_valid_message() -> None:
     from tests.builders import FEEDS, TAGGER
 
     feed = FEEDS["shafaq-news"]
-    entry = FeedEntry(
-        feed_id=feed.id,
-        outlet_id="shafaq-news",
-        link="https://shafaq.com/en/x",
-        title="Rocket lands near Green Zone",
+    entry = feed_only_entry(
+        "Rocket lands near Green Zone",
+        "A rocket landed near the Green Zone in Baghdad.",
         language="en-us",
-        summary="A rocket landed near the Green Zone in Baghdad.",
     )
     article = build_article(entry, None, None, feed, ExtractSettings(), TAGGER)
     assert article.language == "en"
@@ -104,12 +101,8 @@ def test_the_outlet_country_reaches_the_tagger() -> None:
     from tests.builders import FEEDS, TAGGER
 
     feed = FEEDS["shafaq-news"]
-    entry = FeedEntry(
-        feed_id=feed.id,
-        outlet_id="shafaq-news",
-        link="https://example.com/x",
-        title="Gainesville man charged",
-        summary="A Gainesville man was charged with arson on Friday.",
+    entry = feed_only_entry(
+        "Gainesville man charged", "A Gainesville man was charged with arson on Friday."
     )
     places = {}
     for country, area in ((None, None), ("US", None), ("US", "US-TX")):
@@ -118,3 +111,18 @@ def test_the_outlet_country_reaches_the_tagger() -> None:
         places[area or country] = [r.id for r in article.tagging.regions]
     # the Florida town (the biggest) for a US outlet, the Texan one for a Texas outlet
     assert places == {None: [], "US": ["us-gainesville"], "US-TX": ["us-gainesville-4692746"]}
+
+
+def feed_only_entry(title: str, summary: str, language: str | None = None) -> FeedEntry:
+    """An entry of Shafaq News's first feed whose text is its summary (no page fetched)."""
+    from tests.builders import FEEDS
+
+    feed = FEEDS["shafaq-news"]
+    return FeedEntry(
+        feed_id=feed.id,
+        outlet_id="shafaq-news",
+        link="https://shafaq.com/en/x",
+        title=title,
+        language=language,
+        summary=summary,
+    )
