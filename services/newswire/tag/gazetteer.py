@@ -38,14 +38,9 @@ def base_places(path: Path = DATA_FILE) -> tuple[PlaceSpec, ...]:
     return load_base(path).places
 
 
+@lru_cache(maxsize=2)
 def load_base(path: Path = DATA_FILE) -> Base:
     """The packaged base, read once per process (JSON lines: a header, then a place a line)."""
-    return _read_base(path)
-
-
-@lru_cache(maxsize=2)
-def _read_base(path: Path) -> Base:
-    # cached by an explicit path: load_base() and load_base(DATA_FILE) are one entry
     with gzip.open(path, "rb") as handle:
         header = orjson.loads(handle.readline() or b"{}")
         if header.get("version") != FORMAT_VERSION:
