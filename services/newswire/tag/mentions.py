@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeGuard
@@ -95,7 +95,7 @@ class NameIndex:
 
     def __init__(self, gazetteer: Gazetteer) -> None:
         self._places = gazetteer.places
-        self.person_names = frozenset(fold_name(n) for n in gazetteer.person_names)
+        self._person_names = frozenset(fold_name(n) for n in gazetteer.person_names)
         self._given_names = frozenset(gazetteer.given_names)
         self.candidates, self._acronyms = _names_to_places(gazetteer)
         self.demonyms = _demonym_keys(gazetteer)  # folded demonym -> the places it names
@@ -103,20 +103,31 @@ class NameIndex:
         self._scripts = {
             key: script for key in self.candidates if (script := script_of(key)) != "latin"
         }
-        # every place's own name, folded (the tagger reads it too)
-        self.primary = [fold_name(p.name) for p in self._places]
         # names with a country, governorate or state among their places: a title before them
         # ("President of ...", "King ...") does not make them a person
-        self._official = self._keys(lambda p: p.kind in NOT_QUALIFIED_BY_TITLE)
+        self._official = frozenset(
+            key for key, places in self.candidates.items()
+            if any(self._places[i].kind in NOT_QUALIFIED_BY_TITLE for i in places)
+        )  # fmt: skip
         # names of a country, governorate, state, capital or curated place: a longer name
         # that starts with them is an institution or an event, not a person
-        self._well_known = self._keys(lambda p: p.curated or p.kind in WELL_KNOWN_KINDS)
+        self._well_known = frozenset(
+            key for key, places in self.candidates.items()
+            if any(self._places[i].curated or self._places[i].kind in WELL_KNOWN_KINDS
+                   for i in places)
+        )  # fmt: skip
         # names of places that stop a person's name: countries, their divisions, capitals and
         # curated places ("Jordan Syria"), not a town ("Mary Middleton said")
-        self._major = self._keys(lambda p: p.curated or p.kind in MAJOR_KINDS)
+        self._major = frozenset(
+            key for key, places in self.candidates.items()
+            if any(self._places[i].curated or self._places[i].kind in MAJOR_KINDS for i in places)
+        )  # fmt: skip
         # names only of small towns outside the region of interest: after a capitalised word
         # they are the end of a longer name ("Paris Hilton", "Melton Lewis Paris")
-        self._small_foreign = self._keys(_small_foreign_town, every=True)
+        self._small_foreign = frozenset(
+            key for key, places in self.candidates.items()
+            if all(_small_foreign_town(self._places[i]) for i in places)
+        )  # fmt: skip
         self._states = {
             p.iso_code[3:]: i for i, p in enumerate(self._places)
             if p.kind == "state" and p.iso_code and p.iso_code.startswith("US-")
@@ -124,7 +135,8 @@ class NameIndex:
         # keys no candidate has as its own name, of GeoNames places only ("Sur" for Tyre)
         self._alternate_only = frozenset(
             key for key, places in self.candidates.items()
-            if all(not self._places[i].curated and self.primary[i] != key for i in places)
+            if all(not self._places[i].curated and fold_name(self._places[i].name) != key
+                   for i in places)
         )  # fmt: skip
         # names that hold a place's name and name something else ("Agence France-Presse"):
         # matched, so the longest match, and dropped
@@ -137,15 +149,6 @@ class NameIndex:
         if self.candidates:
             self._automaton.make_automaton()
 
-    def _keys(self, test: Callable[[PlaceSpec], bool], every: bool = False) -> frozenset[str]:
-        """The keys any (or every) one of whose places passes `test`."""
-        which = all if every else any
-        return frozenset(
-            key
-            for key, places in self.candidates.items()
-            if which(test(self._places[i]) for i in places)
-        )
-
     def find(self, field: str, original: str, folded: Folded) -> list[Mention]:
         """The mentions of places in `original` (the title or the text, folded), in order."""
         found = list(self._mentions(field, folded, original))
@@ -157,7 +160,7 @@ class NameIndex:
         for start, end, code in state_abbreviations(original):
             index = self._states.get(code)
             if index is not None:
-                key = self.primary[index]
+                key = fold_name(self._places[index].name)
                 yield Mention(field, start, end, key, (index,), _weight(field, start))
 
     def _mentions(self, field: str, folded: Folded, original: str) -> Iterator[Mention]:
@@ -223,7 +226,7 @@ class NameIndex:
         titled = before and (_plain(before) in PERSON_TITLES or before in self._given_names)
         if titled and key not in self._official:
             return True  # "Sheikh Zayed", "Lewis Paris", "George Washington"
-        if key not in self.person_names:
+        if key not in self._person_names:
             return False
         if _name_like(after) and _plain(after) not in NOT_A_PERSON_NEXT:
             longer_name = _name_like(_next_word(text, text.index(after, end) + len(after)))
@@ -238,10 +241,11 @@ class NameIndex:
         )
 
     def _ends_a_name(self, text: str, start: int, before: str | None) -> bool:
-        """Is the capitalised word before `start` the start of a longer name (and no place)?"""
-        if before is None or not _after_a_capitalised_word(text, start, before):
+        """Is the capitalised word before `start` the start of a longer name (not a place, not
+        a word that qualifies one, not the first word of a sentence)?"""
+        if not _name_like(before) or _plain(before) in NOT_A_PERSON_BEFORE:
             return False
-        return not self._is_place_word(before)
+        return not self._is_place_word(before) and not _starts_sentence(text, start, before)
 
     def _is_place_word(self, word: str) -> bool:
         return fold_name(word) in self._major
@@ -412,12 +416,10 @@ def _previous_word(text: str, start: int) -> str | None:
 def _after_a_name(text: str, start: int, before: str | None) -> bool:
     """A GeoNames alternate name right after a capitalised word inside a sentence or after a
     particle ("Ilocos Sur", "Davao del Sur": the Spanish "south", not Tyre's "Sur")."""
-    return before in PARTICLES or _after_a_capitalised_word(text, start, before)
-
-
-def _after_a_capitalised_word(text: str, start: int, before: str | None) -> bool:
-    """Is `before` (the word just before `start`) a capitalised word inside a sentence that
-    does not qualify a place ("Paris Hilton", not "In Paris" or "Northern Syria")?"""
+    if before is None:
+        return False
+    if before in PARTICLES:
+        return True
     return (
         _name_like(before)
         and _plain(before) not in NOT_A_PERSON_BEFORE

@@ -70,7 +70,7 @@ class Tagger:
         self._index = {place.id: i for i, place in enumerate(self._places)}
         self._watchlists = gazetteer.watchlists
         self._names = NameIndex(gazetteer)
-        self._primary = self._names.primary
+        self._primary = [fold_name(p.name) for p in self._places]
         self._context = {
             i: re.compile("|".join(rf"(?<!\w){re.escape(fold_name(w))}(?!\w)" for w in p.context))
             for i, p in enumerate(self._places)
@@ -87,7 +87,7 @@ class Tagger:
         ] = {}
         self._foreign = [is_foreign(p) for p in self._places]
         self._seats = frozenset(i for i, p in enumerate(self._places) if self._names_its_parent(p))
-        people = self._names.person_names
+        people = frozenset(fold_name(n) for n in gazetteer.person_names)
         self._person_named = frozenset(
             i
             for i, p in enumerate(self._places)
@@ -244,7 +244,7 @@ class Tagger:
         of interest, population."""
         country_home, area_home = home
         largest = max(self._places[i].population for i in mention.candidates)
-        a_country = any(self._is_country(i) for i in mention.candidates)
+        a_country = any(self._places[i].kind == "country" for i in mention.candidates)
 
         def rank(index: int) -> tuple[int, ...]:
             place = self._places[index]
