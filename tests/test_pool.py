@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -13,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 from prometheus_client import REGISTRY
 
+import newswire.pool
 from newswire.pool import OverBudget, WorkerPool, limit_memory
 
 MB = 1 << 20
@@ -76,6 +78,27 @@ def test_a_task_over_the_time_limit_fails_and_its_neighbours_run_again(pool: Wor
     assert budget("time") == before + 1
     assert (REGISTRY.get_sample_value("newswire_worker_pool_replacements_total") or 0) > replaced
     assert pool.submit(square, 7).result(timeout=60) == 49  # the new pool serves
+
+
+def test_a_pool_killed_for_time_is_counted_and_killed_once_however_slowly_it_dies(
+    pool: WorkerPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kills: list[float] = []
+    kill = newswire.pool._kill
+
+    def slow_kill(inner: ProcessPoolExecutor) -> None:
+        # workers that take a second to die, as on a loaded machine: the pool is not seen
+        # broken for twenty watch cycles, and its markers still name the task over time
+        kills.append(time.monotonic())
+        threading.Timer(1.0, kill, (inner,)).start()
+
+    monkeypatch.setattr(newswire.pool, "_kill", slow_kill)
+    before = budget("time")
+    with pytest.raises(OverBudget, match="time limit"):
+        pool.submit(sleep_then, 600, 0).result(timeout=60)
+    assert len(kills) == 1
+    assert budget("time") == before + 1
+    assert pool.submit(square, 4).result(timeout=60) == 16
 
 
 def test_a_task_over_the_memory_limit_fails_in_its_worker(pool: WorkerPool) -> None:

@@ -180,8 +180,10 @@ class WorkerPool(Executor):
     def _enforce_time_limit(self) -> None:
         """Kill the workers of a pool running a task past the time limit (lock held). A
         task's clock is its marker file, written by the worker as it starts the task: only
-        the live workers' markers are read, a few files whatever the number of tasks."""
-        if self._generation in self._broken:
+        the live workers' markers are read, a few files whatever the number of tasks. A pool
+        whose workers were killed is done with: its workers may be listed, and their markers
+        there, until the pool notices they are gone, which can take more than a watch cycle."""
+        if self._generation in self._broken or self._generation in self._killed:
             return
         now, over = time.time(), []
         for process in _processes(self._inner):
