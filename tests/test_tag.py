@@ -443,3 +443,53 @@ def test_names_news_uses_that_iso_does_not() -> None:
                           ("Chechnya", "RU"), ("Tibet", "CN")):  # fmt: skip
         assert countries(f"Officials in {name} said talks would resume.") == [country], name
     assert ids("Holland police said the fire in Michigan was out.") == {"us-holland": 1, "us-mi": 1}
+
+
+# --- evidence from the document itself (issue 21, second pass) ----------------------------
+
+
+def test_a_name_said_twice_is_not_its_own_support() -> None:
+    """Each "Alexandria" used to support the other's Egyptian reading; Virginia decides."""
+    text = "When Alexandria police found the body in Virginia, an Alexandria grand jury met."
+    assert "us-alexandria" in ids(text)
+    assert "eg-alexandria" not in ids(text)
+    assert ids("Alexandria and Alexandria again.") == {"eg-alexandria": 2}
+
+
+def test_a_state_named_like_small_towns_supports_its_own_places() -> None:
+    """ "Virginia" is also a small town in Minnesota: the state still tells the others."""
+    assert "us-alexandria" in ids("The Alexandria grand jury met in Virginia on Monday.")
+
+
+def test_a_place_name_on_a_stop_list_keeps_its_small_namesakes() -> None:
+    """ "london" is a frequent English word of the stop lists: London, Kentucky is still a
+    candidate, and the county and state named beside it pick it."""
+    text = "London residents and the Laurel County coordinator in Kentucky cleaned up."
+    assert ids(text)["us-london-4298960"] == 1
+    assert "gb-london" not in ids(text)
+
+
+def test_a_county_or_town_of_the_same_country_lifts_a_small_namesake() -> None:
+    """Paris (10,000 people, Tennessee) against Paris (2 million): a US county named beside it
+    is the article's own country, where the name of the country alone is not."""
+    assert "FR" not in countries("Residents of Paris and Henry County got a letter.")
+    assert "US" in countries("Residents of Paris and Henry County got a letter.")
+    assert ids("The United States and allies met in Paris.")["fr-paris"] == 1
+
+
+def test_a_name_used_as_a_towns_is_not_a_country() -> None:
+    """A country has no city council, mayor or street addresses."""
+    for text in (
+        "The Lebanon City Council met on Monday.",
+        "A Lebanon woman was charged with arson.",
+        "Services will be held at 508 Cumberland St., Lebanon.",
+        "The City of Jordan will pave the road.",
+    ):
+        assert "LB" not in countries(text) and "JO" not in countries(text), text
+    assert countries("Lebanon's police said the border was calm.") == ["LB"]
+    assert countries("The mayor of Beirut, Lebanon, spoke.") == ["LB", "LB"]
+
+
+def test_a_surname_particle_before_a_name_is_no_place() -> None:
+    assert ids("She lived on Van Dorn Street with Jana Van Voorhis.") == {}
+    assert "TR" in countries("An earthquake hit Van, in eastern Turkey.")

@@ -47,6 +47,20 @@ EVERYDAY_NAME_POPULATION = 100_000  # towns this size keep a Latin name that is 
 SMALL_TOWN_POPULATION = 250_000  # world towns under this size need support (tagger.py)
 WELL_KNOWN_KINDS = frozenset({"country", "governorate", "state", "capital"})
 LOCATIVES = frozenset("in near from outside inside into across".split())
+# words after a name that make it a town's, not a country's ("a Lebanon woman", "Jordan
+# Elementary", "Dublin City Council"): a country has no mayor, city hall or elementary school
+MUNICIPAL_NEXT = frozenset(
+    "mayor residents resident woman man elementary township councilman councilwoman"
+    " alderman aldermen selectmen".split()
+)
+MUNICIPAL_PAIRS = frozenset({
+    ("city", "council"), ("city", "hall"), ("city", "manager"), ("city", "commission"),
+    ("city", "schools"), ("city", "attorney"), ("high", "school"), ("middle", "school"),
+    ("public", "schools"), ("school", "board"), ("police", "department"),
+    ("fire", "department"), ("town", "council"), ("village", "board"),
+})  # fmt: skip
+SURNAME_PARTICLES = frozenset("van von de la le du del della di da ter ten".split())
+MUNICIPAL_OF = frozenset("city town village township borough".split())  # "City of Athens"
 PARTICLES = frozenset("de del la las los le du des di da do dos das von van der".split())
 MAJOR_KINDS = frozenset({"country", "capital", "governorate", "state", "province", "region"})
 FEATURE_HEADS = frozenset(
@@ -88,6 +102,7 @@ class Mention:
     weight: float  # title 3, lead 2, body 1
     qualified: bool = False  # "Salem, Oregon": placed by the name after it, which is support
     located: bool = False  # after "in", "near", "from": the text uses it as a place
+    municipal: bool = False  # "Paris City Council", "City of Athens", "12 Elm St., Lebanon"
 
 
 class NameIndex:
@@ -178,6 +193,8 @@ class NameIndex:
             before, after = _previous_word(original, o_start), _next_word(original, o_end)
             if _inside_longer_name(self._scripts.get(key, "latin"), before, after):
                 continue
+            if key in SURNAME_PARTICLES and _name_like(after):
+                continue  # "Van Dorn Street", "Jana Van Voorhis": not Van, Turkey
             if self._is_a_person(original, o_end, key, before, after):
                 continue
             if key in self._small_foreign and self._ends_a_name(original, o_start, before):
@@ -185,8 +202,10 @@ class NameIndex:
             if key in self._alternate_only and _after_a_name(original, o_start, before):
                 continue
             located = before is not None and _plain(before) in LOCATIVES
+            municipal = _is_municipal(original, o_start, o_end, before, after)
             yield Mention(field, o_start, o_end, key, self.candidates[key],
-                          _weight(field, o_start), located=located)  # fmt: skip
+                          _weight(field, o_start), located=located,
+                          municipal=municipal)  # fmt: skip
 
     def _bounded_hits(self, text: str, original: str | None) -> list[tuple[int, int, str]]:
         """Every key the automaton finds that stands as a word (and, given the original with
@@ -257,7 +276,7 @@ def _names_to_places(
     """Every folded name and variant -> the places it may be (stop names left out), and the
     keys that are acronyms (matched only in capitals: "UAE", not "uae")."""
     stop = {fold_name(n) for n in gazetteer.stopnames}
-    words = common_words()
+    words = common_words() - _known_place_names(gazetteer)
     table: dict[str, list[int]] = defaultdict(list)
     acronyms: set[str] = set()
     for index, place in enumerate(gazetteer.places):
@@ -317,13 +336,27 @@ def common_words() -> frozenset[str]:
     return frozenset(fold_name(word) for words in lists for word in words)
 
 
+def _known_place_names(gazetteer: Gazetteer) -> frozenset[str]:
+    """The Latin own names of countries, capitals and big towns: words of the stop lists
+    ("london", "paris") that are place names, for their small namesakes too (London,
+    Kentucky), which a co-mentioned state or county then picks."""
+    return frozenset(
+        folded
+        for place in gazetteer.places
+        if _is_known(place) and script_of(folded := fold_name(place.name)) == "latin"
+    )
+
+
+def _is_known(place: PlaceSpec) -> bool:
+    return place.kind in ("country", "capital") or place.population >= EVERYDAY_NAME_POPULATION
+
+
 def _is_everyday(folded: str, place: PlaceSpec, words: frozenset[str]) -> bool:
     """A GeoNames name that is an everyday word, so not matched. The stop lists hold some
     capitals (English "london", as Wikipedia's frequent words do): a Latin name of a country, a
     capital or a big town (London, Ontario) stays a name, as Latin names match only when
     capitalised."""
-    known = place.kind in ("country", "capital") or place.population >= EVERYDAY_NAME_POPULATION
-    if known and script_of(folded) == "latin":
+    if _is_known(place) and script_of(folded) == "latin":
         return False
     return _is_common_word(folded, words)
 
@@ -391,6 +424,30 @@ def _weight(field: str, start: int) -> float:
 
 _NEXT_WORD = re.compile(r"\s*([^\W\d_][\w.]*)")
 _WORD_AT_END = re.compile(r"[^\W\d_][\w.]*$")
+
+
+_AFTER_A_STREET = re.compile(
+    r"\b(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|Ln|Lane|Hwy|Highway|Pike)"
+    r"\.?,\s*$"
+)
+
+
+def _is_municipal(text: str, start: int, end: int, before: str | None, after: str | None) -> bool:
+    """Does the text use the name as a town's: followed by a word only a town has (a mayor,
+    a city council, residents), after "City of", or after a street address ("508 Cumberland
+    St., Lebanon")? Windows of a few words, so linear on any input."""
+    if after is not None:
+        word = _plain(after)
+        if word in MUNICIPAL_NEXT:
+            return True
+        then = _next_word(text, text.index(after, end) + len(after))
+        if then is not None and (word, _plain(then)) in MUNICIPAL_PAIRS:
+            return True
+    if before is not None and _plain(before) == "of":
+        earlier = _previous_word(text, text.rindex(before, max(0, start - 50), start))
+        if earlier is not None and _plain(earlier) in MUNICIPAL_OF:
+            return True
+    return _AFTER_A_STREET.search(text, max(0, start - 12), start) is not None
 
 
 def _next_word(text: str, end: int) -> str | None:

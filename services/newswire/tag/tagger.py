@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from newswire.models import (
     Focus,
@@ -43,23 +43,52 @@ KIND_RANK = {
     "province": 4, "county": 4, "macro_region": 3, "continent": 3, "city": 3,
 }  # fmt: skip
 ANCHOR_KINDS = frozenset(KIND_RANK) - {"city"}
+TOWN_KINDS = frozenset({"town", "capital", "city"})
 WIDE_KINDS = frozenset({"country", "macro_region", "continent", "cultural_region"})
 
 
-class _Support:
-    """Countries and places the article's mentions point to, each mention's own share
-    left out when it is the one being resolved."""
+@dataclass(frozen=True)
+class _Contribution:
+    """What one mention tells about the others: the countries and the places below country
+    level that all its candidates share, and whether every candidate lies below country
+    level (a state, a county, a town: the article is local to those countries)."""
 
-    def __init__(self, contributions: list[tuple[frozenset[str], frozenset[str]]]) -> None:
-        self._each = contributions
-        self._countries = Counter(c for countries, _ in contributions for c in countries)
-        self._places = Counter(p for _, places in contributions for p in places)
+    countries: frozenset[str] = frozenset()
+    places: frozenset[str] = frozenset()
+    local: bool = False
+
+
+NOTHING = _Contribution()
+
+
+class _Support:
+    """Countries and places the article's mentions point to. The name being resolved is left
+    out, every mention of it: a name said twice is not its own support ("Alexandria police
+    ... an Alexandria grand jury" says nothing of which Alexandria)."""
+
+    def __init__(self, keys: list[str], contributions: list[_Contribution]) -> None:
+        self._keys = keys
+        self._countries: Counter[tuple[str, str]] = Counter()
+        self._local: Counter[tuple[str, str]] = Counter()
+        self._places: Counter[tuple[str, str]] = Counter()
+        for key, given in zip(keys, contributions, strict=True):
+            for code in given.countries:  # counted in total ("") and per name
+                self._countries.update((("", code), (key, code)))
+                if given.local:
+                    self._local.update((("", code), (key, code)))
+            for place in given.places:
+                self._places.update((("", place), (key, place)))
 
     def country(self, number: int, code: str) -> int:
-        return self._countries[code] - (code in self._each[number][0])
+        return self._countries["", code] - self._countries[self._keys[number], code]
+
+    def local(self, number: int, code: str) -> int:
+        """Support for a country from names that lie below country level there (a state, a
+        county, a town)."""
+        return self._local["", code] - self._local[self._keys[number], code]
 
     def place(self, number: int, ident: str) -> int:
-        return self._places[ident] - (ident in self._each[number][1])
+        return self._places["", ident] - self._places[self._keys[number], ident]
 
 
 class Tagger:
@@ -82,9 +111,7 @@ class Tagger:
         self._regional = [self._below_country(i) for i in range(len(self._places))]
         self._near_cache: dict[tuple[str, float, float], bool] = {}
         self._by_iso = {p.iso_code: p.id for p in self._places if p.iso_code and "-" in p.iso_code}
-        self._contributions: dict[
-            tuple[str, tuple[int, ...]], tuple[frozenset[str], frozenset[str]]
-        ] = {}
+        self._contributions: dict[tuple[str, tuple[int, ...]], _Contribution] = {}
         self._foreign = [is_foreign(p) for p in self._places]
         self._seats = frozenset(i for i, p in enumerate(self._places) if self._names_its_parent(p))
         people = frozenset(fold_name(n) for n in gazetteer.person_names)
@@ -180,11 +207,11 @@ class Tagger:
         area: str | None = None,
     ) -> list[tuple[Mention, int]]:
         """Each mention with the place it is, or dropped when nothing supports it."""
-        support = _Support([self._contribution(m) for m in mentions])
+        support = _Support([m.key for m in mentions], [self._contribution(m) for m in mentions])
         chosen: list[tuple[Mention, int]] = []
         for number, mention in enumerate(mentions):
             rank = self._ranker(number, mention, support, hints, (home, area))
-            best = max(self._most_specific(mention.candidates), key=rank)
+            best = max(self._as_used(mention), key=rank)
             if (
                 mention.qualified
                 or self._counts_alone(best, mention.key)
@@ -194,7 +221,7 @@ class Tagger:
                 chosen.append((mention, best))
         return chosen
 
-    def _contribution(self, mention: Mention) -> tuple[frozenset[str], frozenset[str]]:
+    def _contribution(self, mention: Mention) -> _Contribution:
         """What a mention tells about the others: the countries and places (with their
         governorates) that all its candidates share, when all of them are well-known places.
         A name the region of interest (or a curated place) has is read as that place ("Gaza",
@@ -208,15 +235,30 @@ class Tagger:
                 self._contributions[key] = found
         return found
 
-    def _shared_by(self, mention: Mention) -> tuple[frozenset[str], frozenset[str]]:
+    def _shared_by(self, mention: Mention) -> _Contribution:
         candidates = self._by_own_name(mention)
         candidates = tuple(i for i in candidates if not self._is_foreign(i)) or candidates
+        candidates = self._over_small_towns(candidates)
         if not all(self._is_anchor(i) for i in candidates):
-            return frozenset(), frozenset()
+            return NOTHING
         countries = frozenset.intersection(*(frozenset(self._countries_of(i)) for i in candidates))
         first, *others = (self._regional[i] for i in candidates)
         places = frozenset(first).intersection(*others)
-        return countries, places
+        local = all(self._places[i].kind not in WIDE_KINDS for i in candidates)
+        return _Contribution(countries, places, local)
+
+    def _over_small_towns(self, candidates: tuple[int, ...]) -> tuple[int, ...]:
+        """A state, province or country named like small towns elsewhere is what the name
+        tells the others about ("Virginia": the state, not Virginia, Minnesota)."""
+        areas = tuple(
+            i for i in candidates if self._is_anchor(i) and self._places[i].kind != "town"
+        )
+        if areas and all(
+            i in areas or (self._places[i].kind == "town" and not self._is_anchor(i))
+            for i in candidates
+        ):
+            return areas
+        return candidates
 
     def _own_name(self, index: int, key: str) -> bool:
         """Is `key` the place's own name (or a curated one), not a GeoNames alternate?"""
@@ -257,7 +299,11 @@ class Tagger:
             elif a_country:
                 by_country = False
             else:
-                by_country = place.population * HOMONYM_RATIO >= largest or place.kind != "town"
+                by_country = (
+                    place.population * HOMONYM_RATIO >= largest
+                    or place.kind != "town"
+                    or (place.country is not None and support.local(number, place.country) > 0)
+                )
             if area_home is not None and area_home in self._regional[index]:
                 at_home = 2
             elif by_country and country_home in self._countries_of(index):
@@ -278,6 +324,15 @@ class Tagger:
             )
 
         return rank
+
+    def _as_used(self, mention: Mention) -> tuple[int, ...]:
+        """The candidates the text allows: the most specific, and towns where the text uses
+        the name as a town's ("Lebanon City Council": not the country)."""
+        candidates = self._most_specific(mention.candidates)
+        if mention.municipal:
+            towns = tuple(i for i in candidates if self._places[i].kind in TOWN_KINDS)
+            return towns or candidates
+        return candidates
 
     def _most_specific(self, candidates: tuple[int, ...]) -> tuple[int, ...]:
         """A city and its governorate of the same name: the name is the city's. A country
