@@ -87,6 +87,15 @@ class _Support:
         county, a town)."""
         return self._local["", code] - self._local[self._keys[number], code]
 
+    def only(self, number: int, code: str) -> bool:
+        """Do the other names point to this country and no other?"""
+        key = self._keys[number]
+        return all(
+            c == code or count == self._countries[key, c]
+            for (name, c), count in self._countries.items()
+            if not name
+        )
+
     def place(self, number: int, ident: str) -> int:
         return self._places["", ident] - self._places[self._keys[number], ident]
 
@@ -302,7 +311,9 @@ class Tagger:
                 by_country = (
                     place.population * HOMONYM_RATIO >= largest
                     or place.kind != "town"
-                    or (place.country is not None and support.local(number, place.country) > 0)
+                    or (
+                        place.country is not None and self._local_to(number, place.country, support)
+                    )
                 )
             if area_home is not None and area_home in self._regional[index]:
                 at_home = 2
@@ -324,6 +335,12 @@ class Tagger:
             )
 
         return rank
+
+    @staticmethod
+    def _local_to(number: int, country: str, support: _Support) -> bool:
+        """Is the article local to the country: a state, county or town of it named, and no
+        other country's place?"""
+        return support.local(number, country) > 0 and support.only(number, country)
 
     def _as_used(self, mention: Mention) -> tuple[int, ...]:
         """The candidates the text allows: the most specific, and towns where the text uses
