@@ -477,6 +477,18 @@ def test_a_county_or_town_of_the_same_country_lifts_a_small_namesake() -> None:
     assert ids("The United States and allies met in Paris.")["fr-paris"] == 1
 
 
+def test_world_cities_named_together_stay_where_they_are_with_a_us_state_beside_them() -> None:
+    """Glasgow, Melbourne and Moscow are US towns too, but a list of world cities is no local
+    article: an Ohio official beside them does not move them (a round-up of GeoVirus did)."""
+    text = "Flights from Glasgow, Melbourne and Moscow were cancelled, Ohio officials said."
+    assert countries(text) == ["GB", "AU", "RU", "US"]
+    assert countries("Flights from Glasgow and Moscow were cancelled, Ohio officials said.") == [
+        "GB",
+        "RU",
+        "US",
+    ]
+
+
 def test_a_name_used_as_a_towns_is_not_a_country() -> None:
     """A country has no city council, mayor or street addresses."""
     for text in (

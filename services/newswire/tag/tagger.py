@@ -37,6 +37,7 @@ BIG_TOWN = 100_000  # GeoNames towns this size count without their country in th
 BIG_WORLD_TOWN = SMALL_TOWN_POPULATION  # the same outside the region of interest
 CONTRIBUTION_CACHE = 100_000  # names' contributions remembered
 NEAR_CACHE = 100_000  # watchlist distances remembered (points are the gazetteer's places)
+WORLD_LIST = 2  # names of world cities with namesakes abroad that make an article a world list
 HOMONYM_RATIO = 10  # a town this much smaller than a namesake needs more than its country
 KIND_RANK = {
     "country": 6, "capital": 5, "governorate": 4, "state": 4, "territory": 4, "region": 4,
@@ -68,6 +69,7 @@ class _Support:
 
     def __init__(self, keys: list[str], contributions: list[_Contribution]) -> None:
         self._keys = keys
+        self.world_list = False  # the article lists world cities (see Tagger._local_to)
         self._countries: Counter[tuple[str, str]] = Counter()
         self._local: Counter[tuple[str, str]] = Counter()
         self._places: Counter[tuple[str, str]] = Counter()
@@ -217,6 +219,9 @@ class Tagger:
     ) -> list[tuple[Mention, int]]:
         """Each mention with the place it is, or dropped when nothing supports it."""
         support = _Support([m.key for m in mentions], [self._contribution(m) for m in mentions])
+        support.world_list = (
+            len({m.key for m in mentions if self._names_a_world_city(m)}) >= WORLD_LIST
+        )
         chosen: list[tuple[Mention, int]] = []
         for number, mention in enumerate(mentions):
             rank = self._ranker(number, mention, support, hints, (home, area))
@@ -260,7 +265,7 @@ class Tagger:
         """A state, province or country named like small towns elsewhere is what the name
         tells the others about ("Virginia": the state, not Virginia, Minnesota)."""
         areas = tuple(
-            i for i in candidates if self._is_anchor(i) and self._places[i].kind != "town"
+            i for i in candidates if self._is_anchor(i) and self._places[i].kind not in TOWN_KINDS
         )
         if areas and all(
             i in areas or (self._places[i].kind == "town" and not self._is_anchor(i))
@@ -338,9 +343,21 @@ class Tagger:
 
     @staticmethod
     def _local_to(number: int, country: str, support: _Support) -> bool:
-        """Is the article local to the country: a state, county or town of it named, and no
-        other country's place?"""
-        return support.local(number, country) > 0 and support.only(number, country)
+        """Is the article local to the country: a state, county or town of it named, no
+        other country's place, and not a list of world cities ("flights from Glasgow,
+        Melbourne and Moscow", each also a US town)?"""
+        return (
+            not support.world_list
+            and support.local(number, country) > 0
+            and support.only(number, country)
+        )
+
+    def _names_a_world_city(self, mention: Mention) -> bool:
+        """Is one of the name's places a big town or capital with namesakes abroad?"""
+        places = [self._places[i] for i in mention.candidates]
+        return len({p.country for p in places}) > 1 and any(
+            p.kind in TOWN_KINDS and p.population >= BIG_WORLD_TOWN for p in places
+        )
 
     def _as_used(self, mention: Mention) -> tuple[int, ...]:
         """The candidates the text allows: the most specific, and towns where the text uses
