@@ -505,3 +505,14 @@ def test_a_name_used_as_a_towns_is_not_a_country() -> None:
 def test_a_surname_particle_before_a_name_is_no_place() -> None:
     assert ids("She lived on Van Dorn Street with Jana Van Voorhis.") == {}
     assert "TR" in countries("An earthquake hit Van, in eastern Turkey.")
+
+
+def test_a_second_level_province_named_like_places_abroad_needs_support() -> None:
+    """Norfolk is an English county and a Virginian city: alone it is neither; beside
+    Suffolk, or with England, it is the county. A first-level province (Ontario, also a
+    Californian town) still counts alone."""
+    assert ids("The Norfolk school board met on Monday.") == {}
+    assert ids("Flooding hit Norfolk and Suffolk on Monday.") == {"gb-nfk": 1, "gb-sfk": 1}
+    assert ids("Farmers in Norfolk, England, lost cattle.") == {"gb-nfk": 1, "gb-eng": 1}
+    assert ids("Toronto and Ontario officials met.") == {"ca-toronto": 1, "ca-on": 1}
+    assert ids("Ontario officials met.") == {"ca-on": 1}

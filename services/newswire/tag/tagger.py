@@ -134,6 +134,29 @@ class Tagger:
             and p.population < ALTERNATES_POPULATION
             and self._primary[i] in people
         )
+        self._shared_provinces = self._provinces_named_like_places_abroad()
+
+    def _provinces_named_like_places_abroad(self) -> frozenset[int]:
+        """Foreign provinces of the second level (England's counties and boroughs, Ireland's
+        counties) whose name another country's town, county or province has too (Reading,
+        Camden, Norfolk, Kent): not known well enough to count alone. A first-level one
+        (Ontario, also a Californian town) still does."""
+        countries: dict[str, set[str | None]] = defaultdict(set)
+        for i, place in enumerate(self._places):
+            if place.kind in ("town", "capital", "county", "province", "state"):
+                countries[self._primary[i]].add(place.country)
+        return frozenset(
+            i
+            for i, place in enumerate(self._places)
+            if place.kind == "province"
+            and self._is_foreign(i)
+            and self._is_second_level(place)
+            and countries[self._primary[i]] - {place.country}
+        )
+
+    def _is_second_level(self, place: PlaceSpec) -> bool:
+        parent = self._index.get(place.parent or "")
+        return parent is not None and self._places[parent].kind == "province"
 
     @property
     def size(self) -> int:
@@ -253,7 +276,7 @@ class Tagger:
         candidates = self._by_own_name(mention)
         candidates = tuple(i for i in candidates if not self._is_foreign(i)) or candidates
         candidates = self._over_small_towns(candidates)
-        if not all(self._is_anchor(i) for i in candidates):
+        if not all(self._tells_others(i) for i in candidates):
             return NOTHING
         countries = frozenset.intersection(*(frozenset(self._countries_of(i)) for i in candidates))
         first, *others = (self._regional[i] for i in candidates)
@@ -265,7 +288,9 @@ class Tagger:
         """A state, province or country named like small towns elsewhere is what the name
         tells the others about ("Virginia": the state, not Virginia, Minnesota)."""
         areas = tuple(
-            i for i in candidates if self._is_anchor(i) and self._places[i].kind not in TOWN_KINDS
+            i
+            for i in candidates
+            if self._tells_others(i) and self._places[i].kind not in TOWN_KINDS
         )
         if areas and all(
             i in areas or (self._places[i].kind == "town" and not self._is_anchor(i))
@@ -406,6 +431,12 @@ class Tagger:
             return place.population >= ALTERNATES_POPULATION and self._is_anchor(index)
         return self._is_anchor(index)
 
+    def _tells_others(self, index: int) -> bool:
+        """Known well enough to support the article's other names: an anchor, or a province
+        of the second level named like places abroad (Limerick and Clare support each other,
+        though neither counts alone)."""
+        return self._is_anchor(index) or index in self._shared_provinces
+
     def _is_anchor(self, index: int) -> bool:
         """Known well enough to count without support: curated places, countries, capitals
         of 100,000 people or more, governorates, states and provinces, big towns (100,000 in
@@ -416,7 +447,7 @@ class Tagger:
         place = self._places[index]
         if place.curated or index in self._seats:
             return True
-        if index in self._person_named:
+        if index in self._person_named or index in self._shared_provinces:
             return False
         if place.kind == "capital":
             return place.population >= BIG_TOWN
