@@ -516,3 +516,20 @@ def test_a_second_level_province_named_like_places_abroad_needs_support() -> Non
     assert ids("Farmers in Norfolk, England, lost cattle.") == {"gb-nfk": 1, "gb-eng": 1}
     assert ids("Toronto and Ontario officials met.") == {"ca-toronto": 1, "ca-on": 1}
     assert ids("Ontario officials met.") == {"ca-on": 1}
+
+
+def test_parts_of_peoples_and_institutions_names_are_no_places() -> None:
+    """ "Hamid" is an old name of Isparta and "Sam" one of Damascus: not inside a man's name
+    or a university's."""
+    assert ids("Abdel-Hamid Bassiouni headed home; Abdul Salam missed.") == {}
+    assert ids("She applied to Sam Houston State University.") == {}
+    # a place's own name before a longer name is still the place's
+    assert ids("He coached at Georgia Southern University.") == {"georgia": 1}
+
+
+def test_an_age_before_a_name_makes_it_a_home_town() -> None:
+    """The local-news convention "Name, age, town": Palestine, Texas, not the country."""
+    text = "Indicted were Joyce Glover, 22, Palestine, and Michael Smith, 49, Palestine."
+    assert "PS" not in countries(text)
+    assert "PS" not in countries("The Palestine Independent School District met.")
+    assert countries("Talks on Palestine resumed in Cairo.") == ["PS", "EG"]

@@ -58,6 +58,7 @@ MUNICIPAL_PAIRS = frozenset({
     ("city", "schools"), ("city", "attorney"), ("high", "school"), ("middle", "school"),
     ("public", "schools"), ("school", "board"), ("police", "department"),
     ("fire", "department"), ("town", "council"), ("village", "board"),
+    ("school", "district"), ("independent", "school"),
 })  # fmt: skip
 SURNAME_PARTICLES = frozenset("van von de la le du del della di da ter ten".split())
 MUNICIPAL_OF = frozenset("city town village township borough".split())  # "City of Athens"
@@ -126,10 +127,12 @@ class NameIndex:
         )  # fmt: skip
         # names of a country, governorate, state, capital or curated place: a longer name
         # that starts with them is an institution or an event, not a person
+        # by their own names: "Georgia Southern University" is Georgia's, but "Sam Houston
+        # State University" is no Damascus ("Sam", an old name of it)
         self._well_known = frozenset(
             key for key, places in self.candidates.items()
-            if any(self._places[i].curated or self._places[i].kind in WELL_KNOWN_KINDS
-                   for i in places)
+            if any((self._places[i].curated or self._places[i].kind in WELL_KNOWN_KINDS)
+                   and fold_name(self._places[i].name) == key for i in places)
         )  # fmt: skip
         # names of places that stop a person's name: countries, their divisions, capitals and
         # curated places ("Jordan Syria"), not a town ("Mary Middleton said")
@@ -195,6 +198,8 @@ class NameIndex:
                 continue
             if key in SURNAME_PARTICLES and _name_like(after):
                 continue  # "Van Dorn Street", "Jana Van Voorhis": not Van, Turkey
+            if _AFTER_ABD.search(original, max(0, o_start - 8), o_start):
+                continue  # "Abdel-Hamid", "Abdul Salam", "عبد السلام": a man's name
             if self._is_a_person(original, o_end, key, before, after):
                 continue
             if key in self._small_foreign and self._ends_a_name(original, o_start, before):
@@ -426,6 +431,9 @@ _NEXT_WORD = re.compile(r"\s*([^\W\d_][\w.]*)")
 _WORD_AT_END = re.compile(r"[^\W\d_][\w.]*$")
 
 
+_AFTER_ABD = re.compile(r"(?:\bAbd|\bAbdel|\bAbdul|\bAbdal|\bAbdol|\bAbdu|عبد)[- ]?$", re.I)
+# "Joyce Glover, 22, Palestine": a person's age, then the town they live in
+_AFTER_AN_AGE = re.compile(r",\s?\d{1,3},\s?$")
 _AFTER_A_STREET = re.compile(
     r"\b(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|Ln|Lane|Hwy|Highway|Pike)"
     r"\.?,\s*$"
@@ -434,8 +442,9 @@ _AFTER_A_STREET = re.compile(
 
 def _is_municipal(text: str, start: int, end: int, before: str | None, after: str | None) -> bool:
     """Does the text use the name as a town's: followed by a word only a town has (a mayor,
-    a city council, residents), after "City of", or after a street address ("508 Cumberland
-    St., Lebanon")? Windows of a few words, so linear on any input."""
+    a city council, residents), after "City of", after a street address ("508 Cumberland
+    St., Lebanon") or a person's age ("Joyce Glover, 22, Palestine")? Windows of a few words,
+    so linear on any input."""
     if after is not None:
         word = _plain(after)
         if word in MUNICIPAL_NEXT:
@@ -447,7 +456,10 @@ def _is_municipal(text: str, start: int, end: int, before: str | None, after: st
         earlier = _previous_word(text, text.rindex(before, max(0, start - 50), start))
         if earlier is not None and _plain(earlier) in MUNICIPAL_OF:
             return True
-    return _AFTER_A_STREET.search(text, max(0, start - 12), start) is not None
+    window = max(0, start - 12)
+    return bool(
+        _AFTER_A_STREET.search(text, window, start) or _AFTER_AN_AGE.search(text, window, start)
+    )
 
 
 def _next_word(text: str, end: int) -> str | None:
