@@ -523,6 +523,8 @@ def test_parts_of_peoples_and_institutions_names_are_no_places() -> None:
     or a university's."""
     assert ids("Abdel-Hamid Bassiouni headed home; Abdul Salam missed.") == {}
     assert ids("She applied to Sam Houston State University.") == {}
+    assert ids("Tanga Sheri Moon, 34, a caregiver, was charged.") == {}  # a given name after it
+    assert ids("Flooding hit Tanga and Dar es Salaam.") == {"tz-25": 1, "tz-dar-es-salaam": 1}
     # a place's own name before a longer name is still the place's
     assert ids("He coached at Georgia Southern University.") == {"georgia": 1}
 

@@ -250,6 +250,8 @@ class NameIndex:
         titled = before and (_plain(before) in PERSON_TITLES or before in self._given_names)
         if titled and key not in self._official:
             return True  # "Sheikh Zayed", "Lewis Paris", "George Washington"
+        if after in self._given_names and key not in self._well_known:
+            return True  # "Medea Benjamin", "Kingston James": a given name after a name
         if key not in self._person_names:
             return False
         if _name_like(after) and _plain(after) not in NOT_A_PERSON_NEXT:
