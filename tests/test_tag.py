@@ -359,8 +359,8 @@ def test_provinces_counties_and_countries_of_the_world() -> None:
 def test_the_outlet_country_supports_its_own_towns() -> None:
     """A local paper's "Gainesville" is its own (outlets[].country): the outlet's country
     supports its places as a co-mentioned country would, and no more (Paris stays Paris)."""
-    assert ids("A Gainesville man was arrested.") == {}
-    us = {r.id for r in TAGGER.tag("", "A Gainesville man was arrested.", home="US").regions}
+    assert ids("Gainesville voters approved the levy.") == {}
+    us = {r.id for r in TAGGER.tag("", "Gainesville voters approved the levy.", home="US").regions}
     assert us == {"us-gainesville"}
     for home in (None, "US"):
         assert [r.id for r in TAGGER.tag("", "Talks in Paris ended.", home=home).regions] == [
@@ -505,6 +505,15 @@ def test_a_name_used_as_a_towns_is_not_a_country() -> None:
 def test_a_surname_particle_before_a_name_is_no_place() -> None:
     assert ids("She lived on Van Dorn Street with Jana Van Voorhis.") == {}
     assert "TR" in countries("An earthquake hit Van, in eastern Turkey.")
+
+
+def test_a_big_town_used_as_a_towns_counts_without_its_country() -> None:
+    """As after "in": a town of 100,000 with a mayor, a council, residents counts alone."""
+    assert ids("A Gainesville man was arrested.") == {"us-gainesville": 1}
+    assert ids("Gainesville City Commission voted on Monday.") == {"us-gainesville": 1}
+    assert ids("Gainesville voters approved the levy.") == {}
+    # a London borough has a council too: not Westminster, Colorado
+    assert "us-westminster" not in ids("Westminster City Council voted on Monday.")
 
 
 def test_a_second_level_province_named_like_places_abroad_needs_support() -> None:

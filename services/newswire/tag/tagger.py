@@ -253,7 +253,10 @@ class Tagger:
                 mention.qualified
                 or self._counts_alone(best, mention.key)
                 or any(rank(best)[2:5])
-                or (mention.located and self._big_enough_where_located(best, mention.key))
+                or (
+                    (mention.located or mention.municipal)
+                    and self._big_enough_where_located(best, mention.key)
+                )
             ):
                 chosen.append((mention, best))
         return chosen
@@ -389,9 +392,17 @@ class Tagger:
         the name as a town's ("Lebanon City Council": not the country)."""
         candidates = self._most_specific(mention.candidates)
         if mention.municipal:
-            towns = tuple(i for i in candidates if self._places[i].kind in TOWN_KINDS)
+            towns = tuple(i for i in candidates if self._is_municipality(i))
             return towns or candidates
         return candidates
+
+    def _is_municipality(self, index: int) -> bool:
+        """A town, or a district with a council of its own (a London borough: "Westminster
+        City Council")."""
+        place = self._places[index]
+        return place.kind in TOWN_KINDS or (
+            place.kind == "province" and self._is_second_level(place)
+        )
 
     def _most_specific(self, candidates: tuple[int, ...]) -> tuple[int, ...]:
         """A city and its governorate of the same name: the name is the city's. A country
