@@ -248,6 +248,55 @@ def test_the_quality_gate_tries_the_fallback_extractors_then_recall() -> None:
     assert every.mode == "fallbacks" and every.text == linked.text
 
 
+def passes_giving(monkeypatch: pytest.MonkeyPatch, texts: dict[str, str]) -> list[tuple[str, bool]]:
+    """trafilatura's passes replaced by ones giving `texts` by pass ("precision",
+    "fallbacks" with neither side favoured, "recall"): the passes run, with whether each
+    searched the metadata."""
+    real = trafilatura.bare_extraction
+    ran: list[tuple[str, bool]] = []
+
+    def fake(tree: object, **options: object) -> dict[str, object]:
+        name = "precision" if options["favor_precision"] else "recall"
+        name = "fallbacks" if not options["favor_recall"] and name == "recall" else name
+        ran.append((name, bool(options["with_metadata"])))
+        document = real(tree, **options)
+        meta = document if isinstance(document, dict) else document.as_dict() if document else {}
+        return {**meta, "text": texts[name], "title": meta.get("title") or "Headline"}
+
+    monkeypatch.setattr("newswire.extract.extractor.trafilatura.bare_extraction", fake)
+    return ran
+
+
+def paragraphs(count: int) -> str:
+    return "\n".join(
+        f"Paragraph {i} of the story, with words enough to read." for i in range(count)
+    )
+
+
+def test_a_text_in_doubt_gets_a_second_pass_that_wins_when_longer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under extract.doubt_chars, trafilatura's defaults (with its fallback extractors) run
+    too, with the first pass's metadata; their text wins when it is a tenth longer."""
+    short, longer = paragraphs(6), paragraphs(9)
+    ran = passes_giving(monkeypatch, {"precision": short, "fallbacks": longer, "recall": ""})
+    result = extract_page(page("jpost-northern-drill"), OUTLETS["jerusalem-post"], SETTINGS)
+    assert ran == [("precision", True), ("fallbacks", False)]
+    assert (result.mode, result.text.count("Paragraph")) == ("fallbacks", 9)
+    assert result.title  # the first pass's metadata, kept
+
+    ran = passes_giving(
+        monkeypatch, {"precision": short, "fallbacks": short + " More.", "recall": ""}
+    )
+    result = extract_page(page("jpost-northern-drill"), OUTLETS["jerusalem-post"], SETTINGS)
+    assert (result.mode, result.text.count("Paragraph")) == ("precision", 6)  # not 10% longer
+
+    ran = passes_giving(monkeypatch, {"precision": paragraphs(30), "fallbacks": "", "recall": ""})
+    result = extract_page(page("jpost-northern-drill"), OUTLETS["jerusalem-post"], SETTINGS)
+    assert ran == [("precision", True)]  # not in doubt: one pass
+    assert result.mode == "precision"
+
+
 @pytest.mark.parametrize(
     ("name", "language", "detected"),
     [

@@ -124,6 +124,9 @@ class PollSettings(Section):
 class ExtractSettings(Section):
     workers: int = Field(default=0, ge=0, description="0 means one per CPU core")
     min_text_chars: int = Field(default=250, ge=0)
+    # a first text shorter than this is in doubt: a pass with trafilatura's defaults and
+    # fallback extractors runs too, and its text wins when it is a tenth longer
+    doubt_chars: int = Field(default=1000, ge=0)
     fast: bool = True
     favor_precision: bool = True
     include_tables: bool = True
