@@ -80,6 +80,12 @@ class _Support:
                     self._local.update((("", code), (key, code)))
             for place in given.places:
                 self._places.update((("", place), (key, place)))
+        # every country pointed to, in all and by each name: "no other country" in O(1)
+        self._all_countries = sum(n for (name, _), n in self._countries.items() if not name)
+        self._own_countries: Counter[str] = Counter()
+        for (name, _), n in self._countries.items():
+            if name:
+                self._own_countries[name] += n
 
     def country(self, number: int, code: str) -> int:
         return self._countries["", code] - self._countries[self._keys[number], code]
@@ -91,12 +97,8 @@ class _Support:
 
     def only(self, number: int, code: str) -> bool:
         """Do the other names point to this country and no other?"""
-        key = self._keys[number]
-        return all(
-            c == code or count == self._countries[key, c]
-            for (name, c), count in self._countries.items()
-            if not name
-        )
+        others = self._all_countries - self._own_countries[self._keys[number]]
+        return others == self.country(number, code)
 
     def place(self, number: int, ident: str) -> int:
         return self._places["", ident] - self._places[self._keys[number], ident]
