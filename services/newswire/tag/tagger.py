@@ -67,9 +67,11 @@ class _Support:
     out, every mention of it: a name said twice is not its own support ("Alexandria police
     ... an Alexandria grand jury" says nothing of which Alexandria)."""
 
-    def __init__(self, keys: list[str], contributions: list[_Contribution]) -> None:
+    def __init__(
+        self, keys: list[str], contributions: list[_Contribution], world_list: bool
+    ) -> None:
         self._keys = keys
-        self.world_list = False  # the article lists world cities (see Tagger._local_to)
+        self.world_list = world_list  # the article lists world cities (see Tagger._local_to)
         self._countries: Counter[tuple[str, str]] = Counter()
         self._local: Counter[tuple[str, str]] = Counter()
         self._places: Counter[tuple[str, str]] = Counter()
@@ -243,10 +245,9 @@ class Tagger:
         area: str | None = None,
     ) -> list[tuple[Mention, int]]:
         """Each mention with the place it is, or dropped when nothing supports it."""
-        support = _Support([m.key for m in mentions], [self._contribution(m) for m in mentions])
-        support.world_list = (
-            len({m.key for m in mentions if self._names_a_world_city(m)}) >= WORLD_LIST
-        )
+        world_list = len({m.key for m in mentions if self._names_a_world_city(m)}) >= WORLD_LIST
+        contributions = [self._contribution(m) for m in mentions]
+        support = _Support([m.key for m in mentions], contributions, world_list)
         chosen: list[tuple[Mention, int]] = []
         for number, mention in enumerate(mentions):
             rank = self._ranker(number, mention, support, hints, (home, area))
@@ -446,8 +447,8 @@ class Tagger:
 
     def _tells_others(self, index: int) -> bool:
         """Known well enough to support the article's other names: an anchor, or a province
-        of the second level named like places abroad (Limerick and Clare support each other,
-        though neither counts alone)."""
+        of the second level named like places abroad (Norfolk and Suffolk support each other,
+        though Norfolk alone does not count)."""
         return self._is_anchor(index) or index in self._shared_provinces
 
     def _is_anchor(self, index: int) -> bool:
@@ -456,7 +457,8 @@ class Tagger:
         the region of interest, 250,000 elsewhere: "Man", Ivory Coast, needs its country) and
         the towns that give their governorate its name. Outside the region, a place under a
         million people named like a person is no anchor ("Mary", Turkmenistan's province;
-        "Nelson", New Zealand's; not a state: Virginia)."""
+        "Nelson", New Zealand's; not a state: Virginia), nor is a province of the second level
+        named like a place abroad (Norfolk, also a Virginian city)."""
         place = self._places[index]
         if place.curated or index in self._seats:
             return True
