@@ -60,7 +60,6 @@ MUNICIPAL_PAIRS = frozenset({
     ("fire", "department"), ("town", "council"), ("village", "board"),
     ("school", "district"), ("independent", "school"),
 })  # fmt: skip
-SURNAME_PARTICLES = frozenset("van von de la le du del della di da ter ten".split())
 MUNICIPAL_OF = frozenset("city town village township borough".split())  # "City of Athens"
 PARTICLES = frozenset("de del la las los le du des di da do dos das von van der".split())
 MAJOR_KINDS = frozenset({"country", "capital", "governorate", "state", "province", "region"})
@@ -125,10 +124,10 @@ class NameIndex:
             key for key, places in self.candidates.items()
             if any(self._places[i].kind in NOT_QUALIFIED_BY_TITLE for i in places)
         )  # fmt: skip
-        # names of a country, governorate, state, capital or curated place: a longer name
-        # that starts with them is an institution or an event, not a person
-        # by their own names: "Georgia Southern University" is Georgia's, but "Sam Houston
-        # State University" is no Damascus ("Sam", an old name of it)
+        # own names of a country, governorate, state, capital or curated place: a longer
+        # name that starts with them is an institution or an event, not a person ("Georgia
+        # Southern University"); not other names ("Sam Houston State University" is no
+        # Damascus, "Sam" an old name of it)
         self._well_known = frozenset(
             key for key, places in self.candidates.items()
             if any((self._places[i].curated or self._places[i].kind in WELL_KNOWN_KINDS)
@@ -196,7 +195,7 @@ class NameIndex:
             before, after = _previous_word(original, o_start), _next_word(original, o_end)
             if _inside_longer_name(self._scripts.get(key, "latin"), before, after):
                 continue
-            if key in SURNAME_PARTICLES and _name_like(after):
+            if key in PARTICLES and _name_like(after):
                 continue  # "Van Dorn Street", "Jana Van Voorhis": not Van, Turkey
             if _AFTER_ABD.search(original, max(0, o_start - 8), o_start):
                 continue  # "Abdel-Hamid", "Abdul Salam", "عبد السلام": a man's name
