@@ -90,7 +90,8 @@ def extract_page(
         return PageText(text="", method=ExtractionMethod.PAGE, page_type=PageType.ARTICLE)
     info = inspect_page(tree)
 
-    first = _extraction(tree, page, outlet, settings, info, _first_pass(settings), learned)
+    how = _first_pass(settings)
+    first = _extraction(tree, page, outlet, settings, info, how, learned)
     if info.page_type in _NO_RETRY:
         return _page_text(first, info, settings)
 
@@ -102,7 +103,7 @@ def extract_page(
         doubt = run(DOUBT_PASS)
         if len(doubt.text) > LONGER * len(best.text):
             best = doubt
-    if len(best.text) < settings.min_text_chars:
+    if len(best.text) < settings.min_text_chars and how != RECALL_PASS:
         best = max((best, run(RECALL_PASS)), key=lambda p: len(p.text))
     return _page_text(best, info, settings)
 
