@@ -525,6 +525,9 @@ def test_a_second_level_province_named_like_places_abroad_needs_support() -> Non
     assert ids("Farmers in Norfolk, England, lost cattle.") == {"gb-nfk": 1, "gb-eng": 1}
     assert ids("Toronto and Ontario officials met.") == {"ca-toronto": 1, "ca-on": 1}
     assert ids("Ontario officials met.") == {"ca-on": 1}
+    # a big town that gives its borough its name keeps it: Reading is the town, as before
+    assert ids("He moved to Reading last year.") == {"gb-reading": 1}
+    assert ids("Norfolk police said the man was arrested.") == {}
 
 
 def test_parts_of_peoples_and_institutions_names_are_no_places() -> None:

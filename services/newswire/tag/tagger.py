@@ -408,15 +408,30 @@ class Tagger:
         )
 
     def _most_specific(self, candidates: tuple[int, ...]) -> tuple[int, ...]:
-        """A city and its governorate of the same name: the name is the city's. A country
-        stays a candidate (Mexico, not the State of Mexico)."""
+        """A city and its governorate of the same name: the name is the city's; so is the
+        name of a big town and the district of its country named after it (Reading, the
+        borough; but Hounslow, a smaller town, stays the borough's too).
+        A country stays a candidate (Mexico, not the State of Mexico)."""
         if len(candidates) == 1:
             return candidates
         ids = {self._places[i].id for i in candidates}
         # the candidates another candidate lies inside
         outer = {a for i in candidates for a in self._ancestors[i] if a in ids}
-        kept = (i for i in candidates if self._places[i].id not in outer or self._is_country(i))
-        inner = tuple(kept)
+        towns = {  # big towns: a district named after one is the town's name
+            (self._places[i].country, self._primary[i])
+            for i in candidates
+            if self._places[i].kind in TOWN_KINDS and self._is_anchor(i)
+        }
+        inner = tuple(
+            i
+            for i in candidates
+            if (self._places[i].id not in outer or self._is_country(i))
+            and not (
+                self._is_municipality(i)
+                and self._places[i].kind == "province"
+                and (self._places[i].country, self._primary[i]) in towns
+            )
+        )
         return inner or candidates
 
     def _is_country(self, index: int) -> bool:
