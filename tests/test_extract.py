@@ -289,6 +289,7 @@ def test_a_text_in_doubt_gets_a_second_pass_that_wins_when_longer(
         monkeypatch, {"precision": short, "fallbacks": short + " More.", "recall": ""}
     )
     result = extract_page(page("jpost-northern-drill"), OUTLETS["jerusalem-post"], SETTINGS)
+    assert ran == [("precision", True), ("fallbacks", False)]
     assert (result.mode, result.text.count("Paragraph")) == ("precision", 6)  # not 10% longer
 
     ran = passes_giving(monkeypatch, {"precision": paragraphs(30), "fallbacks": "", "recall": ""})
