@@ -66,11 +66,11 @@ def load_config(
         feeds = to_feed_specs(feed_list, settings.poll)
     except ValueError as exc:
         raise ConfigError(f"{feeds_path}: outlets: {exc}") from exc
-    check_outlet_countries(feeds, gazetteer, feeds_path)
+    check_outlet_homes(feeds, gazetteer, feeds_path)
     return Config(settings, feeds, gazetteer, config_dir, feeds_path)
 
 
-def check_outlet_countries(feeds: tuple[FeedSpec, ...], gazetteer: Gazetteer, path: Path) -> None:
+def check_outlet_homes(feeds: tuple[FeedSpec, ...], gazetteer: Gazetteer, path: Path) -> None:
     """Every outlet's `country` is a country of the gazetteer, its `area` a subdivision of
     that country the gazetteer knows."""
     known = {p.country for p in gazetteer.places if p.kind == "country"}
