@@ -254,7 +254,7 @@ class NameIndex:
         if key not in self._person_names:
             return False
         if _name_like(after) and _plain(after) not in NOT_A_PERSON_NEXT:
-            longer_name = _name_like(_next_word(text, text.index(after, end) + len(after)))
+            longer_name = _name_like(_word_after(text, end, after))
             if longer_name and key in self._well_known:
                 return False  # "Georgia Southern University", "Paris Fashion Week"; but "Mary
                 # Ann Wade" is a person
@@ -450,7 +450,7 @@ def _is_municipal(text: str, start: int, end: int, before: str | None, after: st
         word = _plain(after)
         if word in MUNICIPAL_NEXT:
             return True
-        then = _next_word(text, text.index(after, end) + len(after))
+        then = _word_after(text, end, after)
         if then is not None and (word, _plain(then)) in MUNICIPAL_PAIRS:
             return True
     if before is not None and _plain(before) == "of":
@@ -461,6 +461,11 @@ def _is_municipal(text: str, start: int, end: int, before: str | None, after: st
     return bool(
         _AFTER_A_STREET.search(text, window, start) or _AFTER_AN_AGE.search(text, window, start)
     )
+
+
+def _word_after(text: str, end: int, after: str) -> str | None:
+    """The word after `after`, which is the word that follows `end`."""
+    return _next_word(text, text.index(after, end) + len(after))
 
 
 def _next_word(text: str, end: int) -> str | None:
