@@ -57,9 +57,7 @@ class _Contribution:
     countries: frozenset[str] = frozenset()
     places: frozenset[str] = frozenset()
     local: bool = False
-
-
-NOTHING = _Contribution()
+    world_city: bool = False  # one of its places is a big town with namesakes abroad
 
 
 class _Support:
@@ -138,6 +136,14 @@ class Tagger:
             and p.population < ALTERNATES_POPULATION
             and self._primary[i] in people
         )
+        # provinces of the second level (England's counties and boroughs, Ireland's counties)
+        self._second_level = frozenset(
+            i
+            for i, p in enumerate(self._places)
+            if p.kind == "province"
+            and (parent := self._index.get(p.parent or "")) is not None
+            and self._places[parent].kind == "province"
+        )
         self._shared_provinces = self._provinces_named_like_places_abroad()
 
     def _provinces_named_like_places_abroad(self) -> frozenset[int]:
@@ -151,16 +157,9 @@ class Tagger:
                 countries[self._primary[i]].add(place.country)
         return frozenset(
             i
-            for i, place in enumerate(self._places)
-            if place.kind == "province"
-            and self._is_foreign(i)
-            and self._is_second_level(place)
-            and countries[self._primary[i]] - {place.country}
+            for i in self._second_level
+            if self._is_foreign(i) and countries[self._primary[i]] - {self._places[i].country}
         )
-
-    def _is_second_level(self, place: PlaceSpec) -> bool:
-        parent = self._index.get(place.parent or "")
-        return parent is not None and self._places[parent].kind == "province"
 
     @property
     def size(self) -> int:
@@ -245,8 +244,9 @@ class Tagger:
         area: str | None = None,
     ) -> list[tuple[Mention, int]]:
         """Each mention with the place it is, or dropped when nothing supports it."""
-        world_list = len({m.key for m in mentions if self._names_a_world_city(m)}) >= WORLD_LIST
         contributions = [self._contribution(m) for m in mentions]
+        world_cities = {m.key for m, c in zip(mentions, contributions, strict=True) if c.world_city}
+        world_list = len(world_cities) >= WORLD_LIST
         support = _Support([m.key for m in mentions], contributions, world_list)
         chosen: list[tuple[Mention, int]] = []
         for number, mention in enumerate(mentions):
@@ -279,16 +279,17 @@ class Tagger:
         return found
 
     def _shared_by(self, mention: Mention) -> _Contribution:
+        world_city = self._names_a_world_city(mention)
         candidates = self._by_own_name(mention)
         candidates = tuple(i for i in candidates if not self._is_foreign(i)) or candidates
         candidates = self._over_small_towns(candidates)
         if not all(self._tells_others(i) for i in candidates):
-            return NOTHING
+            return _Contribution(world_city=world_city)
         countries = frozenset.intersection(*(frozenset(self._countries_of(i)) for i in candidates))
         first, *others = (self._regional[i] for i in candidates)
         places = frozenset(first).intersection(*others)
         local = all(self._places[i].kind not in WIDE_KINDS for i in candidates)
-        return _Contribution(countries, places, local)
+        return _Contribution(countries, places, local, world_city)
 
     def _over_small_towns(self, candidates: tuple[int, ...]) -> tuple[int, ...]:
         """A state, province or country named like small towns elsewhere is what the name
@@ -402,10 +403,7 @@ class Tagger:
     def _is_municipality(self, index: int) -> bool:
         """A town, or a district with a council of its own (a London borough: "Westminster
         City Council")."""
-        place = self._places[index]
-        return place.kind in TOWN_KINDS or (
-            place.kind == "province" and self._is_second_level(place)
-        )
+        return self._places[index].kind in TOWN_KINDS or index in self._second_level
 
     def _most_specific(self, candidates: tuple[int, ...]) -> tuple[int, ...]:
         """A city and its governorate of the same name: the name is the city's; so is the
@@ -427,9 +425,7 @@ class Tagger:
             for i in candidates
             if (self._places[i].id not in outer or self._is_country(i))
             and not (
-                self._is_municipality(i)
-                and self._places[i].kind == "province"
-                and (self._places[i].country, self._primary[i]) in towns
+                i in self._second_level and (self._places[i].country, self._primary[i]) in towns
             )
         )
         return inner or candidates
