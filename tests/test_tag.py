@@ -502,6 +502,25 @@ def test_a_name_used_as_a_towns_is_not_a_country() -> None:
     assert countries("The mayor of Beirut, Lebanon, spoke.") == ["LB", "LB"]
 
 
+def test_a_world_city_used_as_a_towns_in_english_local_words_needs_its_country() -> None:
+    """A city council, a mayor, a police department, a resident's age: the words of a town
+    run in English. Paris, France named so needs France beside it (US local papers' Paris,
+    Athens); Los Angeles and the region of interest's cities keep their own reading."""
+    for text in (
+        "Paris City Council asked the city manager to expand the plan.",
+        "Jessica Kay, 18, of Paris died Saturday. Paris police said the road was wet.",
+        "The Athens City Council was given a budget update. Athens Mayor Randy Daniel spoke.",
+    ):
+        assert countries(text) == [], text
+    assert countries("Paris City Council met. France has asked cities to save water.") == [
+        "FR",
+        "FR",
+    ]
+    assert countries("Paris police said the road was wet.") == ["FR"]  # no town's words
+    assert countries("The Los Angeles Police Department made an arrest.") == ["US"]
+    assert countries("Damascus residents said the bread queues were long.") == ["SY"]
+
+
 def test_a_surname_particle_before_a_name_is_no_place() -> None:
     assert ids("She lived on Van Dorn Street with Jana Van Voorhis.") == {}
     assert "TR" in countries("An earthquake hit Van, in eastern Turkey.")

@@ -433,8 +433,9 @@ _WORD_AT_END = re.compile(r"[^\W\d_][\w.]*$")
 
 
 _AFTER_ABD = re.compile(r"(?:\bAbd|\bAbdel|\bAbdul|\bAbdal|\bAbdol|\bAbdu|عبد)[- ]?$", re.I)
-# "Joyce Glover, 22, Palestine": a person's age, then the town they live in
-_AFTER_AN_AGE = re.compile(r",\s?\d{1,3},\s?$")
+# "Joyce Glover, 22, Palestine", "Jessica Kay, 18, of Paris": a person's age, then the town
+# they live in
+_AFTER_AN_AGE = re.compile(r",\s?\d{1,3},\s?(?:of\s)?$")
 _AFTER_A_STREET = re.compile(
     r"\b(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|Ln|Lane|Hwy|Highway|Pike)"
     r"\.?,\s*$"
@@ -457,7 +458,7 @@ def _is_municipal(text: str, start: int, end: int, before: str | None, after: st
         earlier = _previous_word(text, text.rindex(before, max(0, start - 50), start))
         if earlier is not None and _plain(earlier) in MUNICIPAL_OF:
             return True
-    window = max(0, start - 12)
+    window = max(0, start - 15)
     return bool(
         _AFTER_A_STREET.search(text, window, start) or _AFTER_AN_AGE.search(text, window, start)
     )

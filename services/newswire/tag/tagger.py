@@ -39,6 +39,10 @@ CONTRIBUTION_CACHE = 100_000  # names' contributions remembered
 NEAR_CACHE = 100_000  # watchlist distances remembered (points are the gazetteer's places)
 WORLD_LIST = 2  # names of world cities with namesakes abroad that make an article a world list
 HOMONYM_RATIO = 10  # a town this much smaller than a namesake needs more than its country
+# countries whose towns English names by their own local government's words (a city
+# council, a mayor, a police department, a high school, residents): "Paris City Council"
+# in English is a town of theirs before it is Paris, France
+ENGLISH_LOCAL_GOVERNMENT = frozenset({"US", "CA", "GB", "IE", "AU", "NZ"})
 KIND_RANK = {
     "country": 6, "capital": 5, "governorate": 4, "state": 4, "territory": 4, "region": 4,
     "province": 4, "county": 4, "macro_region": 3, "continent": 3, "city": 3,
@@ -248,10 +252,19 @@ class Tagger:
         world_cities = {m.key for m, c in zip(mentions, contributions, strict=True) if c.world_city}
         world_list = len(world_cities) >= WORLD_LIST
         support = _Support([m.key for m in mentions], contributions, world_list)
+        municipal = {m.key for m in mentions if m.municipal}  # used as a town's somewhere
         chosen: list[tuple[Mention, int]] = []
         for number, mention in enumerate(mentions):
             rank = self._ranker(number, mention, support, hints, (home, area))
             best = max(self._as_used(mention), key=rank)
+            if (
+                mention.key in municipal
+                and contributions[number].world_city
+                and not mention.qualified
+                and self._governed_in_other_words(best)
+                and not any(rank(best)[2:5])
+            ):
+                continue  # "Paris City Council", and nothing names France: a namesake's
             if (
                 mention.qualified
                 or self._counts_alone(best, mention.key)
@@ -263,6 +276,14 @@ class Tagger:
             ):
                 chosen.append((mention, best))
         return chosen
+
+    def _governed_in_other_words(self, index: int) -> bool:
+        """Is the place a town abroad whose local government English words do not name
+        (Paris, Athens, Alexandria: not Los Angeles, Dublin; not the region of interest,
+        where the service's own outlets write "Damascus residents")?"""
+        return self._is_foreign(index) and self._places[index].country not in (
+            ENGLISH_LOCAL_GOVERNMENT
+        )
 
     def _contribution(self, mention: Mention) -> _Contribution:
         """What a mention tells about the others: the countries and places (with their
