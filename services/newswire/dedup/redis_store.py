@@ -248,12 +248,8 @@ local own = struct.pack('<I4', ref)
 -- An append rewrites its bucket whole (GET, SET): APPEND would leave the string its doubled
 -- room (Redis grows appended strings greedily, up to twice their length), and bucket strings
 -- are most of the memory. Entries are in ref order, so the expired ones are a head, cut on
--- the way. A bucket lives at least `ttl` past its last append: its TTL is renewed to twice
--- that when under it (an EXPIRE at every append would cost more than the TTL read), so an
--- idle bucket goes within two windows.
-local function renewed(bucket, ttl)
-  if redis.call('TTL', bucket) < ttl then redis.call('EXPIRE', bucket, 2 * ttl) end
-end
+-- the way. The SET gives a bucket twice its window to live past its last append, in the
+-- same call, so an idle bucket goes within two windows.
 local function append(bucket, needle, size, floor, ttl, unique)
   local old = redis.call('GET', bucket) or ''
   local cut = 0
@@ -263,8 +259,7 @@ local function append(bucket, needle, size, floor, ttl, unique)
     if cut > 0 then redis.call('SET', bucket, old, 'KEEPTTL') end
     return
   end
-  redis.call('SET', bucket, old .. needle .. own, 'KEEPTTL')
-  renewed(bucket, ttl)
+  redis.call('SET', bucket, old .. needle .. own, 'EX', 2 * ttl)
 end
 local keys_floor = floor_ref(KEYS[2], ARGV[6])
 local near_floor = floor_ref(KEYS[2], ARGV[7])
