@@ -521,6 +521,21 @@ def test_a_world_city_used_as_a_towns_in_english_local_words_needs_its_country()
     assert countries("Damascus residents said the bread queues were long.") == ["SY"]
 
 
+def test_a_name_with_the_article_that_ends_its_phrase_is_a_thing_not_a_town() -> None:
+    """A town takes no article: "the Duma" is a parliament, "the Toyota" a car, wherever the
+    text ends the phrase there; "the Nice of Russia" and "the San Jose-based court" still
+    name the towns, and regions that take "the" are kept."""
+    assert "SY" not in countries("The bill was sent to the Duma in May. Duma deputies voted.")
+    assert countries("The Oldsmobile struck the Toyota. The Toyota was towed.") == []
+    assert countries("Sochi could become the Nice of Russia.") == ["RU", "FR", "RU"]
+    assert countries("A Santa Clara County ruling by the San Jose-based court stood.") == [
+        "US",
+        "US",
+    ]
+    assert countries("The army shelled the Golan.") == ["IL"]
+    assert countries("Shelling hit Duma, east of Damascus, on Monday.") == ["SY", "SY"]
+
+
 def test_a_surname_particle_before_a_name_is_no_place() -> None:
     assert ids("She lived on Van Dorn Street with Jana Van Voorhis.") == {}
     assert "TR" in countries("An earthquake hit Van, in eastern Turkey.")

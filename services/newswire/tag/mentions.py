@@ -60,6 +60,12 @@ MUNICIPAL_PAIRS = frozenset({
     ("fire", "department"), ("town", "council"), ("village", "board"),
     ("school", "district"), ("independent", "school"),
 })  # fmt: skip
+# after "the <name>", words that end its noun phrase: "the Duma in May", "the Toyota was hit";
+# a town takes no article ("The Hague" is a name of its own; regions, "the Golan", are kept)
+THING_NEXT = frozenset(
+    "in on at to for with by from and or but is was were has had have will would said says".split()
+)  # not "of": "the Nice of Russia" still names Nice
+END_OF_PHRASE = frozenset(".,;:!?)'\u2019\"")  # not "-": "the San Jose-based court"
 MUNICIPAL_OF = frozenset("city town village township borough".split())  # "City of Athens"
 PARTICLES = frozenset("de del la las los le du des di da do dos das von van der".split())
 MAJOR_KINDS = frozenset({"country", "capital", "governorate", "state", "province", "region"})
@@ -103,6 +109,7 @@ class Mention:
     qualified: bool = False  # "Salem, Oregon": placed by the name after it, which is support
     located: bool = False  # after "in", "near", "from": the text uses it as a place
     municipal: bool = False  # "Paris City Council", "City of Athens", "12 Elm St., Lebanon"
+    a_thing: bool = False  # "sent to the Duma in May", "striking the Toyota.": no town
 
 
 class NameIndex:
@@ -207,9 +214,14 @@ class NameIndex:
                 continue
             located = before is not None and _plain(before) in LOCATIVES
             municipal = _is_municipal(original, o_start, o_end, before, after)
+            a_thing = (
+                before is not None
+                and _plain(before) == "the"
+                and _ends_a_noun_phrase(original, o_end, after)
+            )
             yield Mention(field, o_start, o_end, key, self.candidates[key],
                           _weight(field, o_start), located=located,
-                          municipal=municipal)  # fmt: skip
+                          municipal=municipal, a_thing=a_thing)  # fmt: skip
 
     def _bounded_hits(self, text: str, original: str | None) -> list[tuple[int, int, str]]:
         """Every key the automaton finds that stands as a word (and, given the original with
@@ -462,6 +474,14 @@ def _is_municipal(text: str, start: int, end: int, before: str | None, after: st
     return bool(
         _AFTER_A_STREET.search(text, window, start) or _AFTER_AN_AGE.search(text, window, start)
     )
+
+
+def _ends_a_noun_phrase(text: str, end: int, after: str | None) -> bool:
+    """Does the name end its noun phrase: the text's end, a stop, a comma, a possessive, or
+    a preposition or verb next ("the Duma in May", "the Duma's", "the Toyota.")?"""
+    if after is not None:
+        return after in THING_NEXT
+    return end == len(text) or text[end] in END_OF_PHRASE
 
 
 def _word_after(text: str, end: int, after: str) -> str | None:

@@ -50,6 +50,7 @@ KIND_RANK = {
 ANCHOR_KINDS = frozenset(KIND_RANK) - {"city"}
 TOWN_KINDS = frozenset({"town", "capital", "city"})
 WIDE_KINDS = frozenset({"country", "macro_region", "continent", "cultural_region"})
+ADMIN_KINDS = frozenset({"governorate", "state", "province", "county"})
 
 
 @dataclass(frozen=True)
@@ -181,12 +182,34 @@ class Tagger:
         folded_title, folded_text = Folded.of(title), Folded.of(text)
         mentions = self._names.find("title", title, folded_title)
         mentions += self._names.find("text", text, folded_text)
-        mentions = self._qualified(mentions, originals)
+        mentions = self._qualified(self._no_things(mentions), originals)
         hints = self._context_hits(mentions, folded_title.text + "\n" + folded_text.text)
         area = self._by_iso.get(home_area) if home_area else None
         regions = self._regions(self._resolve(mentions, hints, home, area))
         watchlists = self._hit_watchlists(regions)
         return Tagging(regions=regions, watchlists=watchlists, focus=_focus(regions))
+
+    def _no_things(self, mentions: list[Mention]) -> list[Mention]:
+        """A name the text gives an article and ends there anywhere ("sent to the Duma in May",
+        "striking the Toyota.") names a thing, a parliament or a car, not its towns: they
+        leave every mention of it (curated places stay)."""
+        things = {m.key for m in mentions if m.a_thing}
+        if not things:
+            return mentions
+        out = []
+        for mention in mentions:
+            if mention.key in things:
+                kept = tuple(i for i in mention.candidates if not self._a_plain_town(i))
+                if not kept:
+                    continue
+                mention = replace(mention, candidates=kept)
+            out.append(mention)
+        return out
+
+    def _a_plain_town(self, index: int) -> bool:
+        """A town, or a province or county named like one (San José, Costa Rica's)."""
+        place = self._places[index]
+        return place.kind in TOWN_KINDS | ADMIN_KINDS and not place.curated
 
     def _context_hits(self, mentions: list[Mention], folded: str) -> frozenset[int]:
         """The candidate places whose curated context words occur in the article."""
