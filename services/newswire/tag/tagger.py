@@ -302,8 +302,8 @@ class Tagger:
 
     def _governed_in_other_words(self, index: int) -> bool:
         """Is the place a town abroad whose local government English words do not name
-        (Paris, Athens, Alexandria: not Los Angeles, Dublin; not the region of interest,
-        where the service's own outlets write "Damascus residents")?"""
+        (Paris, Athens: not Los Angeles or Dublin; nor the region of interest's Alexandria or
+        Damascus, whose "residents" the service's own outlets write of)?"""
         return self._is_foreign(index) and self._places[index].country not in (
             ENGLISH_LOCAL_GOVERNMENT
         )
