@@ -536,6 +536,15 @@ def test_a_name_with_the_article_that_ends_its_phrase_is_a_thing_not_a_town() ->
     assert countries("Shelling hit Duma, east of Damascus, on Monday.") == ["SY", "SY"]
 
 
+def test_a_place_s_own_name_outranks_a_curated_place_s_geonames_alternate() -> None:
+    """GeoNames gives Amman (curated) its Greek name, Philadelphia; the US city's own name
+    wins. The names config/regions.yaml gives a place still count as its own."""
+    assert countries("He lives in Philadelphia.") == ["US"]
+    assert countries("A Berea man was charged.") != ["SY"]  # Aleppo's ancient Beroea
+    assert countries("Protesters gathered in Amman.") == ["JO"]
+    assert ids("Shelling hit Halab on Monday.") == {"sy-aleppo": 1}  # a curated alias
+
+
 def test_a_surname_particle_before_a_name_is_no_place() -> None:
     assert ids("She lived on Van Dorn Street with Jana Van Voorhis.") == {}
     assert "TR" in countries("An earthquake hit Van, in eastern Turkey.")

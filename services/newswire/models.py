@@ -361,6 +361,9 @@ class PlaceSpec:
     countries: tuple[str, ...] = ()  # a region across borders: every country it touches
     context: tuple[str, ...] = ()  # words that, in the same article, point to this place
     demonyms: tuple[str, ...] = ()  # of a country: "Syrian" (matched too, also in `names`)
+    # of a curated place, the names config/regions.yaml gives it and its GeoNames name (the
+    # rest of `names` are GeoNames alternates: "Philadelphia", Amman's Greek name)
+    curated_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,6 +111,7 @@ class _Merge:
             raise ValueError(f"place {curated.id!r}: id already used by another place")
         excluded = set(curated.exclude_names)
         names = [n for n in (*old.names, *curated.aliases, *curated.demonyms) if n not in excluded]
+        given = (curated.name or old.name, old.name, *curated.aliases, *curated.demonyms)
         self.places[curated.id] = replace(
             old,
             id=curated.id,
@@ -126,6 +127,7 @@ class _Merge:
             countries=curated.countries or old.countries,
             demonyms=curated.demonyms or old.demonyms,
             context=curated.context,
+            curated_names=tuple(dict.fromkeys(n for n in given if n not in excluded)),
         )
         if target != curated.id:
             self.renamed[target] = curated.id
@@ -187,17 +189,19 @@ def _with_admin1(places: dict[str, PlaceSpec], place: PlaceSpec) -> PlaceSpec:
 def _new_place(curated: PlaceModel) -> PlaceSpec:
     if curated.name is None or curated.kind is None:
         raise ValueError(f"place {curated.id!r}: a new place needs a name and a kind")
+    names = tuple(
+        n
+        for n in (curated.name, *curated.aliases, *curated.demonyms)
+        if n not in curated.exclude_names
+    )
     return PlaceSpec(
         id=curated.id,
         name=curated.name,
         kind=curated.kind,
         country=curated.country,
         parent=curated.parent,
-        names=tuple(
-            n
-            for n in (curated.name, *curated.aliases, *curated.demonyms)
-            if n not in curated.exclude_names
-        ),
+        names=names,
+        curated_names=names,
         iso_code=curated.iso_code,
         lat=curated.lat,
         lon=curated.lon,

@@ -31,7 +31,7 @@ from newswire.models import (
 from newswire.tag.gazetteer_build import ALTERNATES_POPULATION, TOWN_LEVEL
 from newswire.tag.geo import within
 from newswire.tag.mentions import SMALL_TOWN_POPULATION, Mention, NameIndex, is_foreign
-from newswire.tag.names import Folded, fold_name
+from newswire.tag.names import Folded, fold_name, name_variants
 
 BIG_TOWN = 100_000  # GeoNames towns this size count without their country in the article
 BIG_WORLD_TOWN = SMALL_TOWN_POPULATION  # the same outside the region of interest
@@ -118,6 +118,11 @@ class Tagger:
         self._watchlists = gazetteer.watchlists
         self._names = NameIndex(gazetteer)
         self._primary = [fold_name(p.name) for p in self._places]
+        self._curated_keys = {  # the folded spellings of a curated place's given names
+            i: frozenset(k for n in p.curated_names for k in name_variants(n))
+            for i, p in enumerate(self._places)
+            if p.curated
+        }
         self._context = {
             i: re.compile("|".join(rf"(?<!\w){re.escape(fold_name(w))}(?!\w)" for w in p.context))
             for i, p in enumerate(self._places)
@@ -354,6 +359,14 @@ class Tagger:
         """Is `key` the place's own name (or a curated one), not a GeoNames alternate?"""
         return self._places[index].curated or self._primary[index] == key
 
+    def _name_rank(self, index: int, key: str) -> int:
+        """How much the name is the place's: 2 its GeoNames name or one config/regions.yaml
+        gives it, 1 a GeoNames alternate of a curated place, 0 another alternate. "Philadelphia"
+        is the US city's name before it is Amman's Greek one."""
+        if self._primary[index] == key or key in self._curated_keys.get(index, ()):
+            return 2
+        return 1 if self._places[index].curated else 0
+
     def _by_own_name(self, mention: Mention) -> tuple[int, ...]:
         own = tuple(i for i in mention.candidates if self._own_name(i, mention.key))
         return own or mention.candidates
@@ -404,7 +417,7 @@ class Tagger:
                 at_home = 0
             return (
                 1 if index in hints else 0,
-                1 if self._own_name(index, mention.key) else 0,
+                self._name_rank(index, mention.key),
                 sum(support.place(number, p) for p in self._regional[index]),
                 sum(support.country(number, c) for c in self._countries_of(index))
                 if by_country
