@@ -545,6 +545,13 @@ def test_a_place_s_own_name_outranks_a_curated_place_s_geonames_alternate() -> N
     assert ids("Shelling hit Halab on Monday.") == {"sy-aleppo": 1}  # a curated alias
 
 
+def test_a_name_inside_a_sea_s_or_a_street_s_name_is_no_place() -> None:
+    assert countries("Storms in the Gulf of Mexico weakened; the Gulf of Alaska was calm.") == []
+    assert countries("The taxi was called to an address in Cleveland Drive.") == []
+    assert countries("Police found a lab in the Cascade Motel.") == []
+    assert countries("Mexico and Alaska were hit.") == ["MX", "US"]
+
+
 def test_a_surname_particle_before_a_name_is_no_place() -> None:
     assert ids("She lived on Van Dorn Street with Jana Van Voorhis.") == {}
     assert "TR" in countries("An earthquake hit Van, in eastern Turkey.")

@@ -71,8 +71,11 @@ PARTICLES = frozenset("de del la las los le du des di da do dos das von van der"
 MAJOR_KINDS = frozenset({"country", "capital", "governorate", "state", "province", "region"})
 FEATURE_HEADS = frozenset(
     "street st road rd avenue ave gate square boulevard blvd lane county township hotel mall "
-    "restaurant cafe club fc united force hospital school".split()
+    "restaurant cafe club fc united force hospital school drive dr parkway pkwy "
+    "plaza terrace motel inn".split()
 )
+# "the Gulf of Mexico", "the Bay of Bengal": the water's name, not the country's
+WATER_HEADS = frozenset("gulf gulfs sea bay strait straits".split())
 FEATURE_HEADS_BEFORE = frozenset({"new", "شارع", "فيلق", "جادة", "רחוב", "שער", "א", "אל"})
 PERSON_TITLES = frozenset(
     "mr mrs ms dr sheikh sheik prince princess king queen emir president minister gen general "
@@ -201,6 +204,8 @@ class NameIndex:
                 continue
             before, after = _previous_word(original, o_start), _next_word(original, o_end)
             if _inside_longer_name(self._scripts.get(key, "latin"), before, after):
+                continue
+            if _names_a_water_body(original, o_start, before):
                 continue
             if key in PARTICLES and _name_like(after):
                 continue  # "Van Dorn Street", "Jana Van Voorhis": not Van, Turkey
@@ -432,6 +437,14 @@ def _inside_longer_name(script: str, before: str | None, after: str | None) -> b
     if script == "latin":
         return (after is not None and _plain(after) in FEATURE_HEADS) or before == "New"
     return before is not None and before in FEATURE_HEADS_BEFORE
+
+
+def _names_a_water_body(text: str, start: int, before: str | None) -> bool:
+    """ "Gulf of Mexico", "Bay of Bengal": the name ends a sea's or a gulf's."""
+    if before is None or before != "of":
+        return False
+    head = _previous_word(text, text.rindex(before, max(0, start - 50), start))
+    return head is not None and _plain(head) in WATER_HEADS
 
 
 def _weight(field: str, start: int) -> float:
