@@ -533,6 +533,7 @@ def test_a_name_with_the_article_that_ends_its_phrase_is_a_thing_not_a_town() ->
         "US",
     ]
     assert countries("The army shelled the Golan.") == ["IL"]
+    assert countries("It matches the Virginia On-Time Graduation Rate.") == ["US"]  # "On"
     assert countries("Shelling hit Duma, east of Damascus, on Monday.") == ["SY", "SY"]
 
 
@@ -550,6 +551,14 @@ def test_a_name_inside_a_sea_s_or_a_street_s_name_is_no_place() -> None:
     assert countries("The taxi was called to an address in Cleveland Drive.") == []
     assert countries("Police found a lab in the Cascade Motel.") == []
     assert countries("Mexico and Alaska were hit.") == ["MX", "US"]
+
+
+def test_a_place_s_alternate_name_that_speaks_is_a_person() -> None:
+    """ "Ahmad" is a GeoNames name of Al Ahmadi, Kuwait; "Ahmad said" is a man, in every
+    mention. A place's own name that speaks, and a country, stay places."""
+    assert countries("Tai Ahmad was his friend. \"He was kind,\" Ahmad said.") == []
+    assert countries("The U.S. says it will send aid.") == ["US"]
+    assert countries("Aleppo said goodbye to its old souk.") == ["SY"]
 
 
 def test_a_surname_particle_before_a_name_is_no_place() -> None:

@@ -74,6 +74,7 @@ FEATURE_HEADS = frozenset(
     "restaurant cafe club fc united force hospital school drive dr parkway pkwy "
     "plaza terrace motel inn".split()
 )
+SPEAKER_NEXT = frozenset("said says told added who".split())  # after a person's name
 # "the Gulf of Mexico", "the Bay of Bengal": the water's name, not the country's
 WATER_HEADS = frozenset("gulf gulfs sea bay strait straits".split())
 FEATURE_HEADS_BEFORE = frozenset({"new", "شارع", "فيلق", "جادة", "רחוב", "שער", "א", "אל"})
@@ -113,6 +114,7 @@ class Mention:
     located: bool = False  # after "in", "near", "from": the text uses it as a place
     municipal: bool = False  # "Paris City Council", "City of Athens", "12 Elm St., Lebanon"
     a_thing: bool = False  # "sent to the Duma in May", "striking the Toyota.": no town
+    speaks: bool = False  # "Ahmad said": a person, unless the name is a place's own
 
 
 class NameIndex:
@@ -226,7 +228,8 @@ class NameIndex:
             )
             yield Mention(field, o_start, o_end, key, self.candidates[key],
                           _weight(field, o_start), located=located,
-                          municipal=municipal, a_thing=a_thing)  # fmt: skip
+                          municipal=municipal, a_thing=a_thing,
+                          speaks=_word(after) in SPEAKER_NEXT)  # fmt: skip
 
     def _bounded_hits(self, text: str, original: str | None) -> list[tuple[int, int, str]]:
         """Every key the automaton finds that stands as a word (and, given the original with
@@ -493,7 +496,7 @@ def _ends_a_noun_phrase(text: str, end: int, after: str | None) -> bool:
     """Does the name end its noun phrase: the text's end, a stop, a comma, a possessive, or
     a preposition or verb next ("the Duma in May", "the Duma's", "the Toyota.")?"""
     if after is not None:
-        return after in THING_NEXT
+        return _word(after) in THING_NEXT
     return end == len(text) or text[end] in END_OF_PHRASE
 
 
@@ -554,6 +557,12 @@ def _starts_sentence(text: str, start: int, before: str) -> bool:
 
 def _plain(word: str) -> str:
     return word.lower().rstrip(".")
+
+
+def _word(word: str | None) -> str:
+    """The word as written, without the stop after it ("said." is "said", "On" stays "On":
+    the words that end a phrase are lower case)."""
+    return word.rstrip(".") if word else ""
 
 
 def _name_like(word: str | None) -> TypeGuard[str]:

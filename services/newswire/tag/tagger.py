@@ -197,12 +197,16 @@ class Tagger:
     def _no_things(self, mentions: list[Mention]) -> list[Mention]:
         """A name the text gives an article and ends there anywhere ("sent to the Duma in May",
         "striking the Toyota.") names a thing, a parliament or a car, not its towns: they
-        leave every mention of it (curated places stay)."""
+        leave every mention of it (curated places stay). A name that speaks anywhere ("Ahmad
+        said") is a person's, when it is no place's own name (Al Ahmadi's alternate)."""
         things = {m.key for m in mentions if m.a_thing}
-        if not things:
+        people = {m.key for m in mentions if m.speaks and self._alternate_only(m)}
+        if not things and not people:
             return mentions
         out = []
         for mention in mentions:
+            if mention.key in people:
+                continue
             if mention.key in things:
                 kept = tuple(i for i in mention.candidates if not self._a_plain_town(i))
                 if not kept:
@@ -210,6 +214,14 @@ class Tagger:
                 mention = replace(mention, candidates=kept)
             out.append(mention)
         return out
+
+    def _alternate_only(self, mention: Mention) -> bool:
+        """Is the name no candidate's own (a GeoNames alternate of each) and no country's
+        ("The U.S. says")?"""
+        return all(
+            self._name_rank(i, mention.key) < 2 and self._places[i].kind not in WIDE_KINDS
+            for i in mention.candidates
+        )
 
     def _a_plain_town(self, index: int) -> bool:
         """A town, or a province or county named like one (San José, Costa Rica's)."""
