@@ -32,6 +32,9 @@ def test_base_levels_and_hierarchy() -> None:
     assert french and min(p.population for p in french) >= 30_000
     assert places["fr-marseille"].names == ("Marseille",)
     assert places["us-gainesville"].parent == "us-fl" and places["us-gainesville"].admin1 == "US-FL"
+    # so are the towns of Canada, Australia, the UK and Ireland, under their province
+    assert (places["ca-london"].parent, places["ca-london"].admin1) == ("ca-on", "CA-ON")
+    assert places["au-perth"].parent == "au-wa" and places["gb-london"].parent == "gb-eng"
     us_towns = [p.population for p in places.values() if p.country == "US" and p.kind == "town"]
     assert 5_000 <= min(us_towns) < 15_000
     assert "Bombay" in places["in-mumbai"].names  # a city of millions keeps its alternates

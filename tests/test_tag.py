@@ -556,9 +556,20 @@ def test_a_name_inside_a_sea_s_or_a_street_s_name_is_no_place() -> None:
 def test_a_place_s_alternate_name_that_speaks_is_a_person() -> None:
     """ "Ahmad" is a GeoNames name of Al Ahmadi, Kuwait; "Ahmad said" is a man, in every
     mention. A place's own name that speaks, and a country, stay places."""
-    assert countries("Tai Ahmad was his friend. \"He was kind,\" Ahmad said.") == []
+    assert countries('Tai Ahmad was his friend. "He was kind," Ahmad said.') == []
     assert countries("The U.S. says it will send aid.") == ["US"]
     assert countries("Aleppo said goodbye to its old souk.") == ["SY"]
+
+
+def test_a_province_named_in_the_article_supports_its_towns_abroad() -> None:
+    """London, Ontario is a town of 400,000 beside a capital of 9 million: Ontario (or
+    Toronto, in Ontario too) named anywhere makes it the article's London."""
+    assert countries("London city council met on Monday. Ontario will pay for the road.") == [
+        "CA",
+        "CA",
+    ]
+    assert countries("London city council met. Toronto and Beijing signed a deal.")[0] == "CA"
+    assert countries("London city council met on Monday.") == ["GB"]
 
 
 def test_a_surname_particle_before_a_name_is_no_place() -> None:

@@ -15,7 +15,8 @@ the service loads and merges with the curated `config/regions.yaml`. What goes i
   their counties and parishes ("Walker County", "Rapides Parish");
 - elsewhere in the world: every town of 30,000 people or more (5,000 in the US) by its own
   GeoNames name (cities of a million or more also by their Latin alternate names: "Bombay"),
-  US towns under their state, and every country's top-level subdivisions from ISO 3166-2
+  US towns under their state (Canada's, Australia's, the UK's and Ireland's under their
+  province), and every country's top-level subdivisions from ISO 3166-2
   ("Ontario", "Hubei", "England") under the kind `province`, generic names ("Central",
   "North East") left out;
 - the place names that are also common given names or surnames, and the given names (Faker's
@@ -47,6 +48,20 @@ FEW_TOP_SUBDIVISIONS = 4  # a country with this few also gets its second ISO 316
 PERSON_NAME_LOCALES = ("en_US", "en_GB")
 ALTERNATES_POPULATION = 1_000_000  # world cities this size keep their Latin alternate names
 
+# GeoNames' admin1 codes of the English-speaking countries whose local news names towns
+# that share a name abroad (London, Ontario; Perth, Western Australia): a town there sits under
+# its ISO 3166-2 province, so a province named in the article supports it
+WORLD_ADMIN1 = {
+    ("CA", "01"): "CA-AB", ("CA", "02"): "CA-BC", ("CA", "03"): "CA-MB", ("CA", "04"): "CA-NB",
+    ("CA", "05"): "CA-NL", ("CA", "07"): "CA-NS", ("CA", "08"): "CA-ON", ("CA", "09"): "CA-PE",
+    ("CA", "10"): "CA-QC", ("CA", "11"): "CA-SK", ("CA", "12"): "CA-YT", ("CA", "13"): "CA-NT",
+    ("CA", "14"): "CA-NU",
+    ("AU", "01"): "AU-ACT", ("AU", "02"): "AU-NSW", ("AU", "03"): "AU-NT", ("AU", "04"): "AU-QLD",
+    ("AU", "05"): "AU-SA", ("AU", "06"): "AU-TAS", ("AU", "07"): "AU-VIC", ("AU", "08"): "AU-WA",
+    ("GB", "ENG"): "GB-ENG", ("GB", "SCT"): "GB-SCT", ("GB", "WLS"): "GB-WLS",
+    ("GB", "NIR"): "GB-NIR",
+    ("IE", "L"): "IE-L", ("IE", "M"): "IE-M", ("IE", "C"): "IE-C", ("IE", "U"): "IE-U",
+}  # fmt: skip
 MIDDLE_EAST = ("SY", "IQ", "IL", "PS", "LB", "JO", "TR", "IR", "SA", "YE", "KW", "QA", "BH",
                "AE", "OM", "EG", "CY")  # fmt: skip
 NORTH_AFRICA = ("LY", "TN", "DZ", "MA", "SD", "EH", "MR")
@@ -145,6 +160,8 @@ def build() -> dict[str, Any]:
     places += _us_states(cache.get_us_states())
     places += _us_counties(cache.get_us_counties())
     places += _provinces({p["id"] for p in places})
+    provinces = {p["iso_code"]: p for p in places if p["kind"] == "province" and "iso_code" in p}
+    admin1 |= {key: provinces[iso] for key, iso in WORLD_ADMIN1.items() if iso in provinces}
     places += _towns(cities, countries, admin1, taken={p["id"] for p in places})
     _check_unique(p["id"] for p in places)
     return {

@@ -270,8 +270,8 @@ class Tagger:
 
     def _inside_any(self, index: int, places: list[PlaceSpec]) -> bool:
         """Is the place inside one of `places`: its country, an ancestor, or a province of its
-        country when the gazetteer does not know the place's province (world towns sit under
-        their country: "London, Ontario")."""
+        country when the gazetteer does not know the place's province (most world towns sit
+        under their country: "Lyon, Rhone-Alpes")."""
         place = self._places[index]
         return any(
             (p.kind == "country" and p.country == place.country)
