@@ -500,6 +500,15 @@ def test_a_name_used_as_a_towns_is_not_a_country() -> None:
         assert "LB" not in countries(text) and "JO" not in countries(text), text
     assert countries("Lebanon's police said the border was calm.") == ["LB"]
     assert countries("The mayor of Beirut, Lebanon, spoke.") == ["LB", "LB"]
+    assert "JO" not in countries("Family of Jordan motorcyclist finds him in a ditch.")
+
+
+def test_a_name_for_its_people_is_a_state_or_a_province_before_a_town() -> None:
+    """Residents, a woman, a girl: a state or a province has them as a town has (a country's
+    go by its demonym), so "Ontario residents" is the province, not Ontario, California."""
+    assert ids("Ontario residents will vote on Monday.") == {"ca-on": 1}
+    assert countries("Virginia residents will vote.") == ["US"]
+    assert ids("Georgia residents will vote.") == {"us-ga": 1}  # the state, not the country
 
 
 def test_a_world_city_used_as_a_towns_in_english_local_words_needs_its_country() -> None:

@@ -50,8 +50,13 @@ LOCATIVES = frozenset("in near from outside inside into across".split())
 # words after a name that make it a town's, not a country's ("a Lebanon woman", "Jordan
 # Elementary", "Dublin City Council"): a country has no mayor, city hall or elementary school
 MUNICIPAL_NEXT = frozenset(
-    "mayor residents resident woman man elementary township councilman councilwoman"
-    " alderman aldermen selectmen".split()
+    "mayor elementary township councilman councilwoman alderman aldermen selectmen".split()
+)
+# words after a name for its people ("a Lebanon woman", "Ontario residents"): a town's, a
+# state's or a province's; a country's people go by its demonym ("a Lebanese woman")
+PEOPLE_NEXT = frozenset(
+    "residents resident woman man girl boy girls boys teen teens teenager motorist"
+    " motorcyclist couple".split()
 )
 MUNICIPAL_PAIRS = frozenset({
     ("city", "council"), ("city", "hall"), ("city", "manager"), ("city", "commission"),
@@ -113,6 +118,7 @@ class Mention:
     qualified: bool = False  # "Salem, Oregon": placed by the name after it, which is support
     located: bool = False  # after "in", "near", "from": the text uses it as a place
     municipal: bool = False  # "Paris City Council", "City of Athens", "12 Elm St., Lebanon"
+    its_people: bool = False  # "a Lebanon woman", "Joyce Glover, 22, Palestine": no country
     a_thing: bool = False  # "sent to the Duma in May", "striking the Toyota.": no town
     speaks: bool = False  # "Ahmad said": a person, unless the name is a place's own
 
@@ -221,6 +227,7 @@ class NameIndex:
                 continue
             located = before is not None and _plain(before) in LOCATIVES
             municipal = _is_municipal(original, o_start, o_end, before, after)
+            its_people = _names_its_people(original, o_start, after)
             a_thing = (
                 before is not None
                 and _plain(before) == "the"
@@ -228,7 +235,7 @@ class NameIndex:
             )
             yield Mention(field, o_start, o_end, key, self.candidates[key],
                           _weight(field, o_start), located=located,
-                          municipal=municipal, a_thing=a_thing,
+                          municipal=municipal, its_people=its_people, a_thing=a_thing,
                           speaks=_word(after) in SPEAKER_NEXT)  # fmt: skip
 
     def _bounded_hits(self, text: str, original: str | None) -> list[tuple[int, int, str]]:
@@ -472,9 +479,8 @@ _AFTER_A_STREET = re.compile(
 
 def _is_municipal(text: str, start: int, end: int, before: str | None, after: str | None) -> bool:
     """Does the text use the name as a town's: followed by a word only a town has (a mayor,
-    a city council, residents), after "City of", after a street address ("508 Cumberland
-    St., Lebanon") or a person's age ("Joyce Glover, 22, Palestine")? Windows of a few words,
-    so linear on any input."""
+    a city council, a high school), after "City of", or after a street address ("508
+    Cumberland St., Lebanon")? Windows of a few words, so linear on any input."""
     if after is not None:
         word = _plain(after)
         if word in MUNICIPAL_NEXT:
@@ -486,10 +492,15 @@ def _is_municipal(text: str, start: int, end: int, before: str | None, after: st
         earlier = _previous_word(text, text.rindex(before, max(0, start - 50), start))
         if earlier is not None and _plain(earlier) in MUNICIPAL_OF:
             return True
-    window = max(0, start - 15)
-    return bool(
-        _AFTER_A_STREET.search(text, window, start) or _AFTER_AN_AGE.search(text, window, start)
-    )
+    return bool(_AFTER_A_STREET.search(text, max(0, start - 15), start))
+
+
+def _names_its_people(text: str, start: int, after: str | None) -> bool:
+    """Is the name followed by a word for its people ("Ontario residents", "a Lebanon
+    woman"), or after a person's age ("Joyce Glover, 22, Palestine")?"""
+    if after is not None and _plain(after) in PEOPLE_NEXT:
+        return True
+    return bool(_AFTER_AN_AGE.search(text, max(0, start - 15), start))
 
 
 def _ends_a_noun_phrase(text: str, end: int, after: str | None) -> bool:

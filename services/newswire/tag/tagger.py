@@ -292,7 +292,8 @@ class Tagger:
         world_cities = {m.key for m, c in zip(mentions, contributions, strict=True) if c.world_city}
         world_list = len(world_cities) >= WORLD_LIST
         support = _Support([m.key for m in mentions], contributions, world_list)
-        municipal = {m.key for m in mentions if m.municipal}  # used as a town's somewhere
+        # used as a town's somewhere ("Paris City Council", "a Paris girl")
+        municipal = {m.key for m in mentions if m.municipal or m.its_people}
         chosen: list[tuple[Mention, int]] = []
         for number, mention in enumerate(mentions):
             rank = self._ranker(number, mention, support, hints, (home, area))
@@ -310,7 +311,7 @@ class Tagger:
                 or self._counts_alone(best, mention.key)
                 or any(rank(best)[2:5])
                 or (
-                    (mention.located or mention.municipal)
+                    (mention.located or mention.municipal or mention.its_people)
                     and self._big_enough_where_located(best, mention.key)
                 )
             ):
@@ -462,11 +463,15 @@ class Tagger:
 
     def _as_used(self, mention: Mention) -> tuple[int, ...]:
         """The candidates the text allows: the most specific, and towns where the text uses
-        the name as a town's ("Lebanon City Council": not the country)."""
+        the name as a town's ("Lebanon City Council": not the country), and no country where
+        it names its people ("a Lebanon woman")."""
         candidates = self._most_specific(mention.candidates)
         if mention.municipal:
             towns = tuple(i for i in candidates if self._is_municipality(i))
             return towns or candidates
+        if mention.its_people:  # a country's people go by its demonym
+            below = tuple(i for i in candidates if self._places[i].kind not in WIDE_KINDS)
+            return below or candidates
         return candidates
 
     def _is_municipality(self, index: int) -> bool:
