@@ -509,6 +509,13 @@ def test_a_name_for_its_people_is_a_state_or_a_province_before_a_town() -> None:
     assert ids("Ontario residents will vote on Monday.") == {"ca-on": 1}
     assert countries("Virginia residents will vote.") == ["US"]
     assert ids("Georgia residents will vote.") == {"us-ga": 1}  # the state, not the country
+    # in international news a country's name may name its people too
+    assert "LB" in countries("Lebanon residents in the south fled Israeli strikes.")
+
+
+def test_an_arabic_article_in_lower_case_before_a_space_is_an_english_word() -> None:
+    assert countries("CR 2202, also known as Salt Works Road, was closed.") == []
+    assert countries("Clashes in As Salt and as-Salt.") == ["JO"]
 
 
 def test_a_world_city_used_as_a_towns_in_english_local_words_needs_its_country() -> None:
@@ -526,6 +533,9 @@ def test_a_world_city_used_as_a_towns_in_english_local_words_needs_its_country()
         "FR",
     ]
     assert countries("Paris police said the road was wet.") == ["FR"]  # no town's words
+    # international news (a place outside those countries named): Paris stays in France
+    text = "Paris Mayor Anne Hidalgo met Israeli officials in Jerusalem."
+    assert countries(text) == ["FR", "IL", "IL"]
     assert countries("The Los Angeles Police Department made an arrest.") == ["US"]
     assert countries("Damascus residents said the bread queues were long.") == ["SY"]
 

@@ -118,7 +118,7 @@ class Mention:
     qualified: bool = False  # "Salem, Oregon": placed by the name after it, which is support
     located: bool = False  # after "in", "near", "from": the text uses it as a place
     municipal: bool = False  # "Paris City Council", "City of Athens", "12 Elm St., Lebanon"
-    its_people: bool = False  # "a Lebanon woman", "Joyce Glover, 22, Palestine": no country
+    its_people: bool = False  # "a Lebanon woman", "Ontario residents": no country
     a_thing: bool = False  # "sent to the Duma in May", "striking the Toyota.": no town
     speaks: bool = False  # "Ahmad said": a person, unless the name is a place's own
 
@@ -227,7 +227,7 @@ class NameIndex:
                 continue
             located = before is not None and _plain(before) in LOCATIVES
             municipal = _is_municipal(original, o_start, o_end, before, after)
-            its_people = _names_its_people(original, o_start, after)
+            its_people = _names_its_people(after)
             a_thing = (
                 before is not None
                 and _plain(before) == "the"
@@ -268,6 +268,8 @@ class NameIndex:
             return span.isupper()
         if span.isupper() and len(span) <= 3:
             return False
+        if _AN_ENGLISH_WORD_FIRST.match(span):
+            return False  # "known as Salt Works Road", not as-Salt, Jordan
         return any(ch.isupper() for ch in span)
 
     def _is_a_person(
@@ -467,6 +469,8 @@ _NEXT_WORD = re.compile(r"\s*([^\W\d_][\w.]*)")
 _WORD_AT_END = re.compile(r"[^\W\d_][\w.]*$")
 
 
+# an Arabic article in lower case with a space after it is the English word: "as", "at", "an"
+_AN_ENGLISH_WORD_FIRST = re.compile(r"(?:as|at|an|ad|az|ash) ")
 _AFTER_ABD = re.compile(r"(?:\bAbd|\bAbdel|\bAbdul|\bAbdal|\bAbdol|\bAbdu|عبد)[- ]?$", re.I)
 # "Joyce Glover, 22, Palestine", "Jessica Kay, 18, of Paris": a person's age, then the town
 # they live in
@@ -479,8 +483,9 @@ _AFTER_A_STREET = re.compile(
 
 def _is_municipal(text: str, start: int, end: int, before: str | None, after: str | None) -> bool:
     """Does the text use the name as a town's: followed by a word only a town has (a mayor,
-    a city council, a high school), after "City of", or after a street address ("508
-    Cumberland St., Lebanon")? Windows of a few words, so linear on any input."""
+    a city council, a high school), after "City of", after a street address ("508
+    Cumberland St., Lebanon") or a person's age ("Joyce Glover, 22, Palestine")? Windows of a
+    few words, so linear on any input."""
     if after is not None:
         word = _plain(after)
         if word in MUNICIPAL_NEXT:
@@ -492,15 +497,16 @@ def _is_municipal(text: str, start: int, end: int, before: str | None, after: st
         earlier = _previous_word(text, text.rindex(before, max(0, start - 50), start))
         if earlier is not None and _plain(earlier) in MUNICIPAL_OF:
             return True
-    return bool(_AFTER_A_STREET.search(text, max(0, start - 15), start))
+    window = max(0, start - 15)
+    return bool(
+        _AFTER_A_STREET.search(text, window, start) or _AFTER_AN_AGE.search(text, window, start)
+    )
 
 
-def _names_its_people(text: str, start: int, after: str | None) -> bool:
+def _names_its_people(after: str | None) -> bool:
     """Is the name followed by a word for its people ("Ontario residents", "a Lebanon
-    woman"), or after a person's age ("Joyce Glover, 22, Palestine")?"""
-    if after is not None and _plain(after) in PEOPLE_NEXT:
-        return True
-    return bool(_AFTER_AN_AGE.search(text, max(0, start - 15), start))
+    woman")?"""
+    return after is not None and _plain(after) in PEOPLE_NEXT
 
 
 def _ends_a_noun_phrase(text: str, end: int, after: str | None) -> bool:

@@ -41,7 +41,8 @@ WORLD_LIST = 2  # names of world cities with namesakes abroad that make an artic
 HOMONYM_RATIO = 10  # a town this much smaller than a namesake needs more than its country
 # countries whose towns English names by their own local government's words (a city
 # council, a mayor, a police department, a high school, residents): "Paris City Council"
-# in English is a town of theirs before it is Paris, France
+# in English is a town of theirs before it is Paris, France, in an article naming no place
+# elsewhere (local news; with Jerusalem beside it, Paris is Paris)
 ENGLISH_LOCAL_GOVERNMENT = frozenset({"US", "CA", "GB", "IE", "AU", "NZ"})
 KIND_RANK = {
     "country": 6, "capital": 5, "governorate": 4, "state": 4, "territory": 4, "region": 4,
@@ -104,6 +105,11 @@ class _Support:
         """Do the other names point to this country and no other?"""
         others = self._all_countries - self._own_countries[self._keys[number]]
         return others == self.country(number, code)
+
+    def only_among(self, number: int, codes: frozenset[str]) -> bool:
+        """Do the other names point to these countries only (or to none)?"""
+        others = self._all_countries - self._own_countries[self._keys[number]]
+        return others == sum(self.country(number, code) for code in codes)
 
     def place(self, number: int, ident: str) -> int:
         return self._places["", ident] - self._places[self._keys[number], ident]
@@ -297,9 +303,12 @@ class Tagger:
         chosen: list[tuple[Mention, int]] = []
         for number, mention in enumerate(mentions):
             rank = self._ranker(number, mention, support, hints, (home, area))
-            best = max(self._as_used(mention), key=rank)
+            # local news: the other names are all in countries that English governs locally
+            local = support.only_among(number, ENGLISH_LOCAL_GOVERNMENT)
+            best = max(self._as_used(mention, local), key=rank)
             if (
-                mention.key in municipal
+                local
+                and mention.key in municipal
                 and contributions[number].world_city
                 and not mention.qualified
                 and self._governed_in_other_words(best)
@@ -461,15 +470,16 @@ class Tagger:
             p.kind in TOWN_KINDS and p.population >= BIG_WORLD_TOWN for p in places
         )
 
-    def _as_used(self, mention: Mention) -> tuple[int, ...]:
+    def _as_used(self, mention: Mention, local: bool) -> tuple[int, ...]:
         """The candidates the text allows: the most specific, and towns where the text uses
-        the name as a town's ("Lebanon City Council": not the country), and no country where
-        it names its people ("a Lebanon woman")."""
+        the name as a town's ("Lebanon City Council": not the country), and, in `local` news,
+        no country where it names its people ("a Lebanon woman"; but "Lebanon residents fled
+        Israeli strikes")."""
         candidates = self._most_specific(mention.candidates)
         if mention.municipal:
             towns = tuple(i for i in candidates if self._is_municipality(i))
             return towns or candidates
-        if mention.its_people:  # a country's people go by its demonym
+        if mention.its_people and local:  # a country's people go by its demonym
             below = tuple(i for i in candidates if self._places[i].kind not in WIDE_KINDS)
             return below or candidates
         return candidates
