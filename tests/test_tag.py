@@ -545,6 +545,7 @@ def test_a_name_with_the_article_that_ends_its_phrase_is_a_thing_not_a_town() ->
     text ends the phrase there; "the Nice of Russia" and "the San Jose-based court" still
     name the towns, and regions that take "the" are kept."""
     assert "SY" not in countries("The bill was sent to the Duma in May. Duma deputies voted.")
+    assert countries("Shells fell on the Duma in Syria again.") == ["SY", "SY"]  # named
     assert countries("The Oldsmobile struck the Toyota. The Toyota was towed.") == []
     assert countries("Sochi could become the Nice of Russia.") == ["RU", "FR", "RU"]
     assert countries("A Santa Clara County ruling by the San Jose-based court stood.") == [

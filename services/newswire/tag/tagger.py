@@ -203,18 +203,28 @@ class Tagger:
     def _no_things(self, mentions: list[Mention]) -> list[Mention]:
         """A name the text gives an article and ends there anywhere ("sent to the Duma in May",
         "striking the Toyota.") names a thing, a parliament or a car, not its towns: they
-        leave every mention of it (curated places stay). A name that speaks anywhere ("Ahmad
-        said") is a person's, when it is no place's own name (Al Ahmadi's alternate)."""
+        leave every mention of it, unless the article names their country ("the Duma in
+        Syria"; curated places stay too). A name that speaks anywhere ("Ahmad said") is a
+        person's, when it is no place's own name (Al Ahmadi's alternate)."""
         things = {m.key for m in mentions if m.a_thing}
         people = {m.key for m in mentions if m.speaks and self._alternate_only(m)}
         if not things and not people:
             return mentions
+        named = {  # countries the article names by name
+            self._places[m.candidates[0]].country
+            for m in mentions
+            if len(m.candidates) == 1 and self._places[m.candidates[0]].kind == "country"
+        }
         out = []
         for mention in mentions:
             if mention.key in people:
                 continue
             if mention.key in things:
-                kept = tuple(i for i in mention.candidates if not self._a_plain_town(i))
+                kept = tuple(
+                    i
+                    for i in mention.candidates
+                    if not self._a_plain_town(i) or self._places[i].country in named
+                )
                 if not kept:
                     continue
                 mention = replace(mention, candidates=kept)
