@@ -47,8 +47,8 @@ EVERYDAY_NAME_POPULATION = 100_000  # towns this size keep a Latin name that is 
 SMALL_TOWN_POPULATION = 250_000  # world towns under this size need support (tagger.py)
 WELL_KNOWN_KINDS = frozenset({"country", "governorate", "state", "capital"})
 LOCATIVES = frozenset("in near from outside inside into across".split())
-# words after a name that make it a town's, not a country's ("a Lebanon woman", "Jordan
-# Elementary", "Dublin City Council"): a country has no mayor, city hall or elementary school
+# words after a name that make it a town's, not a country's ("Jordan Elementary", "Dublin
+# City Council"): a country has no mayor, city hall or elementary school
 MUNICIPAL_NEXT = frozenset(
     "mayor elementary township councilman councilwoman alderman aldermen selectmen".split()
 )
@@ -453,10 +453,15 @@ def _inside_longer_name(script: str, before: str | None, after: str | None) -> b
 
 def _names_a_water_body(text: str, start: int, before: str | None) -> bool:
     """ "Gulf of Mexico", "Bay of Bengal": the name ends a sea's or a gulf's."""
-    if before is None or before != "of":
-        return False
-    head = _previous_word(text, text.rindex(before, max(0, start - 50), start))
-    return head is not None and _plain(head) in WATER_HEADS
+    return _plain(_word_before_of(text, start, before)) in WATER_HEADS
+
+
+def _word_before_of(text: str, start: int, before: str | None) -> str:
+    """The word before "of" when `before`, the word before the name, is "of" ("City" in "City
+    of Athens", "Gulf" in "Gulf of Mexico"); "" otherwise."""
+    if before is None or _plain(before) != "of":
+        return ""
+    return _previous_word(text, text.rindex(before, max(0, start - 50), start)) or ""
 
 
 def _weight(field: str, start: int) -> float:
@@ -493,10 +498,8 @@ def _is_municipal(text: str, start: int, end: int, before: str | None, after: st
         then = _word_after(text, end, after)
         if then is not None and (word, _plain(then)) in MUNICIPAL_PAIRS:
             return True
-    if before is not None and _plain(before) == "of":
-        earlier = _previous_word(text, text.rindex(before, max(0, start - 50), start))
-        if earlier is not None and _plain(earlier) in MUNICIPAL_OF:
-            return True
+    if _plain(_word_before_of(text, start, before)) in MUNICIPAL_OF:
+        return True
     window = max(0, start - 15)
     return bool(
         _AFTER_A_STREET.search(text, window, start) or _AFTER_AN_AGE.search(text, window, start)

@@ -193,14 +193,14 @@ class Tagger:
         folded_title, folded_text = Folded.of(title), Folded.of(text)
         mentions = self._names.find("title", title, folded_title)
         mentions += self._names.find("text", text, folded_text)
-        mentions = self._qualified(self._no_things(mentions), originals)
+        mentions = self._qualified(self._drop_non_places(mentions), originals)
         hints = self._context_hits(mentions, folded_title.text + "\n" + folded_text.text)
         area = self._by_iso.get(home_area) if home_area else None
         regions = self._regions(self._resolve(mentions, hints, home, area))
         watchlists = self._hit_watchlists(regions)
         return Tagging(regions=regions, watchlists=watchlists, focus=_focus(regions))
 
-    def _no_things(self, mentions: list[Mention]) -> list[Mention]:
+    def _drop_non_places(self, mentions: list[Mention]) -> list[Mention]:
         """A name the text gives an article and ends there anywhere ("sent to the Duma in May",
         "striking the Toyota.") names a thing, a parliament or a car, not its towns: they
         leave every mention of it, unless the article names their country ("the Duma in
@@ -320,11 +320,9 @@ class Tagger:
                 local
                 and mention.key in municipal
                 and contributions[number].world_city
-                and not mention.qualified
-                and self._governed_in_other_words(best)
-                and not any(rank(best)[2:5])
+                and self._a_namesakes_town(mention, best, rank(best))
             ):
-                continue  # "Paris City Council", and nothing names France: a namesake's
+                continue
             if (
                 mention.qualified
                 or self._counts_alone(best, mention.key)
@@ -336,6 +334,14 @@ class Tagger:
             ):
                 chosen.append((mention, best))
         return chosen
+
+    def _a_namesakes_town(self, mention: Mention, best: int, ranked: tuple[int, ...]) -> bool:
+        """A world city named as a town in local news ("Paris City Council"), with nothing
+        placing it (no country, region or home of its own): a namesake's town, which one
+        unknown."""
+        return (
+            not mention.qualified and self._governed_in_other_words(best) and not any(ranked[2:5])
+        )
 
     def _governed_in_other_words(self, index: int) -> bool:
         """Is the place a town abroad whose local government English words do not name
