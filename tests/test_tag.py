@@ -592,6 +592,18 @@ def test_a_province_named_in_the_article_supports_its_towns_abroad() -> None:
     assert countries("London city council met on Monday.") == ["GB"]
 
 
+def test_a_name_capitalised_only_where_any_word_is_is_the_word_it_also_is() -> None:
+    """In a title or at a sentence's start every word has a capital: "Sale" there is the word
+    when the article writes "sale" too; mid-sentence, and with no lower-case twin, a name."""
+    tagged = TAGGER.tag("Monument For Sale", "There are 12 houses for sale on the avenue.")
+    assert [r.country for r in tagged.regions] == []
+    assert [r.country for r in TAGGER.tag("Monument For Sale", "Prices rose.").regions] == ["MA"]
+    assert countries("Turkey prices rose. A turkey costs more this year.") == []
+    assert countries("Monument For Sale. There are 12 houses for sale.") == []  # title case
+    assert countries("Talks in Turkey ended. A turkey costs more this year.") == ["TR"]
+    assert countries("The US envoy told us so.") == ["US"]  # an acronym, not the word "us"
+
+
 def test_a_surname_particle_before_a_name_is_no_place() -> None:
     assert ids("She lived on Van Dorn Street with Jana Van Voorhis.") == {}
     assert "TR" in countries("An earthquake hit Van, in eastern Turkey.")

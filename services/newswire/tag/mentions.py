@@ -79,6 +79,9 @@ FEATURE_HEADS = frozenset(
     "restaurant cafe club fc united force hospital school drive dr parkway pkwy "
     "plaza terrace motel inn".split()
 )
+SENTENCE_ENDS = frozenset(".!?:;\"“”'‘’()[]—–-\n")  # what a sentence or a line starts after
+# short words capitalised only in a title-case line ("Monument For Sale" as a text's first line)
+TITLE_CASE_WORDS = frozenset("For Of To And With From By At On A An".split())
 SPEAKER_NEXT = frozenset("said says told added who".split())  # after a person's name
 # "the Gulf of Mexico", "the Bay of Bengal": the water's name, not the country's
 WATER_HEADS = frozenset("gulf gulfs sea bay strait straits".split())
@@ -121,6 +124,9 @@ class Mention:
     its_people: bool = False  # "a Lebanon woman", "Ontario residents": no country
     a_thing: bool = False  # "sent to the Duma in May", "striking the Toyota.": no town
     speaks: bool = False  # "Ahmad said": a person, unless the name is a place's own
+    # capitalised where any word is (a title, a sentence's first word): "Sale" in "Monument
+    # For Sale" may be the word
+    capitalised_anyway: bool = False
 
 
 class NameIndex:
@@ -233,10 +239,16 @@ class NameIndex:
                 and _plain(before) == "the"
                 and _ends_a_noun_phrase(original, o_end, after)
             )
+            anyway = (
+                field == "title"
+                or before in TITLE_CASE_WORDS
+                or _at_sentence_start(original, o_start)
+            )
             yield Mention(field, o_start, o_end, key, self.candidates[key],
                           _weight(field, o_start), located=located,
                           municipal=municipal, its_people=its_people, a_thing=a_thing,
-                          speaks=_word(after) in SPEAKER_NEXT)  # fmt: skip
+                          speaks=_word(after) in SPEAKER_NEXT,
+                          capitalised_anyway=anyway)  # fmt: skip
 
     def _bounded_hits(self, text: str, original: str | None) -> list[tuple[int, int, str]]:
         """Every key the automaton finds that stands as a word (and, given the original with
@@ -566,6 +578,12 @@ def is_foreign(place: PlaceSpec) -> bool:
 
 def _small_foreign_town(place: PlaceSpec) -> bool:
     return place.kind == "town" and is_foreign(place) and place.population < SMALL_TOWN_POPULATION
+
+
+def _at_sentence_start(text: str, start: int) -> bool:
+    """Does a sentence or a line start at `start` (a few spaces or tabs before it at most)?"""
+    head = text[max(0, start - 8) : start].rstrip(" \t")
+    return (not head and start < 8) or (bool(head) and head[-1] in SENTENCE_ENDS)
 
 
 def _starts_sentence(text: str, start: int, before: str) -> bool:

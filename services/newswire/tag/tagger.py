@@ -14,6 +14,7 @@ title 3, lead 2, body 1) and the article a focus.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -193,22 +194,25 @@ class Tagger:
         folded_title, folded_text = Folded.of(title), Folded.of(text)
         mentions = self._names.find("title", title, folded_title)
         mentions += self._names.find("text", text, folded_text)
-        mentions = self._qualified(self._drop_non_places(mentions), originals)
+        words = _written_in_lower_case(mentions, (title, text))
+        mentions = self._qualified(self._drop_non_places(mentions, words), originals)
         hints = self._context_hits(mentions, folded_title.text + "\n" + folded_text.text)
         area = self._by_iso.get(home_area) if home_area else None
         regions = self._regions(self._resolve(mentions, hints, home, area))
         watchlists = self._hit_watchlists(regions)
         return Tagging(regions=regions, watchlists=watchlists, focus=_focus(regions))
 
-    def _drop_non_places(self, mentions: list[Mention]) -> list[Mention]:
+    def _drop_non_places(self, mentions: list[Mention], words: frozenset[str]) -> list[Mention]:
         """A name the text gives an article and ends there anywhere ("sent to the Duma in May",
         "striking the Toyota.") names a thing, a parliament or a car, not its towns: they
         leave every mention of it, unless the article names their country ("the Duma in
         Syria"; curated places stay too). A name that speaks anywhere ("Ahmad said") is a
-        person's, when it is no place's own name (Al Ahmadi's alternate)."""
+        person's, when it is no place's own name (Al Ahmadi's alternate). A name capitalised
+        only where any word is, and written in lower case elsewhere in the article, is the
+        word there (`words`: "Monument For Sale ... houses for sale")."""
         things = {m.key for m in mentions if m.a_thing}
         people = {m.key for m in mentions if m.speaks and self._alternate_only(m)}
-        if not things and not people:
+        if not things and not people and not words:
             return mentions
         named = {  # countries the article names by name
             self._places[m.candidates[0]].country
@@ -217,7 +221,7 @@ class Tagger:
         }
         out = []
         for mention in mentions:
-            if mention.key in people:
+            if mention.key in people or (mention.capitalised_anyway and mention.key in words):
                 continue
             if mention.key in things:
                 kept = tuple(
@@ -667,6 +671,22 @@ def _first(found: list[Mention]) -> tuple[bool, int]:
 
 def _countries(region: RegionTag) -> tuple[str, ...]:
     return region.countries or ((region.country,) if region.country else ())
+
+
+def _written_in_lower_case(mentions: list[Mention], fields: tuple[str, ...]) -> frozenset[str]:
+    """The one-word names capitalised only where any word is (a title, a sentence's start)
+    that the article also writes as a word in lower case."""
+    asked = {m.key for m in mentions if m.capitalised_anyway and m.key.isalpha()}
+    return frozenset(
+        key
+        for key in asked
+        if any(key in field and _as_a_word(key).search(field) for field in fields)
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _as_a_word(key: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(key)}(?!\w)")
 
 
 def _focus(regions: tuple[RegionTag, ...]) -> Focus | None:
