@@ -590,7 +590,7 @@ def _starts_sentence(text: str, start: int, before: str) -> bool:
     """Is `before` (the word just before `start`) the first word of a sentence or a line?"""
     head = text[max(0, start - 60) : start].rstrip()
     head = head[: len(head) - len(before)].rstrip()
-    return not head or head[-1] in ".!?:;\"“”'‘’()[]—–-"
+    return not head or head[-1] in SENTENCE_ENDS
 
 
 def _plain(word: str) -> str:
