@@ -52,7 +52,8 @@ KIND_RANK = {
 ANCHOR_KINDS = frozenset(KIND_RANK) - {"city"}
 TOWN_KINDS = frozenset({"town", "capital", "city"})
 WIDE_KINDS = frozenset({"country", "macro_region", "continent", "cultural_region"})
-ADMIN_KINDS = frozenset({"governorate", "state", "province", "county"})
+# what "the Duma in May" is not: a town, or a province or county named like one
+THING_KINDS = TOWN_KINDS | {"governorate", "state", "province", "county"}
 
 
 @dataclass(frozen=True)
@@ -101,11 +102,6 @@ class _Support:
         """Support for a country from names that lie below country level there (a state, a
         county, a town)."""
         return self._local["", code] - self._local[self._keys[number], code]
-
-    def only(self, number: int, code: str) -> bool:
-        """Do the other names point to this country and no other?"""
-        others = self._all_countries - self._own_countries[self._keys[number]]
-        return others == self.country(number, code)
 
     def only_among(self, number: int, codes: frozenset[str]) -> bool:
         """Do the other names point to these countries only (or to none)?"""
@@ -214,10 +210,10 @@ class Tagger:
         people = {m.key for m in mentions if m.speaks and self._alternate_only(m)}
         if not things and not people and not words:
             return mentions
-        named = {  # countries the article names by name
+        named = {  # countries the article names by name (their towns stay things' too)
             self._places[m.candidates[0]].country
             for m in mentions
-            if len(m.candidates) == 1 and self._places[m.candidates[0]].kind == "country"
+            if things and len(m.candidates) == 1 and self._is_country(m.candidates[0])
         }
         out = []
         for mention in mentions:
@@ -246,7 +242,7 @@ class Tagger:
     def _a_plain_town(self, index: int) -> bool:
         """A town, or a province or county named like one (San José, Costa Rica's)."""
         place = self._places[index]
-        return place.kind in TOWN_KINDS | ADMIN_KINDS and not place.curated
+        return place.kind in THING_KINDS and not place.curated
 
     def _context_hits(self, mentions: list[Mention], folded: str) -> frozenset[int]:
         """The candidate places whose curated context words occur in the article."""
@@ -398,8 +394,9 @@ class Tagger:
         return candidates
 
     def _own_name(self, index: int, key: str) -> bool:
-        """Is `key` the place's own name (or a curated one), not a GeoNames alternate?"""
-        return self._places[index].curated or self._primary[index] == key
+        """Is `key` the place's own name, or any name of a curated place (`_name_rank` 1 or
+        2), not a GeoNames alternate of another?"""
+        return self._name_rank(index, key) > 0
 
     def _name_rank(self, index: int, key: str) -> int:
         """How much the name is the place's: 2 its GeoNames name or one config/regions.yaml
@@ -480,7 +477,7 @@ class Tagger:
         return (
             not support.world_list
             and support.local(number, country) > 0
-            and support.only(number, country)
+            and support.only_among(number, frozenset((country,)))
         )
 
     def _names_a_world_city(self, mention: Mention) -> bool:
