@@ -34,6 +34,7 @@ gold has that route's country), the most frequent false and missed names, ms per
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import re
 import resource
@@ -45,8 +46,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+PASSES = 3  # timed passes over a corpus: each document's best is its time
 sys.path.insert(0, str(ROOT))
 
 from newswire.config import load_config  # noqa: E402
@@ -226,9 +229,27 @@ def measure_corpus(
                       f"(routed {scores.tp + scores.fp}, min_support {least})")  # fmt: skip
         print(f"  most frequent false: {false_names.most_common(show)}")
         print(f"  most frequent missed: {missed_names.most_common(show)}")
-        print(f"  {statistics.median(times) * 1000:.3f} ms per document (median)")
+        print(f"  {statistics.median(times) * 1000:.3f} ms per document (median, first pass)")
+        best = best_of_passes(tagger, documents, times, PASSES)
+        print(f"  {statistics.median(best) * 1000:.3f} ms per document (median of each "
+              f"document's best of {PASSES} passes: this machine's noise left out)")  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this process (tagger and corpora loaded): {peak:.0f} MB")
+
+
+def best_of_passes(
+    tagger: Tagger, documents: list[dict[str, Any]], first: list[float], passes: int
+) -> list[float]:
+    """Each document's fastest tagging over `passes` passes (`first`: the first pass's times).
+    The caches the tagger fills are keyed by place names, not by text, so a later pass is
+    what a running service sees of a name it met before."""
+    best = list(first)
+    for _ in range(passes - 1):
+        for number, doc in enumerate(documents):
+            started = time.perf_counter()
+            tagger.tag(doc.get("title") or "", doc["text"])
+            best[number] = min(best[number], time.perf_counter() - started)
+    return best
 
 
 def main() -> int:
@@ -245,7 +266,9 @@ def main() -> int:
     if args.corpus:
         gazetteer = load_config(ROOT / "config", environ={}).gazetteer
         homes = dict(item.split("=", 1) for item in args.home)
-        measure_corpus(args.corpus, Tagger(gazetteer), gazetteer, args.show, homes)
+        tagger = Tagger(gazetteer)
+        gc.freeze()  # as the service does once loaded (service.py): the collector skips it
+        measure_corpus(args.corpus, tagger, gazetteer, args.show, homes)
         return 0
 
     gazetteer = load_config(ROOT / "config", environ={}).gazetteer

@@ -5,7 +5,11 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newswire.tag.names import Folded, fold_name, name_variants
+from newswire.tag.names import _TABLE, Folded, fold, fold_name, name_variants
+
+# typographic quotes, dashes, an ellipsis (three dots), a ligature, a tatweel and a joiner
+# (deleted), a capital that lowers to two characters, Arabic and Hebrew letters
+_MIXED = st.text(alphabet=st.sampled_from(list("aZ -_'`\t\r\n’“—…ﬁﷲـ\u200déİةא5")), max_size=40)
 
 
 def test_fold_unifies_case_dashes_accents_and_arabic_letter_forms() -> None:
@@ -44,3 +48,21 @@ def test_every_folded_span_maps_back_inside_the_original(text: str) -> None:
             o_start, o_end = folded.original_span(start, end)
             assert 0 <= o_start < o_end <= len(text)
             assert Folded.of(text[o_start:o_end]).text.find(folded.text[start:end]) != -1
+
+
+@given(st.one_of(st.text(max_size=40), _MIXED))
+def test_fold_and_its_offsets_are_those_of_the_table_one_character_at_a_time(text: str) -> None:
+    """The fast paths (str.lower for most characters, ranges of offsets between the
+    characters that fold to more or fewer than one) give what folding each character does."""
+    pieces = [_TABLE[ord(char)] for char in text]
+    assert fold(text) == "".join(pieces)
+    ends, total = [], 0
+    for piece in pieces:
+        total += len(piece)
+        ends.append(total)
+    folded = Folded.of(text)
+    assert folded.text == "".join(pieces)
+    if any(len(piece) != 1 for piece in pieces):
+        assert folded.ends == tuple(ends)
+    else:
+        assert folded.ends is None

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from newswire.models import PlaceSpec
+from newswire.tag.context import ContextWords
+from newswire.tag.names import fold
 from tests.builders import CONFIG, TAGGER
 from tests.tagging_support import LABELLED, evaluate, load_labelled
 
@@ -649,3 +652,21 @@ def test_an_age_before_a_name_makes_it_a_home_town() -> None:
     assert "PS" not in countries(text)
     assert "PS" not in countries("The Palestine Independent School District met.")
     assert countries("Talks on Palestine resumed in Cairo.") == ["PS", "EG"]
+
+
+def test_context_words_count_as_whole_words_for_the_places_asked() -> None:
+    """One automaton reads an article for every place's context words: a word inside a
+    longer one is no hit ("Euphrates" in "Euphratesville"), and only the places asked for
+    (the candidates of the article's names) come back."""
+    places = [
+        PlaceSpec(id="a", name="A", kind="town", context=("Euphrates", "Abu Kamal")),
+        PlaceSpec(id="b", name="B", kind="town", context=("euphrates",)),
+        PlaceSpec(id="c", name="C", kind="town"),
+    ]
+    words = ContextWords(places)
+    both = frozenset({0, 1, 2})
+    assert words.found(both, fold("Shelling along the Euphrates.")) == {0, 1}
+    assert words.found(frozenset({1, 2}), fold("Shelling along the Euphrates.")) == {1}
+    assert words.found(both, fold("The Euphratesville fair; abu kamalz.")) == set()
+    assert words.found(both, fold("Raids near Abu-Kamal (Syria).")) == {0}
+    assert words.found(frozenset({2}), fold("the Euphrates")) == set()

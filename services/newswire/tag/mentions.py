@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeGuard
 
-import ahocorasick
+import ahocorasick_rs
 import justext
 
 from newswire.models import Gazetteer, PlaceSpec
@@ -184,11 +184,17 @@ class NameIndex:
         self._non_places = frozenset(fold_name(n) for n in gazetteer.non_places) - set(
             self.candidates
         )
-        self._automaton = ahocorasick.Automaton()
-        for key in (*self.candidates, *self._non_places):
-            self._automaton.add_word(key, key)
-        if self.candidates:
-            self._automaton.make_automaton()
+        # every key at once, overlapping matches included (the longest is chosen later): a
+        # contiguous NFA, the fastest of the Rust crate's automata on ~80,000 keys and the
+        # smallest (its DFA is ~200 MB)
+        self._keys = (*self.candidates, *self._non_places)
+        self._automaton = (
+            ahocorasick_rs.AhoCorasick(
+                self._keys, implementation=ahocorasick_rs.Implementation.ContiguousNFA
+            )
+            if self._keys
+            else None
+        )
 
     def find(self, field: str, original: str, folded: Folded) -> list[Mention]:
         """The mentions of places in `original` (the title or the text, folded), in order."""
@@ -254,10 +260,12 @@ class NameIndex:
         """Every key the automaton finds that stands as a word (and, given the original with
         the same offsets, is not all lower case): (start, end, key). Most hits are inside
         words, so the Latin test is inlined (the hot loop of tagging)."""
-        found = []
-        size, scripts = len(text), self._scripts
-        for last, key in self._automaton.iter(text):
-            start, end = last - len(key) + 1, last + 1
+        found: list[tuple[int, int, str]] = []
+        if self._automaton is None:
+            return found
+        size, scripts, keys = len(text), self._scripts, self._keys
+        for index, start, end in self._automaton.find_matches_as_indexes(text, overlapping=True):
+            key, last = keys[index], end - 1
             script = scripts.get(key)
             if script is None:  # Latin: no letter or digit on either side
                 if start and text[start - 1].isalnum():

@@ -14,7 +14,6 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from itertools import accumulate
 
 _SPACE_LIKE = set("-‐‑‒–—―_'’‘`ʼʿʾ´\u00a0\t\r\u2009\u200a\u202f")
 _DELETE = {"\u0640", "\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u061c", "\ufeff"}
@@ -53,14 +52,17 @@ class _FoldTable(dict[int, str]):
             self.irregular.add(chr(code))
         return folded
 
-    def irregular_in(self, text: str) -> bool:
-        """Does `text` hold a character whose folded form is not one character long?"""
+    def irregular_at(self, text: str) -> list[int]:
+        """Where `text` holds a character whose folded form is not one character long (the
+        table must have seen `text`: fold it first)."""
         size, pattern = self._pattern
         if size != len(self.irregular):
             chars = "".join(sorted(self.irregular))
             pattern = re.compile(f"[{re.escape(chars)}]") if chars else None
             self._pattern = (len(self.irregular), pattern)
-        return pattern is not None and pattern.search(text) is not None
+        if pattern is None or pattern.search(text) is None:
+            return []
+        return [match.start() for match in pattern.finditer(text)]
 
 
 def _fold_char(char: str) -> str:
@@ -79,9 +81,33 @@ def _fold_char(char: str) -> str:
 _TABLE = _FoldTable()
 
 
+# the characters whose folded form str.lower() does not give: everything outside ASCII,
+# ASCII's space-like punctuation and its whitespace other than the space and the newline
+_NOT_BY_LOWER = re.compile("[-_'`\t\x0b\x0c\r\x1c-\x1f\x80-\U0010ffff]")
+
+
 def fold(text: str) -> str:
     """Text folded for matching (see the module docstring)."""
-    return text.translate(_TABLE)
+    if text.isascii():
+        return text.translate(_TABLE)  # CPython translates ASCII through a fast cache
+    return _fold_mixed(text)
+
+
+def _fold_mixed(text: str) -> str:
+    """`fold` of a text with characters beyond ASCII: str.lower() for most, the table for
+    the few that need it. str.translate asks the table for every character of such a text,
+    six times slower on an English article with typographic quotes."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a capital lowered to two characters ("İ"): offsets move
+        return text.translate(_TABLE)
+    pieces: list[str] = []
+    done = 0
+    for match in _NOT_BY_LOWER.finditer(text):
+        at = match.start()
+        pieces += (lowered[done:at], _TABLE[ord(text[at])])
+        done = at + 1
+    pieces.append(lowered[done:])
+    return "".join(pieces)
 
 
 def fold_name(name: str) -> str:
@@ -99,11 +125,21 @@ class Folded:
 
     @classmethod
     def of(cls, original: str) -> Folded:
-        folded = original.translate(_TABLE)
-        if not _TABLE.irregular_in(original):
+        folded = fold(original)
+        irregular = _TABLE.irregular_at(original)
+        if not irregular:
             return cls(folded, None)  # one folded character per original: offsets are equal
-        pieces = list(map(_TABLE.__getitem__, map(ord, original)))
-        return cls(folded, tuple(accumulate(map(len, pieces))))
+        # between the few characters that fold to more or fewer than one, the ends run on by
+        # one a character: ranges, not a Python step per character
+        ends: list[int] = []
+        shift = done = 0  # folded length minus original length so far; characters done
+        for at in irregular:
+            ends += range(done + 1 + shift, at + 1 + shift)
+            shift += len(_TABLE[ord(original[at])]) - 1
+            ends.append(at + 1 + shift)
+            done = at + 1
+        ends += range(done + 1 + shift, len(original) + 1 + shift)
+        return cls(folded, tuple(ends))
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The original [start, end) that folded [start, end) came from."""

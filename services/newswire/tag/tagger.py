@@ -29,6 +29,7 @@ from newswire.models import (
     Tagging,
     WatchlistSpec,
 )
+from newswire.tag.context import ContextWords
 from newswire.tag.gazetteer_build import ALTERNATES_POPULATION, TOWN_LEVEL
 from newswire.tag.geo import within
 from newswire.tag.mentions import SMALL_TOWN_POPULATION, Mention, NameIndex, is_foreign
@@ -68,6 +69,22 @@ class _Contribution:
     world_city: bool = False  # one of its places is a big town with namesakes abroad
 
 
+class _Choice:
+    """A mention's best candidate, whether the article is local news, and the candidate's
+    rank (computed when first asked: most mentions count without it)."""
+
+    def __init__(self, best: int, local: bool, rank: Callable[[int], tuple[int, ...]]) -> None:
+        self.best, self.local = best, local
+        self._rank = rank
+        self._ranked: tuple[int, ...] | None = None
+
+    @property
+    def ranked(self) -> tuple[int, ...]:
+        if self._ranked is None:
+            self._ranked = self._rank(self.best)
+        return self._ranked
+
+
 class _Support:
     """Countries and places the article's mentions point to. The name being resolved is left
     out, every mention of it: a name said twice is not its own support ("Alexandria police
@@ -94,14 +111,21 @@ class _Support:
         for (name, _), n in self._countries.items():
             if name:
                 self._own_countries[name] += n
+        # read as plain dicts: a Counter's default for a missing key is a Python call, and the
+        # ranker asks for absent keys tens of times a mention
+        self._country_counts = dict(self._countries)
+        self._local_counts = dict(self._local)
+        self._place_counts = dict(self._places)
 
     def country(self, number: int, code: str) -> int:
-        return self._countries["", code] - self._countries[self._keys[number], code]
+        counts = self._country_counts
+        return counts.get(("", code), 0) - counts.get((self._keys[number], code), 0)
 
     def local(self, number: int, code: str) -> int:
         """Support for a country from names that lie below country level there (a state, a
         county, a town)."""
-        return self._local["", code] - self._local[self._keys[number], code]
+        counts = self._local_counts
+        return counts.get(("", code), 0) - counts.get((self._keys[number], code), 0)
 
     def only_among(self, number: int, codes: frozenset[str]) -> bool:
         """Do the other names point to these countries only (or to none)?"""
@@ -109,7 +133,8 @@ class _Support:
         return others == sum(self.country(number, code) for code in codes)
 
     def place(self, number: int, ident: str) -> int:
-        return self._places["", ident] - self._places[self._keys[number], ident]
+        counts = self._place_counts
+        return counts.get(("", ident), 0) - counts.get((self._keys[number], ident), 0)
 
 
 class Tagger:
@@ -119,6 +144,7 @@ class Tagger:
         self._places = gazetteer.places
         self._index = {place.id: i for i, place in enumerate(self._places)}
         self._watchlists = gazetteer.watchlists
+        self._members = [frozenset(w.members) for w in self._watchlists]
         self._names = NameIndex(gazetteer)
         self._primary = [fold_name(p.name) for p in self._places]
         self._curated_keys = {  # the folded spellings of a curated place's given names
@@ -126,11 +152,7 @@ class Tagger:
             for i, p in enumerate(self._places)
             if p.curated
         }
-        self._context = {
-            i: re.compile("|".join(rf"(?<!\w){re.escape(fold_name(w))}(?!\w)" for w in p.context))
-            for i, p in enumerate(self._places)
-            if p.context
-        }
+        self._context = ContextWords(self._places)
         shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # thousands of towns, one parent
         self._ancestors = [_one(shared, tuple(self._walk_up(p))) for p in self._places]
         # each place and its ancestors below country level
@@ -246,8 +268,7 @@ class Tagger:
 
     def _context_hits(self, mentions: list[Mention], folded: str) -> frozenset[int]:
         """The candidate places whose curated context words occur in the article."""
-        candidates = {i for m in mentions for i in m.candidates if i in self._context}
-        return frozenset(i for i in candidates if self._context[i].search(folded))
+        return self._context.found(frozenset(i for m in mentions for i in m.candidates), folded)
 
     # -- context and resolution -------------------------------------------------------------
 
@@ -311,22 +332,26 @@ class Tagger:
         # used as a town's somewhere ("Paris City Council", "a Paris girl")
         municipal = {m.key for m in mentions if m.municipal or m.its_people}
         chosen: list[tuple[Mention, int]] = []
+        # the support leaves out every mention of the name being resolved, so the mentions
+        # of one name with the same candidates and uses rank the same: ranked once
+        choices: dict[tuple[str, tuple[int, ...], bool, bool], _Choice] = {}
         for number, mention in enumerate(mentions):
-            rank = self._ranker(number, mention, support, hints, (home, area))
-            # local news: the other names are all in countries that English governs locally
-            local = support.only_among(number, ENGLISH_LOCAL_GOVERNMENT)
-            best = max(self._as_used(mention, local), key=rank)
+            same = (mention.key, mention.candidates, mention.municipal, mention.its_people)
+            choice = choices.get(same)
+            if choice is None:
+                choice = choices[same] = self._choose(number, mention, support, hints, home, area)
+            best = choice.best
             if (
-                local
+                choice.local
                 and mention.key in municipal
                 and contributions[number].world_city
-                and self._a_namesakes_town(mention, best, rank(best))
+                and self._a_namesakes_town(mention, best, choice.ranked)
             ):
                 continue
             if (
                 mention.qualified
                 or self._counts_alone(best, mention.key)
-                or any(rank(best)[2:5])
+                or any(choice.ranked[2:5])
                 or (
                     (mention.located or mention.municipal or mention.its_people)
                     and self._big_enough_where_located(best, mention.key)
@@ -334,6 +359,23 @@ class Tagger:
             ):
                 chosen.append((mention, best))
         return chosen
+
+    def _choose(
+        self,
+        number: int,
+        mention: Mention,
+        support: _Support,
+        hints: frozenset[int],
+        home: str | None,
+        area: str | None,
+    ) -> _Choice:
+        """The candidate the mention is, if it is a place: the best the text allows."""
+        rank = self._ranker(number, mention, support, hints, (home, area))
+        # local news: the other names are all in countries that English governs locally
+        local = support.only_among(number, ENGLISH_LOCAL_GOVERNMENT)
+        allowed = self._as_used(mention, local)
+        best = allowed[0] if len(allowed) == 1 else max(allowed, key=rank)
+        return _Choice(best, local, rank)
 
     def _a_namesakes_town(self, mention: Mention, best: int, ranked: tuple[int, ...]) -> bool:
         """A world city named as a town in local news ("Paris City Council"), with nothing
@@ -617,8 +659,7 @@ class Tagger:
 
     def _hit_watchlists(self, regions: tuple[RegionTag, ...]) -> tuple[str, ...]:
         hits = []
-        for watchlist in self._watchlists:
-            members = set(watchlist.members)
+        for watchlist, members in zip(self._watchlists, self._members, strict=True):
             for region in regions:
                 if region.score < watchlist.min_score:
                     continue
