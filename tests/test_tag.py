@@ -670,3 +670,19 @@ def test_context_words_count_as_whole_words_for_the_places_asked() -> None:
     assert words.found(both, fold("The Euphratesville fair; abu kamalz.")) == set()
     assert words.found(both, fold("Raids near Abu-Kamal (Syria).")) == {0}
     assert words.found(frozenset({2}), fold("the Euphrates")) == set()
+
+
+def test_two_ambiguous_names_one_inside_the_other_are_those_places() -> None:
+    """Athens, Georgia, lies in Georgia, the state: an article naming both and nothing else
+    is about them, not Greece's capital and the Caucasus country. A name lends only what the
+    article supports for it: beside Greece, Athens is Greek and Georgia the country."""
+    jobs = (
+        "The jobless rate for the four metro Athens counties rose in February. "
+        "Northeast Georgia fared better."
+    )
+    assert ids(jobs).keys() == {"us-athens", "us-ga"}
+    crash = "Both were taken to Northeast Georgia Medical Center in Gainesville for treatment."
+    assert ids(crash).keys() == {"us-ga", "us-gainesville-4196586"}  # Gainesville, Georgia
+    aid = "Greece said Athens would send aid to Georgia after the earthquake."
+    assert countries(aid) == ["GR", "GR", "GE"]
+    assert countries("Georgia signed a deal in Tbilisi; Athens was not told.") == ["GE", "GE", "GR"]

@@ -94,6 +94,9 @@ class _Support:
         self, keys: list[str], contributions: list[_Contribution], world_list: bool
     ) -> None:
         self._keys = keys
+        # candidate -> the other names with a candidate it holds or lies in (set by the
+        # tagger once the counts are known: see Tagger._nested_candidates)
+        self.nested: dict[int, frozenset[str]] = {}
         self.world_list = world_list  # the article lists world cities (see Tagger._local_to)
         self._countries: Counter[tuple[str, str]] = Counter()
         self._local: Counter[tuple[str, str]] = Counter()
@@ -329,6 +332,7 @@ class Tagger:
         world_cities = {m.key for m, c in zip(mentions, contributions, strict=True) if c.world_city}
         world_list = len(world_cities) >= WORLD_LIST
         support = _Support([m.key for m in mentions], contributions, world_list)
+        support.nested = self._nested_candidates(mentions, support)
         # used as a town's somewhere ("Paris City Council", "a Paris girl")
         municipal = {m.key for m in mentions if m.municipal or m.its_people}
         chosen: list[tuple[Mention, int]] = []
@@ -351,7 +355,7 @@ class Tagger:
             if (
                 mention.qualified
                 or self._counts_alone(best, mention.key)
-                or any(choice.ranked[2:5])
+                or any(choice.ranked[2:6])
                 or (
                     (mention.located or mention.municipal or mention.its_people)
                     and self._big_enough_where_located(best, mention.key)
@@ -359,6 +363,48 @@ class Tagger:
             ):
                 chosen.append((mention, best))
         return chosen
+
+    def _nested_candidates(
+        self, mentions: list[Mention], support: _Support
+    ) -> dict[int, frozenset[str]]:
+        """For each candidate, the other names with a candidate it holds or lies in, below
+        country level ("Athens" and "Georgia": Athens, Georgia, in the state of Georgia). A
+        name lends only the candidates in the countries the article supports most for it
+        ("Greece said Athens would help Georgia": Athens is Greek, and lends Georgia, the
+        state, nothing)."""
+        lenders = [self._best_supported(n, m, support) for n, m in enumerate(mentions)]
+        by_id: defaultdict[str, set[str]] = defaultdict(set)
+        for mention, lent in zip(mentions, lenders, strict=True):
+            for i in lent:
+                by_id[self._places[i].id].add(mention.key)
+        nested: dict[int, frozenset[str]] = {}
+        for mention in mentions:
+            for i in mention.candidates:
+                if i in nested:
+                    continue
+                names: set[str] = set()
+                for ident in self._regional[i]:  # its ancestors below country level
+                    names |= by_id.get(ident, set())
+                nested[i] = frozenset(names)
+        # and the other way: a candidate holds the places of names whose chain passes it
+        for mention, lent in zip(mentions, lenders, strict=True):
+            for i in lent:
+                for ident in self._regional[i][1:]:
+                    j = self._index[ident]
+                    if j in nested:
+                        nested[j] = nested[j] | {mention.key}
+        return nested
+
+    def _best_supported(self, number: int, mention: Mention, support: _Support) -> tuple[int, ...]:
+        """The mention's candidates in the countries the other names support most."""
+        scores = [
+            max((support.country(number, c) for c in self._countries_of(i)), default=0)
+            for i in mention.candidates
+        ]
+        most = max(scores)
+        return tuple(
+            i for i, score in zip(mention.candidates, scores, strict=True) if score == most
+        )
 
     def _choose(
         self,
@@ -382,7 +428,7 @@ class Tagger:
         placing it (no country, region or home of its own): a namesake's town, which one
         unknown."""
         return (
-            not mention.qualified and self._governed_in_other_words(best) and not any(ranked[2:5])
+            not mention.qualified and self._governed_in_other_words(best) and not any(ranked[2:6])
         )
 
     def _governed_in_other_words(self, index: int) -> bool:
@@ -465,9 +511,11 @@ class Tagger:
         home: tuple[str | None, str | None] = (None, None),
     ) -> Callable[[int], tuple[int, ...]]:
         """The key that orders a mention's candidates: curated context, own name, the
-        article's support for the place's governorate or state and for its country, then the
-        outlet's home (a prior: it decides only where the article does not), kind, the region
-        of interest, population."""
+        article's support for the place's governorate or state and for its country, another
+        name's place it lies in or holds (Athens in Georgia, both ambiguous), then the outlet's
+        home (a prior: it decides only where the article does not), kind, the region of
+        interest, population. Items 2 to 5 are the article's or outlet's support: a place
+        with any of them counts without being an anchor."""
         country_home, area_home = home
         largest = max(self._places[i].population for i in mention.candidates)
         a_country = any(self._places[i].kind == "country" for i in mention.candidates)
@@ -503,6 +551,7 @@ class Tagger:
                 sum(support.country(number, c) for c in self._countries_of(index))
                 if by_country
                 else 0,
+                1 if support.nested.get(index, frozenset()) - {mention.key} else 0,
                 at_home,
                 KIND_RANK.get(place.kind, 2),
                 0 if self._is_foreign(index) else 1,
