@@ -686,3 +686,20 @@ def test_two_ambiguous_names_one_inside_the_other_are_those_places() -> None:
     aid = "Greece said Athens would send aid to Georgia after the earthquake."
     assert countries(aid) == ["GR", "GR", "GE"]
     assert countries("Georgia signed a deal in Tbilisi; Athens was not told.") == ["GE", "GE", "GR"]
+
+
+def test_a_persons_home_after_their_name_is_a_town_in_local_news() -> None:
+    """ "Pamela Rittle of Lebanon" in an obituary, "Galen Miller of Palestine" in a crash report:
+    a person's home, a town (here unknown), when the article names nothing abroad. A title
+    or an institution before "of" is no home: King Abdullah's and the central bank's Jordan
+    stay the country."""
+    obituary = "Surviving are son Bryan; half sisters Shirley Stidd of Lebanon and Fay Smith."
+    assert "LB" not in countries(obituary)
+    crash = "The pickup truck driver, Galen Miller of Palestine, was treated in Darke County."
+    assert countries(crash) == ["US"]
+    assert "JO" in countries("King Abdullah of Jordan met President Bush in Washington.")
+    minister = "Foreign Minister Ayman Safadi of Jordan met the Secretary of State in Washington."
+    assert "JO" in countries(minister)
+    bank = "The Central Bank of Jordan raised rates, officials in Washington said."
+    assert "JO" in countries(bank)
+    assert "LB" in countries("Pamela Rittle of Lebanon said Israeli jets flew over Beirut.")

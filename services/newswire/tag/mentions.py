@@ -98,6 +98,17 @@ NOT_A_PERSON_NEXT = frozenset(
     "league federation times post authority air navy crossing on in and said says has have is "
     "was will would".split()
 )
+# words of an institution's name, not a person's ("the Central Bank of Jordan")
+INSTITUTION_WORDS = (
+    NOT_A_PERSON_NEXT
+    | FEATURE_HEADS
+    | frozenset(
+        "bank court republic kingdom museum council church college institute company corporation "
+        "association society union embassy consulate people emirate sultanate city town village "
+        "province region district department office center centre agency foundation fund "
+        "library party front movement group board commission committee chamber hall park".split()
+    )
+)
 NOT_A_PERSON_BEFORE = frozenset(
     "the of in from across neighbouring neighboring both while and but like unlike for with by "
     "at to on as if when meanwhile however also then only even northern southern eastern "
@@ -121,7 +132,8 @@ class Mention:
     qualified: bool = False  # "Salem, Oregon": placed by the name after it, which is support
     located: bool = False  # after "in", "near", "from": the text uses it as a place
     municipal: bool = False  # "Paris City Council", "City of Athens", "12 Elm St., Lebanon"
-    its_people: bool = False  # "a Lebanon woman", "Ontario residents": no country
+    # "a Lebanon woman", "Ontario residents", "Pamela Rittle of Lebanon": no country in local news
+    its_people: bool = False
     a_thing: bool = False  # "sent to the Duma in May", "striking the Toyota.": no town
     speaks: bool = False  # "Ahmad said": a person, unless the name is a place's own
     # capitalised where any word is (a title, a sentence's first word): "Sale" in "Monument
@@ -239,7 +251,9 @@ class NameIndex:
                 continue
             located = before is not None and _plain(before) in LOCATIVES
             municipal = _is_municipal(original, o_start, o_end, before, after)
-            its_people = _names_its_people(after)
+            its_people = _names_its_people(after) or (
+                before == "of" and self._after_a_persons_name(original, o_start)
+            )
             a_thing = (
                 before is not None
                 and _plain(before) == "the"
@@ -291,6 +305,20 @@ class NameIndex:
         if _AN_ENGLISH_WORD_FIRST.match(span):
             return False  # "known as Salt Works Road", not as-Salt, Jordan
         return any(ch.isupper() for ch in span)
+
+    def _after_a_persons_name(self, text: str, start: int) -> bool:
+        """Is the name, after "of", a person's home ("Pamela Rittle of Lebanon", "Galen Miller
+        Jr. of Palestine"): a given name and a surname before "of", no title before them
+        ("King Abdullah of Jordan", "Foreign Minister Ayman Safadi of Jordan" are not)?"""
+        match = _PERSON_OF.search(text, max(0, start - 60), start)
+        if match is None:
+            return False
+        before, given, surname = match.group(1, 2, 3)
+        if before is not None and (_plain(before) in PERSON_TITLES or before in self._given_names):
+            return False  # "King Abdullah", "Foreign Minister Ayman Safadi"
+        return given in self._given_names or not (
+            {_plain(given), _plain(surname)} & (INSTITUTION_WORDS | PERSON_TITLES)
+        )
 
     def _is_a_person(
         self, text: str, end: int, key: str, before: str | None, after: str | None
@@ -497,6 +525,12 @@ _WORD_AT_END = re.compile(r"[^\W\d_][\w.]*$")
 # an Arabic article in lower case with a space after it is the English word: "as", "at", "an"
 _AN_ENGLISH_WORD_FIRST = re.compile(r"(?:as|at|an|ad|az|ash) ")
 _AFTER_ABD = re.compile(r"(?:\bAbd|\bAbdel|\bAbdul|\bAbdal|\bAbdol|\bAbdu|عبد)[- ]?$", re.I)
+# "<word> <Given> <Surname>[ Jr.] of " right before a name: the word, the given name and the
+# surname ("O'Neil", "Smith-Jones" too); searched in a window of 60 characters, so linear
+_PERSON_OF = re.compile(
+    r"(?:([A-Za-z]+)\.? )?([A-Z][a-z]+) ([A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)?)"
+    r"(?:,? (?:Jr|Sr)\.?)? of $"
+)
 # "Joyce Glover, 22, Palestine", "Jessica Kay, 18, of Paris": a person's age, then the town
 # they live in
 _AFTER_AN_AGE = re.compile(r",\s?\d{1,3},\s?(?:of\s)?$")
