@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newswire.tag.names import _TABLE, Folded, fold, fold_name, name_variants
+from newswire.tag.names import _TABLE, Folded, fold, fold_name, name_variants, stands_as_word
 
 # typographic quotes, dashes, an ellipsis (three dots), a ligature, a tatweel and a joiner
 # (deleted), a capital that lowers to two characters, Arabic and Hebrew letters
@@ -66,3 +68,11 @@ def test_fold_and_its_offsets_are_those_of_the_table_one_character_at_a_time(tex
         assert folded.ends == tuple(ends)
     else:
         assert folded.ends is None
+
+
+@given(st.sampled_from(["ab", "a", "b_", "é"]), st.text(alphabet="abé_ -1.", max_size=20))
+def test_a_name_stands_as_a_word_where_the_word_boundary_regex_finds_it(
+    key: str, text: str
+) -> None:
+    word = re.compile(rf"(?<!\w){re.escape(key)}(?!\w)")
+    assert stands_as_word(key, text) == (word.search(text) is not None)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import ahocorasick_rs
 
 from newswire.models import PlaceSpec
-from newswire.tag.names import fold_name
+from newswire.tag.names import fold_name, in_word
 
 
 class ContextWords:
@@ -42,7 +42,7 @@ class ContextWords:
         hits: set[int] = set()
         size = len(folded)
         for number, start, end in self._automaton.find_matches_as_indexes(folded, True):
-            if (start and _in_word(folded[start - 1])) or (end < size and _in_word(folded[end])):
+            if (start and in_word(folded[start - 1])) or (end < size and in_word(folded[end])):
                 continue
             hits |= self._owners[number] & asked
             if hits == asked:
@@ -51,8 +51,3 @@ class ContextWords:
 
 
 _NFA = ahocorasick_rs.Implementation.ContiguousNFA
-
-
-def _in_word(char: str) -> bool:
-    """A character of `\\w` (what the regex this replaced took as a word's)."""
-    return char.isalnum() or char == "_"

@@ -14,8 +14,6 @@ title 3, lead 2, body 1) and the article a focus.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -33,7 +31,7 @@ from newswire.tag.context import ContextWords
 from newswire.tag.gazetteer_build import ALTERNATES_POPULATION, TOWN_LEVEL
 from newswire.tag.geo import within
 from newswire.tag.mentions import SMALL_TOWN_POPULATION, Mention, NameIndex, is_foreign
-from newswire.tag.names import Folded, fold_name, name_variants
+from newswire.tag.names import Folded, fold_name, name_variants, stands_as_word
 
 BIG_TOWN = 100_000  # GeoNames towns this size count without their country in the article
 BIG_WORLD_TOWN = SMALL_TOWN_POPULATION  # the same outside the region of interest
@@ -764,16 +762,7 @@ def _written_in_lower_case(mentions: list[Mention], fields: tuple[str, ...]) -> 
     """The one-word names capitalised only where any word is (a title, a sentence's start)
     that the article also writes as a word in lower case."""
     asked = {m.key for m in mentions if m.capitalised_anyway and m.key.isalpha()}
-    return frozenset(
-        key
-        for key in asked
-        if any(key in field and _as_a_word(key).search(field) for field in fields)
-    )
-
-
-@functools.lru_cache(maxsize=4096)
-def _as_a_word(key: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<!\w){re.escape(key)}(?!\w)")
+    return frozenset(key for key in asked if any(stands_as_word(key, field) for field in fields))
 
 
 def _focus(regions: tuple[RegionTag, ...]) -> Focus | None:
