@@ -76,3 +76,10 @@ def test_a_name_stands_as_a_word_where_the_word_boundary_regex_finds_it(
 ) -> None:
     word = re.compile(rf"(?<!\w){re.escape(key)}(?!\w)")
     assert stands_as_word(key, text) == (word.search(text) is not None)
+
+
+def test_a_saint_is_spelled_three_ways() -> None:
+    forms = name_variants("Saint Petersburg")
+    assert {"saint petersburg", "st petersburg", "st. petersburg"} <= forms
+    assert {"saint louis", "st louis"} <= name_variants("St. Louis")
+    assert not any(f.startswith("st ") for f in name_variants("Stirling"))

@@ -703,3 +703,12 @@ def test_a_persons_home_after_their_name_is_a_town_in_local_news() -> None:
     bank = "The Central Bank of Jordan raised rates, officials in Washington said."
     assert "JO" in countries(bank)
     assert "LB" in countries("Pamela Rittle of Lebanon said Israeli jets flew over Beirut.")
+
+
+def test_a_saint_is_one_name_however_news_writes_it() -> None:
+    """ "St. Petersburg" is Saint Petersburg's own name as much as the Florida city's: the
+    bigger city, unless the article places it ("St. Petersburg, Fla.")."""
+    russia = "The week gets underway in St. Petersburg and several other Russian cities."
+    assert "ru-saint-petersburg" in ids(russia) and "us-st-petersburg" not in ids(russia)
+    assert "us-st-petersburg" in ids("A boat sank off St. Petersburg, Fla., on Sunday.")
+    assert "ru-saint-petersburg" in ids("Talks were held in Saint Petersburg.")

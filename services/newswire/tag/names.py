@@ -193,11 +193,24 @@ def name_variants(
     if script_of(base) == "hebrew":
         return {base}
     forms = {base, fold_name(_MARKS.sub("", name))}
+    forms |= {v for form in list(forms) for v in saint_forms(form)}
     forms |= {v for form in list(forms) for v in _article_forms(form, generous)}
     if generous:
         forms |= {v for form in list(forms) for v in _swapped(form)}
     kept = {f for f in forms if _letters(f) >= min_letters}
     return set(sorted(kept, key=lambda f: (f != base, len(f), f))[:MAX_VARIANTS])
+
+
+def saint_forms(base: str) -> set[str]:
+    """ "Saint Petersburg", "St Petersburg", "St. Petersburg": one name however news writes
+    the saint."""
+    first, _, rest = base.partition(" ")
+    if first not in _SAINTS or not rest:
+        return set()
+    return {f"{saint} {rest}" for saint in _SAINTS}
+
+
+_SAINTS = ("saint", "st", "st.")
 
 
 def _article_forms(base: str, generous: bool) -> set[str]:

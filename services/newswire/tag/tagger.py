@@ -31,7 +31,7 @@ from newswire.tag.context import ContextWords
 from newswire.tag.gazetteer_build import ALTERNATES_POPULATION, TOWN_LEVEL
 from newswire.tag.geo import within
 from newswire.tag.mentions import SMALL_TOWN_POPULATION, Mention, NameIndex, is_foreign
-from newswire.tag.names import Folded, fold_name, name_variants, stands_as_word
+from newswire.tag.names import Folded, fold_name, name_variants, saint_forms, stands_as_word
 
 BIG_TOWN = 100_000  # GeoNames towns this size count without their country in the article
 BIG_WORLD_TOWN = SMALL_TOWN_POPULATION  # the same outside the region of interest
@@ -148,11 +148,16 @@ class Tagger:
         self._members = [frozenset(w.members) for w in self._watchlists]
         self._names = NameIndex(gazetteer)
         self._primary = [fold_name(p.name) for p in self._places]
-        self._curated_keys = {  # the folded spellings of a curated place's given names
+        # the spellings that are a place's own name too: every form of a curated place's given
+        # names, and the saint's forms of another's ("St. Petersburg" is Saint Petersburg's)
+        self._own_spellings = {
             i: frozenset(k for n in p.curated_names for k in name_variants(n))
             for i, p in enumerate(self._places)
             if p.curated
         }
+        for i, own in enumerate(self._primary):
+            if saints := saint_forms(own):
+                self._own_spellings[i] = self._own_spellings.get(i, frozenset()) | saints
         self._context = ContextWords(self._places)
         shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # thousands of towns, one parent
         self._ancestors = [_one(shared, tuple(self._walk_up(p))) for p in self._places]
@@ -485,10 +490,11 @@ class Tagger:
         return self._name_rank(index, key) > 0
 
     def _name_rank(self, index: int, key: str) -> int:
-        """How much the name is the place's: 2 its GeoNames name or one config/regions.yaml
-        gives it, 1 a GeoNames alternate of a curated place, 0 another alternate. "Philadelphia"
-        is the US city's name before it is Amman's Greek one."""
-        if self._primary[index] == key or key in self._curated_keys.get(index, ()):
+        """How much the name is the place's: 2 its GeoNames name (however it writes a saint:
+        "St. Petersburg" is Saint Petersburg's) or one config/regions.yaml gives it, 1 a
+        GeoNames alternate of a curated place, 0 another alternate. "Philadelphia" is the US
+        city's name before it is Amman's Greek one."""
+        if self._primary[index] == key or key in self._own_spellings.get(index, ()):
             return 2
         return 1 if self._places[index].curated else 0
 
