@@ -712,3 +712,13 @@ def test_a_saint_is_one_name_however_news_writes_it() -> None:
     assert "ru-saint-petersburg" in ids(russia) and "us-st-petersburg" not in ids(russia)
     assert "us-st-petersburg" in ids("A boat sank off St. Petersburg, Fla., on Sunday.")
     assert "ru-saint-petersburg" in ids("Talks were held in Saint Petersburg.")
+
+
+def test_a_name_before_a_middle_initial_or_who_is_a_persons() -> None:
+    """ "the Judah P. Benjamin Award" (Judah: Jeddah's old name), "Carlow who spoke": a person.
+    "Jordan, who", with its comma, may be the country."""
+    assert countries("She received the Judah P. Benjamin Award on Friday.") == []
+    assert countries("The case was turned over to Carlow who spoke with the family.") == []
+    assert countries("Jordan B. Peterson spoke in Toronto.") == ["CA"]
+    assert "IE" in countries("Flooding hit Carlow on Monday, and Carlow residents left.")
+    assert countries("Jordan, who hosts the talks, invited Egypt.") == ["JO", "EG"]

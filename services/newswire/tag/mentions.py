@@ -326,6 +326,10 @@ class NameIndex:
         titled = before and (_plain(before) in PERSON_TITLES or before in self._given_names)
         if titled and key not in self._official:
             return True  # "Sheikh Zayed", "Lewis Paris", "George Washington"
+        if _MIDDLE_INITIAL.match(text, end):
+            return True  # "Judah P. Benjamin", "Jordan B. Peterson": a given name
+        if after == "who" and text.startswith(" who", end) and key not in self._official:
+            return True  # "turned over to Carlow who spoke": a person, no comma before "who"
         if after in self._given_names and key not in self._well_known:
             return True  # "Medea Benjamin", "Kingston James": a given name after a name
         if key not in self._person_names:
@@ -518,6 +522,8 @@ def _weight(field: str, start: int) -> float:
     return LEAD_WEIGHT if start < LEAD_CHARS else BODY_WEIGHT
 
 
+# a middle initial and a surname after a name: " P. Benjamin" (not " D. C.")
+_MIDDLE_INITIAL = re.compile(r" [A-Z]\. [A-Z][a-z]")
 _NEXT_WORD = re.compile(r"\s*([^\W\d_][\w.]*)")
 _WORD_AT_END = re.compile(r"[^\W\d_][\w.]*$")
 
