@@ -722,3 +722,13 @@ def test_a_name_before_a_middle_initial_or_who_is_a_persons() -> None:
     assert countries("Jordan B. Peterson spoke in Toronto.") == ["CA"]
     assert "IE" in countries("Flooding hit Carlow on Monday, and Carlow residents left.")
     assert countries("Jordan, who hosts the talks, invited Egypt.") == ["JO", "EG"]
+
+
+def test_a_capitalised_event_or_zoo_after_a_name_ends_a_longer_name() -> None:
+    """ "the Madrid Conference", "the Oslo Accords", "the Santa Ana Zoo": an event's or a
+    zoo's own name, not the place as the article's topic; "a Zimbabwe conference" in lower
+    case is a conference held there."""
+    assert "ES" not in countries("The Madrid Conference for peace in the Middle East met in 1991.")
+    assert "NO" not in countries("Under the Oslo Accords, Israel withdrew.")
+    assert countries("The male came to Riverbanks from the Santa Ana Zoo.") == []
+    assert "ZW" in countries("He spoke at a Zimbabwe conference on immunisation.")

@@ -79,6 +79,11 @@ FEATURE_HEADS = frozenset(
     "restaurant cafe club fc united force hospital school drive dr parkway pkwy "
     "plaza terrace motel inn".split()
 )
+# words that end an event's or a place's own name when capitalised ("the Madrid Conference",
+# "the Oslo Accords", "the Santa Ana Zoo"), not in lower case ("a Zimbabwe conference")
+NAMED_HEADS = frozenset(
+    "zoo conference accords accord agreement agreements convention conventions protocol".split()
+)
 SENTENCE_ENDS = frozenset(".!?:;\"“”'‘’()[]—–-\n")  # what a sentence or a line starts after
 # short words capitalised only in a title-case line ("Monument For Sale" as a text's first line)
 TITLE_CASE_WORDS = frozenset("For Of To And With From By At On A An".split())
@@ -499,6 +504,8 @@ def _leftmost_longest(found: list[tuple[int, int, str]]) -> Iterable[tuple[int, 
 def _inside_longer_name(script: str, before: str | None, after: str | None) -> bool:
     """ "Damascus Gate", "Baghdad Street", "New Mexico", "شارع بغداد": part of another name."""
     if script == "latin":
+        if after is not None and after[:1].isupper() and _plain(after) in NAMED_HEADS:
+            return True
         return (after is not None and _plain(after) in FEATURE_HEADS) or before == "New"
     return before is not None and before in FEATURE_HEADS_BEFORE
 
