@@ -374,29 +374,30 @@ class Tagger:
         country level ("Athens" and "Georgia": Athens, Georgia, in the state of Georgia). A
         name lends only the candidates in the countries the article supports most for it
         ("Greece said Athens would help Georgia": Athens is Greek, and lends Georgia, the
-        state, nothing)."""
-        lenders = [self._best_supported(n, m, support) for n, m in enumerate(mentions)]
-        by_id: defaultdict[str, set[str]] = defaultdict(set)
-        for mention, lent in zip(mentions, lenders, strict=True):
-            for i in lent:
-                by_id[self._places[i].id].add(mention.key)
-        nested: dict[int, frozenset[str]] = {}
-        for mention in mentions:
+        state, nothing); that is asked only of the few names in such a pair."""
+        holders: defaultdict[str, list[tuple[int, int]]] = defaultdict(list)
+        for number, mention in enumerate(mentions):
             for i in mention.candidates:
-                if i in nested:
-                    continue
-                names: set[str] = set()
-                for ident in self._regional[i]:  # its ancestors below country level
-                    names |= by_id.get(ident, set())
-                nested[i] = frozenset(names)
-        # and the other way: a candidate holds the places of names whose chain passes it
-        for mention, lent in zip(mentions, lenders, strict=True):
-            for i in lent:
-                for ident in self._regional[i][1:]:
-                    j = self._index[ident]
-                    if j in nested:
-                        nested[j] = nested[j] | {mention.key}
-        return nested
+                holders[self._places[i].id].append((number, i))
+        lent: dict[int, tuple[int, ...]] = {}
+
+        def lends(number: int, index: int) -> bool:
+            if number not in lent:
+                lent[number] = self._best_supported(number, mentions[number], support)
+            return index in lent[number]
+
+        nested: defaultdict[int, set[str]] = defaultdict(set)
+        for number, mention in enumerate(mentions):
+            for i in mention.candidates:
+                for ident in self._regional[i]:  # the place and its ancestors below country
+                    for other, j in holders.get(ident, ()):
+                        if mentions[other].key == mention.key:
+                            continue
+                        if lends(other, j):  # j is i, or holds it
+                            nested[i].add(mentions[other].key)
+                        if j != i and lends(number, i):
+                            nested[j].add(mention.key)
+        return {i: frozenset(keys) for i, keys in nested.items()}
 
     def _best_supported(self, number: int, mention: Mention, support: _Support) -> tuple[int, ...]:
         """The mention's candidates in the countries the other names support most."""
