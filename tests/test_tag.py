@@ -732,3 +732,14 @@ def test_a_capitalised_event_or_zoo_after_a_name_ends_a_longer_name() -> None:
     assert "NO" not in countries("Under the Oslo Accords, Israel withdrew.")
     assert countries("The male came to Riverbanks from the Santa Ana Zoo.") == []
     assert "ZW" in countries("He spoke at a Zimbabwe conference on immunisation.")
+
+
+def test_a_foreign_town_that_starts_a_longer_name_is_no_place() -> None:
+    """ "a Toyota Camry driven by", "his Isuzu Denver Rodeo was": a town's name before a
+    capitalised word that is no place, office, institution or people word, then a word in
+    lower case, starts a product's (a team's, a paper's) name. Before such a word it stays."""
+    assert countries("The Bronco collided with a Toyota Camry driven by Christina Boren.") == []
+    assert countries("He said his Isuzu Denver Rodeo was first damaged in May.") == []
+    assert countries("Toyota officials said the plant would close.") == ["JP"]
+    assert countries("Researchers at the Wuhan Institute of Virology said so.") == ["CN"]
+    assert countries("Rep. Tom Hawk, a Manhattan Democrat, backs the bill.") == ["US"]

@@ -56,7 +56,7 @@ MUNICIPAL_NEXT = frozenset(
 # state's or a province's; a country's people go by its demonym ("a Lebanese woman")
 PEOPLE_NEXT = frozenset(
     "residents resident woman man girl boy girls boys teen teens teenager motorist"
-    " motorcyclist couple".split()
+    " motorcyclist couple democrat democrats republican republicans".split()
 )
 MUNICIPAL_PAIRS = frozenset({
     ("city", "council"), ("city", "hall"), ("city", "manager"), ("city", "commission"),
@@ -174,6 +174,13 @@ class NameIndex:
             if any((self._places[i].curated or self._places[i].kind in WELL_KNOWN_KINDS)
                    and fold_name(self._places[i].name) == key for i in places)
         )  # fmt: skip
+        # names only of towns outside the region of interest, no capital: before a name-like
+        # word they may start a longer name ("Toyota Camry", "Isuzu Denver Rodeo")
+        self._foreign_towns = frozenset(
+            key for key, places in self.candidates.items()
+            if all(self._places[i].kind == "town" and is_foreign(self._places[i])
+                   and not self._places[i].curated for i in places)
+        )  # fmt: skip
         # names of places that stop a person's name: countries, their divisions, capitals and
         # curated places ("Jordan Syria"), not a town ("Mary Middleton said")
         self._major = frozenset(
@@ -254,6 +261,8 @@ class NameIndex:
                 continue
             if key in self._alternate_only and _after_a_name(original, o_start, before):
                 continue
+            if key in self._foreign_towns and self._starts_a_name(original, o_end, after):
+                continue
             located = before is not None and _plain(before) in LOCATIVES
             municipal = _is_municipal(original, o_start, o_end, before, after)
             its_people = _names_its_people(after) or (
@@ -310,6 +319,21 @@ class NameIndex:
         if _AN_ENGLISH_WORD_FIRST.match(span):
             return False  # "known as Salt Works Road", not as-Salt, Jordan
         return any(ch.isupper() for ch in span)
+
+    def _starts_a_name(self, text: str, end: int, after: str | None) -> bool:
+        """Does the name start a longer one, a product's, a team's, a paper's ("a Toyota Camry
+        driven by", "the Denver Rodeo was", "the Toronto Star reported")? After it a capitalised
+        word that is no place, given name, office, institution or people word ("Paris Mayor",
+        "Wuhan Institute", "a Manhattan Democrat"), then a word in lower case."""
+        if not _name_like(after) or after.isupper():
+            return False
+        word = _plain(after)
+        if word in INSTITUTION_WORDS or word in MUNICIPAL_NEXT or word in PEOPLE_NEXT:
+            return False
+        if after in self._given_names or self._is_place_word(after):
+            return False
+        then = _word_after(text, end, after)
+        return then is None or not then[:1].isupper()
 
     def _after_a_persons_name(self, text: str, start: int) -> bool:
         """Is the name, after "of", a person's home ("Pamela Rittle of Lebanon", "Galen Miller
