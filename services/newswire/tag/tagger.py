@@ -118,6 +118,14 @@ class _Support:
         self._local_counts = dict(self._local)
         self._place_counts = dict(self._places)
 
+    def names_places(self) -> bool:
+        """Does any name point to a place below country level?"""
+        return bool(self._place_counts)
+
+    def names_countries(self) -> bool:
+        """Does any name point to a country?"""
+        return bool(self._country_counts)
+
     def country(self, number: int, code: str) -> int:
         counts = self._country_counts
         return counts.get(("", code), 0) - counts.get((self._keys[number], code), 0)
@@ -167,6 +175,12 @@ class Tagger:
         self._by_iso = {p.iso_code: p.id for p in self._places if p.iso_code and "-" in p.iso_code}
         self._contributions: dict[tuple[str, tuple[int, ...]], _Contribution] = {}
         self._foreign = [is_foreign(p) for p in self._places]
+        # the end of each place's rank, the same in every article: kind, the region of
+        # interest first, population
+        self._prior = [
+            (KIND_RANK.get(p.kind, 2), 0 if foreign else 1, p.population)
+            for p, foreign in zip(self._places, self._foreign, strict=True)
+        ]
         self._seats = frozenset(i for i, p in enumerate(self._places) if self._names_its_parent(p))
         people = frozenset(fold_name(n) for n in gazetteer.person_names)
         self._person_named = frozenset(
@@ -186,6 +200,9 @@ class Tagger:
             and self._places[parent].kind == "province"
         )
         self._shared_provinces = self._provinces_named_like_places_abroad()
+        self._anchors = [self._anchor(i) for i in range(len(self._places))]
+        # the most specific of a name's candidates, remembered per set of candidates
+        self._specific: dict[tuple[int, ...], tuple[int, ...]] = {}
 
     def _provinces_named_like_places_abroad(self) -> frozenset[int]:
         """Foreign provinces of the second level (England's counties and boroughs, Ireland's
@@ -379,6 +396,8 @@ class Tagger:
         for number, mention in enumerate(mentions):
             for i in mention.candidates:
                 holders[self._places[i].id].append((number, i))
+        if len({m.key for m in mentions}) < 2:
+            return {}
         lent: dict[int, tuple[int, ...]] = {}
 
         def lends(number: int, index: int) -> bool:
@@ -524,6 +543,14 @@ class Tagger:
         country_home, area_home = home
         largest = max(self._places[i].population for i in mention.candidates)
         a_country = any(self._places[i].kind == "country" for i in mention.candidates)
+        # what most articles lack is not looked up for each of a name's candidates
+        any_place, any_country = support.names_places(), support.names_countries()
+        local_to: dict[str, bool] = {}
+
+        def is_local_to(country: str) -> bool:
+            if country not in local_to:
+                local_to[country] = self._local_to(number, country, support)
+            return local_to[country]
 
         def rank(index: int) -> tuple[int, ...]:
             place = self._places[index]
@@ -539,9 +566,7 @@ class Tagger:
                 by_country = (
                     place.population * HOMONYM_RATIO >= largest
                     or place.kind != "town"
-                    or (
-                        place.country is not None and self._local_to(number, place.country, support)
-                    )
+                    or (any_country and place.country is not None and is_local_to(place.country))
                 )
             if area_home is not None and area_home in self._regional[index]:
                 at_home = 2
@@ -549,18 +574,17 @@ class Tagger:
                 at_home = 1
             else:
                 at_home = 0
+            nested = support.nested.get(index)
             return (
                 1 if index in hints else 0,
                 self._name_rank(index, mention.key),
-                sum(support.place(number, p) for p in self._regional[index]),
+                sum(support.place(number, p) for p in self._regional[index]) if any_place else 0,
                 sum(support.country(number, c) for c in self._countries_of(index))
-                if by_country
+                if by_country and any_country
                 else 0,
-                1 if support.nested.get(index, frozenset()) - {mention.key} else 0,
+                1 if nested and nested - {mention.key} else 0,
                 at_home,
-                KIND_RANK.get(place.kind, 2),
-                0 if self._is_foreign(index) else 1,
-                place.population,
+                *self._prior[index],
             )
 
         return rank
@@ -603,6 +627,14 @@ class Tagger:
         return self._places[index].kind in TOWN_KINDS or index in self._second_level
 
     def _most_specific(self, candidates: tuple[int, ...]) -> tuple[int, ...]:
+        found = self._specific.get(candidates)
+        if found is None:
+            found = self._most_specific_of(candidates)
+            if len(self._specific) < CONTRIBUTION_CACHE:
+                self._specific[candidates] = found
+        return found
+
+    def _most_specific_of(self, candidates: tuple[int, ...]) -> tuple[int, ...]:
         """A city and its governorate of the same name: the name is the city's; so is the
         name of a big town and the district of its country named after it (Reading, the
         borough; but Hounslow, a smaller town, stays the borough's too).
@@ -660,6 +692,9 @@ class Tagger:
         return self._is_anchor(index) or index in self._shared_provinces
 
     def _is_anchor(self, index: int) -> bool:
+        return self._anchors[index]
+
+    def _anchor(self, index: int) -> bool:
         """Known well enough to count without support: curated places, countries, capitals
         of 100,000 people or more, governorates, states and provinces, big towns (100,000 in
         the region of interest, 250,000 elsewhere: "Man", Ivory Coast, needs its country) and
