@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from newswire.models import (
     Focus,
@@ -35,7 +36,9 @@ from newswire.tag.names import Folded, fold_name, name_variants, saint_forms, st
 
 BIG_TOWN = 100_000  # GeoNames towns this size count without their country in the article
 BIG_WORLD_TOWN = SMALL_TOWN_POPULATION  # the same outside the region of interest
-CONTRIBUTION_CACHE = 100_000  # names' contributions remembered
+CONTRIBUTION_CACHE = 100_000  # names' contributions, candidate sets' most specific, remembered
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 NEAR_CACHE = 100_000  # watchlist distances remembered (points are the gazetteer's places)
 WORLD_LIST = 2  # names of world cities with namesakes abroad that make an article a world list
 HOMONYM_RATIO = 10  # a town this much smaller than a namesake needs more than its country
@@ -469,12 +472,7 @@ class Tagger:
         not Gaza Province, Mozambique; "Lebanon", not one of the US towns). Remembered per
         name and candidates (the same names recur from article to article)."""
         key = (mention.key, mention.candidates)
-        found = self._contributions.get(key)
-        if found is None:
-            found = self._shared_by(mention)
-            if len(self._contributions) < CONTRIBUTION_CACHE:
-                self._contributions[key] = found
-        return found
+        return _remembered(self._contributions, key, lambda: self._shared_by(mention))
 
     def _shared_by(self, mention: Mention) -> _Contribution:
         world_city = self._names_a_world_city(mention)
@@ -627,12 +625,7 @@ class Tagger:
         return self._places[index].kind in TOWN_KINDS or index in self._second_level
 
     def _most_specific(self, candidates: tuple[int, ...]) -> tuple[int, ...]:
-        found = self._specific.get(candidates)
-        if found is None:
-            found = self._most_specific_of(candidates)
-            if len(self._specific) < CONTRIBUTION_CACHE:
-                self._specific[candidates] = found
-        return found
+        return _remembered(self._specific, candidates, lambda: self._most_specific_of(candidates))
 
     def _most_specific_of(self, candidates: tuple[int, ...]) -> tuple[int, ...]:
         """A city and its governorate of the same name: the name is the city's; so is the
@@ -785,6 +778,17 @@ class Tagger:
             seen.add(place.parent)
             place = self._places[self._index[place.parent]]
             yield place.id
+
+
+def _remembered(cache: dict[_K, _V], key: _K, compute: Callable[[], _V]) -> _V:
+    """`cache[key]`, computed on first use; the cache stops growing at CONTRIBUTION_CACHE
+    entries (names and candidate sets recur from article to article)."""
+    found = cache.get(key)
+    if found is None:
+        found = compute()
+        if len(cache) < CONTRIBUTION_CACHE:
+            cache[key] = found
+    return found
 
 
 def _one(shared: dict[tuple[str, ...], tuple[str, ...]], chain: tuple[str, ...]) -> tuple[str, ...]:
