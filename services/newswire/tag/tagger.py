@@ -395,12 +395,12 @@ class Tagger:
         name lends only the candidates in the countries the article supports most for it
         ("Greece said Athens would help Georgia": Athens is Greek, and lends Georgia, the
         state, nothing); that is asked only of the few names in such a pair."""
+        if len({m.key for m in mentions}) < 2:
+            return {}
         holders: defaultdict[str, list[tuple[int, int]]] = defaultdict(list)
         for number, mention in enumerate(mentions):
             for i in mention.candidates:
                 holders[self._places[i].id].append((number, i))
-        if len({m.key for m in mentions}) < 2:
-            return {}
         lent: dict[int, tuple[int, ...]] = {}
 
         def lends(number: int, index: int) -> bool:
