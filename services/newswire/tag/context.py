@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-import ahocorasick_rs
-
 from newswire.models import PlaceSpec
-from newswire.tag.names import fold_name, in_word
+from newswire.tag.names import automaton, fold_name, in_word
 
 
 class ContextWords:
@@ -28,9 +26,7 @@ class ContextWords:
                     owners[folded].add(index)
         self._words = tuple(owners)
         self._owners = tuple(frozenset(owners[w]) for w in self._words)
-        self._automaton = (
-            ahocorasick_rs.AhoCorasick(self._words, implementation=_NFA) if self._words else None
-        )
+        self._automaton = automaton(self._words)
         self.places = frozenset(i for found in self._owners for i in found)
 
     def found(self, asked: frozenset[int], folded: str) -> frozenset[int]:
@@ -48,6 +44,3 @@ class ContextWords:
             if hits == asked:
                 break
         return frozenset(hits)
-
-
-_NFA = ahocorasick_rs.Implementation.ContiguousNFA

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeGuard
 
-import ahocorasick_rs
 import justext
 
 from newswire.models import Gazetteer, PlaceSpec
@@ -32,6 +31,7 @@ from newswire.tag.names import (
     HEBREW_PROCLITICS,
     MIN_LETTERS,
     Folded,
+    automaton,
     fold_name,
     name_variants,
     script_of,
@@ -114,6 +114,12 @@ INSTITUTION_WORDS = (
         "library party front movement group board commission committee chamber hall park".split()
     )
 )
+# a title or an institution's word in "<X> <Y> of Z" makes it no person's home ("King
+# Abdullah of Jordan", "the Central Bank of Jordan")
+NOT_A_PERSONS_NAME = INSTITUTION_WORDS | PERSON_TITLES
+# a capitalised word after a town that keeps it a place, not the start of a longer name
+# ("Wuhan Institute", "Paris Mayor", "a Manhattan Democrat")
+KEEPS_A_PLACE_NEXT = INSTITUTION_WORDS | MUNICIPAL_NEXT | PEOPLE_NEXT
 NOT_A_PERSON_BEFORE = frozenset(
     "the of in from across neighbouring neighboring both while and but like unlike for with by "
     "at to on as if when meanwhile however also then only even northern southern eastern "
@@ -208,17 +214,9 @@ class NameIndex:
         self._non_places = frozenset(fold_name(n) for n in gazetteer.non_places) - set(
             self.candidates
         )
-        # every key at once, overlapping matches included (the longest is chosen later): a
-        # contiguous NFA, the fastest of the Rust crate's automata on ~80,000 keys and the
-        # smallest (its DFA is ~200 MB)
+        # every key at once, overlapping matches included (the longest is chosen later)
         self._keys = (*self.candidates, *self._non_places)
-        self._automaton = (
-            ahocorasick_rs.AhoCorasick(
-                self._keys, implementation=ahocorasick_rs.Implementation.ContiguousNFA
-            )
-            if self._keys
-            else None
-        )
+        self._automaton = automaton(self._keys)
 
     def find(self, field: str, original: str, folded: Folded) -> list[Mention]:
         """The mentions of places in `original` (the title or the text, folded), in order."""
@@ -327,8 +325,7 @@ class NameIndex:
         "Wuhan Institute", "a Manhattan Democrat"), then a word in lower case."""
         if not _name_like(after) or after.isupper():
             return False
-        word = _plain(after)
-        if word in INSTITUTION_WORDS or word in MUNICIPAL_NEXT or word in PEOPLE_NEXT:
+        if _plain(after) in KEEPS_A_PLACE_NEXT:
             return False
         if after in self._given_names or self._is_place_word(after):
             return False
@@ -346,7 +343,7 @@ class NameIndex:
         if before is not None and (_plain(before) in PERSON_TITLES or before in self._given_names):
             return False  # "King Abdullah", "Foreign Minister Ayman Safadi"
         return given in self._given_names or not (
-            {_plain(given), _plain(surname)} & (INSTITUTION_WORDS | PERSON_TITLES)
+            _plain(given) in NOT_A_PERSONS_NAME or _plain(surname) in NOT_A_PERSONS_NAME
         )
 
     def _is_a_person(

@@ -13,7 +13,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import ahocorasick_rs
 
 _SPACE_LIKE = set("-‐‑‒–—―_'’‘`ʼʿʾ´\u00a0\t\r\u2009\u200a\u202f")
 _DELETE = {"\u0640", "\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u061c", "\ufeff"}
@@ -108,6 +111,17 @@ def _fold_mixed(text: str) -> str:
         done = at + 1
     pieces.append(lowered[done:])
     return "".join(pieces)
+
+
+def automaton(words: Sequence[str]) -> ahocorasick_rs.AhoCorasick | None:
+    """An Aho-Corasick automaton of folded words (None for none); its matches name a word by
+    its index in `words`. A contiguous NFA: of the Rust crate's automata the fastest on the
+    gazetteer's ~80,000 keys, and the smallest (its DFA takes ~200 MB)."""
+    if not words:
+        return None
+    return ahocorasick_rs.AhoCorasick(
+        words, implementation=ahocorasick_rs.Implementation.ContiguousNFA
+    )
 
 
 def in_word(char: str) -> bool:

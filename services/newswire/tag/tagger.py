@@ -15,7 +15,7 @@ title 3, lead 2, body 1) and the article a focus.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -139,7 +139,7 @@ class _Support:
         counts = self._local_counts
         return counts.get(("", code), 0) - counts.get((self._keys[number], code), 0)
 
-    def only_among(self, number: int, codes: frozenset[str]) -> bool:
+    def only_among(self, number: int, codes: Iterable[str]) -> bool:
         """Do the other names point to these countries only (or to none)?"""
         others = self._all_countries - self._own_countries[self._keys[number]]
         return others == sum(self.country(number, code) for code in codes)
@@ -258,11 +258,15 @@ class Tagger:
         people = {m.key for m in mentions if m.speaks and self._alternate_only(m)}
         if not things and not people and not words:
             return mentions
-        named = {  # countries the article names by name (their towns stay things' too)
-            self._places[m.candidates[0]].country
-            for m in mentions
-            if things and len(m.candidates) == 1 and self._is_country(m.candidates[0])
-        }
+        named = (  # countries the article names by name (their towns stay things' too)
+            {
+                self._places[m.candidates[0]].country
+                for m in mentions
+                if len(m.candidates) == 1 and self._is_country(m.candidates[0])
+            }
+            if things
+            else set()
+        )
         out = []
         for mention in mentions:
             if mention.key in people or (mention.capitalised_anyway and mention.key in words):
@@ -595,7 +599,7 @@ class Tagger:
         return (
             not support.world_list
             and support.local(number, country) > 0
-            and support.only_among(number, frozenset((country,)))
+            and support.only_among(number, (country,))
         )
 
     def _names_a_world_city(self, mention: Mention) -> bool:
