@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from newswire.dedup import redis_store as dedup_redis
 from newswire.dedup.layers import Deduplicator, entry_keys
 from newswire.dedup.redis_store import RedisDedupStore, connect, redacted
 from newswire.dedup.store import DedupStore, DedupUnavailable, LocalDedupStore
-from newswire.dedup_codec import title_digest
+from newswire.dedup_codec import hour_of, key_hash, pack, record_bands, record_keys, title_digest
 from newswire.models import DedupRecord, FeedEntry, Published
 from newswire.settings import DedupSettings
 from newswire.sketch import band_keys, compact, signature
@@ -233,14 +234,13 @@ def test_redis_entries_expire_with_their_windows(redis_server: RedisServer, tmp_
     assert backend.flush() == 1
     client = redis.Redis.from_url(redis_server.url)
     names = {name.decode() for name in client.scan_iter("{newswire}:*")}
-    bands = {f"{{newswire}}:b:{key % dedup_redis.BAND_BUCKETS}" for key in band_keys(SIG)}
-    assert bands <= names
-    # a bucket lives twice its window past its last append (an append drops what expired)
-    assert all(3600 < client.ttl(name) <= 2 * 3600 for name in bands)
-    assert 0 < client.ttl("{newswire}:rec:0") <= 86400  # records: exactly their window
-    kept = names - bands - {"{newswire}:seq"}  # the ref counter never expires: refs only grow
-    assert kept and all(0 < client.ttl(name) <= 2 * 86400 for name in kept)
-    assert client.ttl("{newswire}:seq") == -1
+    assert names == {"{newswire}:seq", "{newswire}:hours", "{newswire}:log", "{newswire}:layout"}
+    # the log and the hour marks live the longer window past the last record; the ref
+    # counter and the layout's mark never expire; a claim went with the record
+    assert 0 < client.ttl("{newswire}:log") <= 86400
+    assert 0 < client.ttl("{newswire}:hours") <= 86400
+    assert client.ttl("{newswire}:seq") == client.ttl("{newswire}:layout") == -1
+    assert client.xlen("{newswire}:log") == 1
 
 
 def test_redis_urls_are_logged_without_their_password() -> None:
@@ -258,26 +258,45 @@ def test_the_one_node_cluster_refuses_keys_of_two_slots(redis_cluster_server: Re
     assert client.eval("return 1", 2, "{newswire}:a", "{newswire}:b") == 1
 
 
-def test_redis_buckets_drop_entries_older_than_their_window(
-    redis_server: RedisServer, tmp_path: Path
+@pytest.fixture
+def one_row_nodes(redis_server: RedisServer) -> Iterator[RedisServer]:
+    """The session's redis-server with one row a stream node, so the log's approximate trim
+    (whole nodes) is exact; Redis's default (100) again after the test."""
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.config_set("stream-node-max-entries", 1)
+        yield redis_server
+        client.config_set("stream-node-max-entries", 100)
+
+
+def test_the_log_and_the_index_forget_what_is_older_than_its_window(
+    one_row_nodes: RedisServer, tmp_path: Path
 ) -> None:
-    """Entries are appended in ref order, so an append cuts the bucket's expired head: an
-    article's band entries go once the near-duplicate window has passed, its keys stay."""
+    """The log keeps rows for the longer window (keys, 1 day here): the old article's URL is
+    still known. Pruning drops its band keys from the replica's index once the near-duplicate
+    window (1 hour) has passed, so only the new article is a near candidate; the log's rows
+    older than a day are trimmed as records arrive."""
+    redis_server = one_row_nodes
     settings = redis_settings(redis_server, window=3600, keep_keys=86400)
     state = StateStore(tmp_path / "w.db")
     backend = RedisDedupStore(connect(settings), state, settings)
-    assert SIG is not None
-    old, new = "a" * 32, "b" * 32
-    then = time.time() - 3 * 3600
-    state.accept([], DedupRecord(old, ("url:old",), (old, SIG), at=then), journal=True)
-    state.accept([], DedupRecord(new, ("url:new",), (new, SIG), at=time.time()), journal=True)
-    assert backend.flush() == 2
     client = redis.Redis.from_url(redis_server.url)
-    for key in band_keys(SIG):
-        bucket = f"{{newswire}}:b:{key % dedup_redis.BAND_BUCKETS}"
-        assert client.strlen(bucket) == dedup_redis.BAND_ENTRY  # the new article's entry
+    assert SIG is not None
+    ancient, old, new = "9" * 32, "a" * 32, "b" * 32
+    now = time.time()
+    for article, url, at in (
+        (ancient, "url:ancient", now - 3 * 86400),
+        (old, "url:old", now - 3 * 3600),
+    ):
+        state.accept([], DedupRecord(article, (url,), (article, SIG), at=at), journal=True)
+    assert backend.flush() == 2
+    state.accept([], DedupRecord(new, ("url:new",), (new, SIG), at=now), journal=True)
+    assert backend.flush() == 1
+    assert [found[0] for found in backend.sketch_candidates(band_keys(SIG), 0)] == [new, old]
+    backend.prune(now - 3600, now - 600, now - 86400)
     assert [found[0] for found in backend.sketch_candidates(band_keys(SIG), 0)] == [new]
     assert backend.known(["url:old"]) == ("url:old", old)
+    kept = [entry_id for entry_id, _ in client.xrange("{newswire}:log")]
+    assert kept == [b"2-0", b"3-0"]  # the ancient row was trimmed when the old one came
 
 
 def test_recent_answers_the_title_and_the_near_layer_at_once(replica: Replica) -> None:
@@ -319,3 +338,80 @@ def test_the_check_lock_goes_with_the_journals_last_record(
         assert not client.exists("{newswire}:lock:check")
     assert [("{newswire}:lock:check" in keys) for keys in calls] == [False, True]
     assert backend.known(["url:old"]) == ("url:old", "a" * 32)
+
+
+def _bucket_layout(client: redis.Redis, records: list[DedupRecord]) -> None:
+    """Records filed as the bucket layout (before the log) filed them, refs 1, 2, ...: packed
+    records in 150-byte slots of 272-slot strings (a long one in its own string), a key's
+    hash split into a bucket (low 16 bits) and a 10-byte entry, a band key into a bucket (low
+    18 bits) and a 6-byte entry (see redis_upgrade)."""
+    buckets: dict[str, bytes] = {}
+    chunks: dict[int, bytearray] = {}
+    for ref, record in enumerate(records, start=1):
+        blob = pack(record)
+        slot = chunks.setdefault(ref // 272, bytearray(272 * 150))
+        at = (ref % 272) * 150
+        if len(blob) <= 148:
+            slot[at : at + 2 + len(blob)] = len(blob).to_bytes(2, "little") + blob
+        else:
+            slot[at : at + 2] = b"\xff\xff"
+            client.set(f"{{newswire}}:big:{ref}", blob)
+        own = ref.to_bytes(4, "little")
+        for hashed in map(key_hash, record_keys(record)):
+            name = f"{{newswire}}:k:{hashed % 65536}"
+            buckets[name] = buckets.get(name, b"") + (hashed >> 16).to_bytes(6, "little") + own
+        for band in record_bands(record) or ():
+            name = f"{{newswire}}:b:{band % 262144}"
+            buckets[name] = buckets.get(name, b"") + (band >> 18).to_bytes(2, "little") + own
+    for chunk, slot in chunks.items():
+        client.set(f"{{newswire}}:rec:{chunk}", bytes(slot))
+    client.mset(buckets)
+    client.set("{newswire}:seq", len(records))
+    client.zadd("{newswire}:hours", {"1": hour_of(records[0].at)})
+
+
+def test_a_window_of_the_bucket_layout_is_moved_into_the_log_once(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """What replicas recorded before the log layout is answered after an upgrade: keys,
+    published versions, near candidates, a record too long for its slot; the buckets go."""
+    assert SIG is not None
+    now = time.time()
+    published = Published("a" * 32, "sha256:" + "ab" * 32, title_digest("t"), 2, None)
+    records = [
+        DedupRecord("a" * 32, ("url:a", "guid:a"), ("a" * 32, SIG), published, at=now - 60),
+        DedupRecord("b" * 32, ("url:b",), at=now - 30),
+        DedupRecord("long id " * 30, ("url:long",), at=now - 10),  # over 148 bytes packed
+    ]
+    client = redis.Redis.from_url(redis_server.url)
+    _bucket_layout(client, records)
+    client.xadd("{newswire}:log", {"r": b"cut short"}, id="1-0")  # a move that died midway
+    first = Replica(tmp_path / "one.db", "redis", redis_server)
+    assert first.backend.known(["url:b"]) == ("url:b", "b" * 32)
+    assert first.backend.known(["guid:a"]) == ("guid:a", "a" * 32)
+    assert first.backend.known(["url:long"]) == ("url:long", "long id " * 30)
+    assert first.backend.published("a" * 32) == published
+    assert [c[0] for c in first.backend.sketch_candidates(band_keys(SIG), 0)] == ["a" * 32]
+    names = {name.decode() for name in client.scan_iter("{newswire}:*")}
+    assert names == {"{newswire}:seq", "{newswire}:hours", "{newswire}:log", "{newswire}:layout"}
+    assert client.xlen("{newswire}:log") == 3
+    first.accept("c" * 32, ("url:c",))  # the next ref follows the moved ones
+    second = Replica(tmp_path / "two.db", "redis", redis_server)
+    assert second.backend.known(["url:c"]) == ("url:c", "c" * 32)
+    assert client.xlen("{newswire}:log") == 4  # moved once
+
+
+def test_a_replica_waits_while_another_moves_the_window(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    _bucket_layout(client, [DedupRecord("b" * 32, ("url:b",), at=time.time())])
+    client.set("{newswire}:lock:upgrade", "another replica")
+    replica = Replica(tmp_path / "w.db", "redis", redis_server)
+    with pytest.raises(DedupUnavailable, match="moving"):
+        replica.backend.known(["url:b"])
+    replica.state.accept([], DedupRecord("c" * 32, ("url:c",)), journal=True)
+    assert replica.backend.flush() == 0  # the record waits in the journal
+    client.delete("{newswire}:lock:upgrade")
+    assert replica.backend.known(["url:b"]) == ("url:b", "b" * 32)  # the journal went first
+    assert replica.backend.known(["url:c"]) == ("url:c", "c" * 32)

@@ -12,10 +12,20 @@ from hypothesis import strategies as st
 
 from newswire import band_index
 from newswire.band_index import BandIndex
-from newswire.dedup.redis_store import SLOT
-from newswire.dedup_codec import pack, title_digest, unpack
+from newswire.dedup import mirror
+from newswire.dedup.mirror import Mirror
+from newswire.dedup_codec import (
+    Row,
+    key_hash,
+    pack,
+    pack_row,
+    record_keys,
+    title_digest,
+    unpack,
+    unpack_row,
+)
 from newswire.models import DedupRecord, Published
-from newswire.sketch import compact, signature
+from newswire.sketch import band_keys, compact, signature
 from tests.stories import story
 
 SIG = signature(" ".join(story(2)[1]))
@@ -57,15 +67,66 @@ def test_a_record_reads_back_as_it_was_filed(
     assert seen.cluster_id == (sketch[0] if sketch else None)
 
 
-def test_an_original_with_its_published_version_fits_a_redis_slot() -> None:
+def test_a_log_row_carries_the_records_key_hashes_band_keys_and_bytes() -> None:
     assert SIG is not None
     article_id = "0123456789abcdef" * 2
     published = Published(
         article_id, "sha256:" + "ab" * 32, title_digest("t"), 3, 1.7e9, compact(SIG), article_id
     )
-    blob = pack(DedupRecord(article_id, ("url:x",), (article_id, SIG), published, 1.7e9))
-    assert len(blob) <= SLOT - 2
-    assert unpack(blob).published == published
+    record = DedupRecord(article_id, ("url:x", "guid:y"), (article_id, SIG), published, 1.7e9)
+    row = unpack_row(7, pack_row(record))
+    assert row.ref == 7
+    assert row.hashes == tuple(key_hash(key) for key in record_keys(record))
+    assert row.bands == band_keys(SIG)
+    assert unpack(row.record).published == published
+    assert len(pack_row(record)) < 350  # the bytes a row costs in the log, before Redis's own
+    bare = unpack_row(8, pack_row(DedupRecord("b" * 32, ("url:z",))))
+    assert (bare.hashes, bare.bands) == ((key_hash("url:z"),), None)
+
+
+def _rows(count: int, seed: int) -> list[Row]:
+    rng = random.Random(seed)
+    return [
+        Row(
+            ref,
+            tuple(rng.getrandbits(63) for _ in range(rng.randint(1, 4))),
+            tuple(rng.getrandbits(32) for _ in range(32)) if rng.random() < 0.5 else None,
+            b"",
+        )
+        for ref in range(1, count + 1)
+    ]
+
+
+def test_the_mirror_indexes_a_long_tail_as_it_indexes_rows_one_by_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rows = _rows(300, seed=3)
+    one_by_one, bulk = Mirror(), Mirror()
+    for start in range(0, 300, 7):
+        one_by_one.apply(rows[start : start + 7])
+    monkeypatch.setattr(mirror, "BULK_ROWS", 10)
+    bulk.apply(rows)
+    assert one_by_one.offset == bulk.offset == 300
+    for row in rows[::13]:
+        assert row.ref in bulk.key_refs(row.hashes[:1])
+        assert bulk.key_refs(row.hashes) == one_by_one.key_refs(row.hashes)
+        if row.bands is not None:
+            assert bulk.band_refs(row.bands) == one_by_one.band_refs(row.bands)
+
+
+def test_the_mirror_takes_its_own_rows_ahead_of_the_tail_once() -> None:
+    first, own, other = _rows(3, seed=4)
+    index = Mirror()
+    index.apply([first])
+    index.add_own(own)  # written by this replica: indexed before the tail reaches it
+    assert index.key_refs(own.hashes) == {2} and index.offset == 1
+    index.apply([own, other], through=3)  # the tail brings it back: not indexed twice
+    assert index.offset == 3 and index.key_refs(own.hashes) == {2}
+    assert len(index.keys) == sum(len(row.hashes) for row in (first, own, other))
+    index.expire(near_floor=3, keep_floor=2)
+    assert index.key_refs(first.hashes) == set() and index.key_refs(own.hashes) == {2}
+    index.reset()
+    assert (index.offset, index.key_refs(other.hashes)) == (0, set())
 
 
 def test_the_band_index_answers_as_a_dict_of_sets_would(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,13 +2,12 @@
 
 An accepted article leaves one record (about 150 bytes: time, ids as bytes, content hash as
 bytes, title digest, the 64-byte compact signature) under a record number ("ref", in arrival
-order), and small fixed-size entries that point at it: a key's hash per identity key
-(canonical URL, GUID, title, and `id:<article id>` for its published version), and a 32-bit
-band key per LSH band for the near-duplicate index (each backend keeps the bits of them it
-needs: 8 and 4 bytes in SQLite, 6 and 2 in Redis, whose buckets hold the rest). Nothing else
-is stored per article, so a window of millions of articles costs hundreds of bytes each
-(docs/performance.md).
-"""
+order), and what points at it: a key's 63-bit hash per identity key (canonical URL, GUID,
+title, and `id:<article id>` for its published version), and a 32-bit band key per LSH band
+for the near-duplicate index. SQLite keeps them in one row per article; Redis in one log
+entry per article (`pack_row`: about 330 bytes for an original); both index them in memory
+(band_index, 32 bits of each). Nothing else is stored per article, so a window of millions of
+articles costs hundreds of bytes each (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -17,6 +16,7 @@ import hashlib
 import math
 import re
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from newswire.models import DedupRecord, Published
@@ -24,6 +24,8 @@ from newswire.sketch import BANDS, band_keys, compact
 
 _HEADER = struct.Struct("<dBHd")  # at, flags, revision, source_updated (NaN: none)
 _BANDS = struct.Struct(f"<{BANDS}I")
+_ROW_HEADER = struct.Struct("<BB")  # a log row: how many key hashes, whether band keys follow
+_HASH = struct.Struct("<q")
 _HAS_SKETCH, _HAS_PUBLISHED, _PUBLISHED_SIG, _PUBLISHED_NO_SIG = 1, 2, 4, 8
 _HEX, _SHA256, _TEXT, _NONE, _SAME_ID = 1, 2, 3, 4, 5
 _SHA256_PREFIX = "sha256:"
@@ -71,6 +73,59 @@ def record_bands(record: DedupRecord) -> tuple[int, ...] | None:
 
 def pack_bands(keys: tuple[int, ...]) -> bytes:
     return _BANDS.pack(*keys)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One record as the shared log holds it: its ref, its keys' hashes, its band keys (None:
+    not in the near-duplicate index) and the packed record."""
+
+    ref: int
+    hashes: tuple[int, ...]
+    bands: tuple[int, ...] | None
+    record: bytes
+
+
+def pack_row(record: DedupRecord) -> bytes:
+    """A record with what indexes it, for the shared log (`row_bytes`)."""
+    hashes = [key_hash(key) for key in record_keys(record)]
+    return row_bytes(hashes, record_bands(record), pack(record))
+
+
+def row_bytes(hashes: Sequence[int], bands: Sequence[int] | None, record: bytes) -> bytes:
+    """A log row: the count of key hashes and a band flag (one byte each), the hashes (8
+    bytes each), the band keys (4 bytes each), then the packed record. The hashes come first,
+    where a script can compare them as bytes."""
+    if len(hashes) > 0xFF:
+        raise ValueError("a dedup record under more than 255 keys")
+    return b"".join(
+        (
+            _ROW_HEADER.pack(len(hashes), bands is not None),
+            *map(_HASH.pack, hashes),
+            _BANDS.pack(*bands) if bands is not None else b"",
+            record,
+        )
+    )
+
+
+def unpack_row(ref: int, blob: bytes) -> Row:
+    """A log row read back (`pack_row`)."""
+    count, banded = _ROW_HEADER.unpack_from(blob)
+    at = _ROW_HEADER.size
+    hashes = tuple(value for (value,) in _HASH.iter_unpack(blob[at : at + 8 * count]))
+    at += 8 * count
+    bands = None
+    if banded:
+        bands = _BANDS.unpack_from(blob, at)
+        at += _BANDS.size
+    if len(hashes) != count:
+        raise ValueError("a dedup row cut short")
+    return Row(ref, hashes, bands, blob[at:])
+
+
+def hash_needle(key: str) -> bytes:
+    """A key's hash as a row holds it (`pack_row`)."""
+    return _HASH.pack(key_hash(key))
 
 
 def title_digest(title_words: str) -> str:

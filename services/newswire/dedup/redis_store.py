@@ -1,14 +1,12 @@
 """The shared dedup backend: one Redis for several replicas (`dedup.backend: redis`).
 
-Every key shares one hash tag, `{P}` for `dedup.redis_prefix` P, so the scripts below run on a
-Redis Cluster (or Valkey, Dragonfly, KeyDB) as on one server: a cluster keeps them in one slot.
+Redis holds the log of what the replicas recorded; each replica indexes it in its own memory
+(mirror.py) and asks Redis only for the rows its index points at. Every key shares one hash
+tag, `{P}` for `dedup.redis_prefix` P, so the scripts below run on a Redis Cluster (or Valkey,
+Dragonfly, KeyDB) as on one server: a cluster keeps them in one slot.
 
-    {P}:rec:<ref // 272>    272 fixed slots of 150 bytes: the packed records (dedup_codec)
-                            (a record too long for its slot: {P}:big:<ref>)
-    {P}:k:<bucket>          a string of 10-byte entries: 6 bytes of a key's hash, the ref
-                            (2^16 buckets, by the hash's low 16 bits)
-    {P}:b:<bucket>          a string of 6-byte entries: 2 bytes of a band key, the ref
-                            (2^18 buckets, by the band key's low 18 bits)
+    {P}:log                 a stream: one entry per record, id "<ref>-0", field "r": the row
+                            (dedup_codec.pack_row: key hashes, band keys, packed record)
     {P}:seq                 the last ref given
     {P}:hours               sorted set: the first ref of each hour (score: the hour), marked
                             only for an hour later than the last marked (a late record is
@@ -16,15 +14,15 @@ Redis Cluster (or Valkey, Dragonfly, KeyDB) as on one server: a cluster keeps th
     {P}:claim:<key>         the replica holding the key in flight     TTL claim_ttl
     {P}:lock:check          held while one article is checked and recorded
 
-A lookup is one script (entries found by the hash, records read by their ref, all in Redis):
-a check is a claim-or-known lookup and a title-and-near lookup that takes the check lock; a
-record is one script, which lets the lock go; each reads only a few kilobytes whatever the
-window holds. An append drops its bucket's entries older than the window (they are in ref
-order); records carry their window as a TTL, and a bucket twice its window past its last
-append, so Redis needs no pruning. Records reach Redis through the state store's journal
-(written in the outbox's accept transaction) and `flush()`; a crash between the two leaves
-the journal to flush at the next start. Any Redis error becomes
-`DedupUnavailable`: the entry waits for the next poll, nothing is recorded half-way.
+A read is one script: it brings back the log's rows since the replica's last read (its tail,
+which the replica indexes) and the rows its index names, and it claims keys or takes the
+check lock in the same step. A check is two reads (claim or known; title and near-duplicate
+lookup under the lock) and a record, one script that appends the row, trims the log to its
+window and lets the claims and the lock go. Redis does a few stream operations a check,
+whatever the window holds. Records reach Redis through the state store's journal (written in
+the outbox's accept transaction) and `flush()`; a crash between the two leaves the journal to
+flush at the next start. Any Redis error becomes `DedupUnavailable`: the entry waits for the
+next poll, nothing is recorded half-way.
 """
 
 from __future__ import annotations
@@ -35,24 +33,27 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis.cluster import RedisCluster
 
+from newswire.dedup.mirror import Mirror
+from newswire.dedup.redis_upgrade import upgrade
 from newswire.dedup.store import DedupUnavailable, InFlight
 from newswire.dedup_codec import (
     Remembered,
+    Row,
+    hash_needle,
     hour_of,
     id_key,
     key_hash,
-    pack,
-    record_bands,
-    record_keys,
+    pack_row,
     replaces,
     unpack,
+    unpack_row,
 )
 from newswire.models import DedupRecord, Published
 from newswire.settings import DedupSettings
@@ -64,6 +65,9 @@ _T = TypeVar("_T")
 FLUSH_BATCH = 500
 LOCK_WAIT_SECONDS = 10.0
 LOCK_HOLD_MS = 30_000  # a replica that dies holding the lock frees it after this
+TAIL_ROWS = 1_000  # log rows a read brings back at most; a replica further behind reads on
+CATCH_UP_ROWS = 20_000  # rows read at a time by a replica catching up (a start, a backlog)
+MAX_CANDIDATES = 256  # rows a near check reads at most (the newest): a hot band is boilerplate
 
 # All of KEYS claimed for ARGV[1] (for ARGV[2] ms), or none: the 1-based index of a key
 # another replica holds.
@@ -82,202 +86,93 @@ for _, key in ipairs(KEYS) do
 end
 return 0
 """
-# records per {P}:rec string and bytes per record slot: 40,800 bytes, just under an allocator
-# size class (40 KB), so a chunk takes what it holds
-CHUNK, SLOT = 272, 150
-KEY_BUCKETS, BAND_BUCKETS = 1 << 16, 1 << 18
-# An entry is the rest of its hash above the bucket's bits, then the record's 4-byte ref: a
-# key's 63-bit hash keeps 48 bits (16 pick the bucket), a 32-bit band key 14 (18 pick it), so
-# an entry is told apart on as many bits as before, in 10 and 6 bytes
-KEY_ENTRY, BAND_ENTRY = 10, 6
-MAX_CANDIDATES = 256  # refs a near check reads at most (the newest): a hot band is boilerplate
-# Shared by the scripts (its first line tells Dragonfly that they compute key names, the
-# records' and the seq's, all inside the hash tag; Redis reads it as a comment; not tested on
-# Dragonfly here): the first ref of the window starting in hour `hour` (the first ref
-# of the first hour since; past the last ref given when there is none), the refs of an
-# entry `needle` in a bucket (entries of `size` bytes, the ref in the last 4), a record by ref.
-_COMMON = f"""--!df flags=allow-undeclared-keys
-local CHUNK, SLOT, KEY_ENTRY, BAND_ENTRY = {CHUNK}, {SLOT}, {KEY_ENTRY}, {BAND_ENTRY}
-local function floor_ref(hours, hour)
-  local found = redis.call('ZRANGEBYSCORE', hours, hour, '+inf', 'LIMIT', 0, 1)
-  if found[1] then return tonumber(found[1]) end
-  return tonumber(redis.call('GET', string.sub(hours, 1, -6) .. 'seq') or '0') + 1
-end
-local function refs_of(bucket, needle, size, floor)
-  local refs, pos = {{}}, 1
-  while true do
-    local at = string.find(bucket, needle, pos, true)
-    if not at then return refs end
-    if (at - 1) % size == 0 then
-      local ref = struct.unpack('<I4', bucket, at + size - 4)
-      if ref >= floor then refs[#refs + 1] = ref end
-      pos = at + size
-    else
-      pos = at + 1
-    end
+# Shared by the read scripts: KEYS[1] is the seq, KEYS[2] the log; ARGV[3] the last ref the
+# replica has read, ARGV[4] how many rows to return at most, and from ARGV[first] on the refs
+# of the rows wanted. Returns the log's last ref, its rows after ARGV[3], and the rows wanted
+# (entries as XRANGE gives them: {id, {'r', row}}).
+_COMMON = """
+local function rows_of(first)
+  local found = {}
+  for i = first, #ARGV do
+    local entry = redis.call('XRANGE', KEYS[2], ARGV[i], ARGV[i])[1]
+    if entry then found[#found + 1] = entry end
   end
+  return found
 end
-local function read_record(prefix, ref)
-  local off = (ref % CHUNK) * SLOT
-  local slot = redis.call('GETRANGE', prefix .. 'rec:' .. math.floor(ref / CHUNK), off,
-    off + SLOT - 1)
-  if #slot < 2 then return '' end
-  local size = struct.unpack('<I2', slot)
-  if size == 65535 then return redis.call('GET', prefix .. 'big:' .. ref) or '' end
-  return string.sub(slot, 3, 2 + size)
-end
--- the newest live record filed under a key (its bucket, its needle), or '' (none)
-local function keyed_record(prefix, bucket, needle, floor)
-  local refs = refs_of(redis.call('GET', bucket) or '', needle, KEY_ENTRY, floor)
-  if refs[1] then return read_record(prefix, refs[#refs]) end
-  return ''
-end
--- append to `out` the newest MAX_CANDIDATES records sharing a band: band buckets are
--- KEYS[first..], each with its needle `shift` places further in ARGV
-local function near_records(prefix, first, shift, floor, out)
-  local seen, refs = {{}}, {{}}
-  if first > #KEYS then return out end
-  local buckets = redis.call('MGET', unpack(KEYS, first))
-  for i = first, #KEYS do
-    local bucket = buckets[i - first + 1] or ''
-    for _, ref in ipairs(refs_of(bucket, ARGV[i + shift], BAND_ENTRY, floor)) do
-      if not seen[ref] then seen[ref] = true; refs[#refs + 1] = ref end
-    end
-  end
-  table.sort(refs, function(a, b) return a > b end)
-  local base = #out
-  for i = 1, math.min(#refs, {MAX_CANDIDATES}) do out[base + i] = read_record(prefix, refs[i]) end
-  return out
+local function read(first)
+  local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+  local tail = redis.call('XRANGE', KEYS[2], tonumber(ARGV[3]) + 1, '+', 'COUNT', ARGV[4])
+  return last, tail, rows_of(first)
 end
 """
-# The records filed under keys: KEYS[1] the hours set, then one bucket per key; ARGV[1] the
-# key prefix, ARGV[2] the hour the window starts in, then one 8-byte needle per key. The
-# newest live record for each key, or '' (none).
-_LOOKUP = (
-    _COMMON
-    + """
-local floor = floor_ref(KEYS[1], ARGV[2])
-local out = {}
-for i = 2, #KEYS do
-  out[#out + 1] = keyed_record(ARGV[1], KEYS[i], ARGV[i + 1], floor)
-end
-return out
-"""
-)
-# The records sharing a band: KEYS[1] the hours set, then one bucket per band; ARGV[1] the key
-# prefix, ARGV[2] the hour the window starts in, then one 4-byte needle per band.
-_NEAR = (
-    _COMMON
-    + """
-return near_records(ARGV[1], 2, 1, floor_ref(KEYS[1], ARGV[2]), {})
-"""
-)
-# Claim keys unless one is held or recorded: KEYS[1] the hours set, then n claim keys, then
-# their n key buckets; ARGV: 1 the key prefix, 2 the hour records start in, 3 this replica's
-# token, 4 the claim's TTL in ms, then n 8-byte needles. Returns {0} (claimed), {i} (key i
-# held by another replica) or {i, record} (key i recorded).
+# Claim keys unless one is held or recorded: KEYS 1 seq, 2 log, then n claim keys; ARGV 1 this
+# replica's token, 2 the claim's TTL in ms, 3-4 as in `read`, then n 8-byte key hashes, then
+# the refs wanted. Returns {i} (key i held by another replica), or {0 (claimed) or -1 (a row
+# read holds a key; nothing claimed), last ref, tail, rows}.
 _CLAIM_NEW = (
     _COMMON
     + """
-local n = (#KEYS - 1) / 2
+local n = #KEYS - 2
 for i = 1, n do
-  local holder = redis.call('GET', KEYS[1 + i])
-  if holder and holder ~= ARGV[3] then return {i} end
+  local holder = redis.call('GET', KEYS[2 + i])
+  if holder and holder ~= ARGV[1] then return {i} end
 end
-local floor = floor_ref(KEYS[1], ARGV[2])
-for i = 1, n do
-  local record = keyed_record(ARGV[1], KEYS[1 + n + i], ARGV[4 + i], floor)
-  if record ~= '' then return {i, record} end
+local last, tail, wanted = read(5 + n)
+local function holds(entries)
+  for _, entry in ipairs(entries) do
+    local row = entry[2][2]
+    for j = 0, string.byte(row, 1) - 1 do
+      local hash = string.sub(row, 3 + 8 * j, 10 + 8 * j)
+      for i = 1, n do
+        if hash == ARGV[4 + i] then return true end
+      end
+    end
+  end
+  return false
 end
-for i = 1, n do redis.call('SET', KEYS[1 + i], ARGV[3], 'PX', ARGV[4]) end
-return {0}
+if holds(tail) or holds(wanted) then return {-1, last, tail, wanted} end
+for i = 1, n do redis.call('SET', KEYS[2 + i], ARGV[1], 'PX', ARGV[2]) end
+return {0, last, tail, wanted}
 """
 )
-# A title key's newest record and the records sharing a band, at once, taking the check lock
-# first when asked: KEYS[1] the hours set, KEYS[2] the lock, KEYS[3] the title's bucket, then
-# one bucket per band; ARGV: 1 the key prefix, 2 the hour records start in, 3 the hour the
-# near window starts in, 4 the title's needle ('' for none), 5 this replica's token ('': the
-# lock is not wanted), 6 the lock's hold in ms, then one needle per band. Returns {0} (the
-# lock is another replica's) or {title record or '', candidate records...}.
-_RECENT = (
+# Read, taking the check lock first when asked: KEYS 1 seq, 2 log, 3 the lock; ARGV 1 this
+# replica's token ('': the lock is not wanted), 2 the lock's hold in ms, 3-4 as in `read`,
+# then the refs wanted. Returns {0} (the lock is another replica's) or {1, last ref, tail,
+# rows}.
+_READ = (
     _COMMON
     + """
-if ARGV[5] ~= '' and not redis.call('SET', KEYS[2], ARGV[5], 'NX', 'PX', ARGV[6]) then
-  if redis.call('GET', KEYS[2]) ~= ARGV[5] then return {0} end
+if ARGV[1] ~= '' and not redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  if redis.call('GET', KEYS[3]) ~= ARGV[1] then return {0} end
 end
-local out = {''}
-if ARGV[4] ~= '' then
-  out[1] = keyed_record(ARGV[1], KEYS[3], ARGV[4], floor_ref(KEYS[1], ARGV[2]))
-end
-return near_records(ARGV[1], 4, 3, floor_ref(KEYS[1], ARGV[3]), out)
+local last, tail, wanted = read(5)
+return {1, last, tail, wanted}
 """
 )
-# File one record: KEYS[1] seq, KEYS[2] hours, then the key buckets, the band buckets, the
-# claims this replica held on the record's keys (released: the record answers for them now),
-# and the check lock when this replica holds it (released: the check is recorded).
-# ARGV: 1 the record, 2 its hour, 3 the key prefix, 4 the TTL of records and keys, 5 the
-# near-duplicate window's TTL, 6 the hour records start in, 7 the hour the near window starts
-# in, 8 '1'/'0' per key (its newest record wins), 9 how many keys, then the keys' 8-byte
-# needles, how many bands, the bands' 4-byte needles, and this replica's token. Returns the
-# ref.
-_RECORD = (
-    _COMMON
-    + """
+# File one record: KEYS 1 seq, 2 hours, 3 log, then the claims this replica held on the
+# record's keys (released: the record answers for them now), and the check lock when this
+# replica holds it (released: the check is recorded). ARGV: 1 the row, 2 its hour, 3 how long
+# rows are kept (s), 4 the hour the kept window starts in, 5 this replica's token. Returns the
+# ref. The log is trimmed to the rows of the kept window (whole stream nodes: `~`), and lives
+# its window past its last record; the seq never expires (refs only grow).
+_RECORD = """
 local ref = redis.call('INCR', KEYS[1])
-local hour = tonumber(ARGV[2])
-local prefix, keep_ttl, near_ttl = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local hour, keep, first_hour = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local last = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 if not last[2] or hour > tonumber(last[2]) then
   redis.call('ZADD', KEYS[2], hour, ref)
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (tonumber(ARGV[6]) - 48))
-  redis.call('EXPIRE', KEYS[2], keep_ttl)
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (first_hour - 48))
 end
-local chunk = prefix .. 'rec:' .. math.floor(ref / CHUNK)
-if redis.call('EXISTS', chunk) == 0 then
-  redis.call('SET', chunk, string.rep('\0', CHUNK * SLOT))
-end
-local record, off = ARGV[1], (ref % CHUNK) * SLOT
-if #record <= SLOT - 2 then
-  redis.call('SETRANGE', chunk, off, struct.pack('<I2', #record) .. record)
-else
-  redis.call('SET', prefix .. 'big:' .. ref, record, 'EX', keep_ttl)
-  redis.call('SETRANGE', chunk, off, struct.pack('<I2', 65535))
-end
-redis.call('EXPIRE', chunk, keep_ttl)
-local own = struct.pack('<I4', ref)
--- An append rewrites its bucket whole (GET, SET): APPEND would leave the string its doubled
--- room (Redis grows appended strings greedily, up to twice their length), and bucket strings
--- are most of the memory. Entries are in ref order, so the expired ones are a head, cut on
--- the way. The SET gives a bucket twice its window to live past its last append, in the
--- same call, so an idle bucket goes within two windows.
-local function append(bucket, needle, size, floor, ttl, unique)
-  local old = redis.call('GET', bucket) or ''
-  local cut = 0
-  while cut < #old and struct.unpack('<I4', old, cut + size - 3) < floor do cut = cut + size end
-  if cut > 0 then old = string.sub(old, cut + 1) end
-  if unique and #refs_of(old, needle, size, floor) > 0 then
-    if cut > 0 then redis.call('SET', bucket, old, 'KEEPTTL') end
-    return
-  end
-  redis.call('SET', bucket, old .. needle .. own, 'EX', 2 * ttl)
-end
-local keys_floor = floor_ref(KEYS[2], ARGV[6])
-local near_floor = floor_ref(KEYS[2], ARGV[7])
-local nkeys = tonumber(ARGV[9])
-for i = 1, nkeys do
-  local unique = string.sub(ARGV[8], i, i) == '0'
-  append(KEYS[2 + i], ARGV[9 + i], KEY_ENTRY, keys_floor, keep_ttl, unique)
-end
-local nbands = tonumber(ARGV[10 + nkeys])
-for i = nkeys + 1, nkeys + nbands do
-  append(KEYS[2 + i], ARGV[10 + i], BAND_ENTRY, near_floor, near_ttl, false)
-end
-for i = 3 + nkeys + nbands, #KEYS do
-  if redis.call('GET', KEYS[i]) == ARGV[11 + nkeys + nbands] then redis.call('DEL', KEYS[i]) end
+redis.call('EXPIRE', KEYS[2], keep)
+redis.call('XADD', KEYS[3], ref .. '-0', 'r', ARGV[1])
+local floor = redis.call('ZRANGEBYSCORE', KEYS[2], first_hour, '+inf', 'LIMIT', 0, 1)[1]
+if floor then redis.call('XTRIM', KEYS[3], 'MINID', '~', floor) end
+redis.call('EXPIRE', KEYS[3], keep)
+for i = 4, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[5] then redis.call('DEL', KEYS[i]) end
 end
 return ref
 """
-)
 
 
 Client = redis.Redis | RedisCluster
@@ -285,14 +180,16 @@ Client = redis.Redis | RedisCluster
 
 def connect(settings: DedupSettings) -> Client:
     """A client for `dedup.redis_url` with short timeouts (a slow Redis is an outage): a
-    cluster client, following the slot map from that node, with `dedup.redis_cluster`."""
+    cluster client, following the slot map from that node, with `dedup.redis_cluster`; else
+    one connection, kept (a command then skips the pool: about 40 us of a round trip here;
+    threads take turns on it)."""
     timeouts: dict[str, Any] = {
         "socket_timeout": settings.redis_timeout,
         "socket_connect_timeout": settings.redis_timeout,
     }
     if settings.redis_cluster:
         return RedisCluster.from_url(settings.redis_url, **timeouts)
-    return redis.Redis.from_url(settings.redis_url, **timeouts)
+    return redis.Redis.from_url(settings.redis_url, single_connection_client=True, **timeouts)
 
 
 def redacted(url: str) -> str:
@@ -322,21 +219,21 @@ class RedisDedupStore:
         self._store = store
         self._settings = settings
         self._prefix = "{" + settings.redis_prefix + "}:"
-        self._hours, self._seq = f"{self._prefix}hours", f"{self._prefix}seq"
-        self._lock = f"{self._prefix}lock:check"
+        self._seq, self._hours = f"{self._prefix}seq", f"{self._prefix}hours"
+        self._log, self._lock = f"{self._prefix}log", f"{self._prefix}lock:check"
         self._token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._in_flight = InFlight()
+        self._mirror = Mirror()
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
-        self._lookup = client.register_script(_LOOKUP)
-        self._near = client.register_script(_NEAR)
-        self._record = client.register_script(_RECORD)
         self._claim_new = client.register_script(_CLAIM_NEW)
-        self._recent = client.register_script(_RECENT)
+        self._read = client.register_script(_READ)
+        self._record = client.register_script(_RECORD)
         self._released: set[str] = set()  # held here, their Redis claims gone with a record
         self._wants_lock = False  # inside `exclusive`: the first read takes the check lock
         self._locked = False  # this replica holds the check lock
         self._pending = True  # the journal may hold records from before a restart
+        self._layout_ready = False  # the log layout checked for (a bucket layout moved in)
 
     def _key(self, kind: str, name: object) -> str:
         return f"{self._prefix}{kind}:{name}"
@@ -369,58 +266,38 @@ class RedisDedupStore:
         self._flushed()
         with _reachable():
             answer = self._claim_new(
+                [self._seq, self._log, *(self._key("claim", k) for k in keys)],
                 [
-                    self._hours,
-                    *(self._key("claim", k) for k in keys),
-                    *(self._key("k", h % KEY_BUCKETS) for h in hashes),
-                ],
-                [
-                    self._prefix,
-                    hour_of(time.time() - self._keep()),
                     self._token,
                     int(self._settings.claim_ttl * 1000),
-                    *map(_needle, hashes),
+                    self._mirror.offset,
+                    TAIL_ROWS,
+                    *map(hash_needle, keys),
+                    *self._wanted(hashes, ()),
                 ],
             )
-        which = int(answer[0])
+            which = int(answer[0])
+            if which > 0:
+                return keys[which - 1], None, True
+            found = _first_recorded(keys, self._rows(answer, hashes, ()))
         if which == 0:
             self._in_flight.hold(keys)
+            if found is not None:  # found past the first page of a long tail: claimed anyway
+                self.release(keys)
+        if found is None:
+            if which != 0:
+                raise RuntimeError("the claim script saw a key recorded that its rows do not hold")
             return None
-        if len(answer) == 1:
-            return keys[which - 1], None, True
-        return keys[which - 1], unpack(bytes(answer[1])).article_id, False
+        return found[0], found[1], False
 
     def recent(
         self, title: str | None, title_since: float, bands: tuple[int, ...], since: float
     ) -> tuple[str | None, list[tuple[str, str, bytes]]]:
-        title_hash = key_hash(title) if title else 0
         self._flushed()
-        keys = [
-            self._hours,
-            self._lock,
-            self._key("k", title_hash % KEY_BUCKETS),
-            *(self._key("b", band % BAND_BUCKETS) for band in bands),
-        ]
-        locking = self._wants_lock and not self._locked
-        args: list[bytes | str | int] = [
-            self._prefix,
-            hour_of(time.time() - self._keep()),
-            hour_of(since),
-            _needle(title_hash) if title else b"",
-            self._token if locking else "",
-            LOCK_HOLD_MS,
-            *(_band_needle(band) for band in bands),
-        ]
-
-        def attempt() -> list[Any] | None:
-            answer: list[Any] = self._recent(keys, args)
-            return None if isinstance(answer[0], int) else answer  # {0}: the lock is busy
-
-        blobs = self._until_locked(attempt)
-        self._locked = self._locked or locking
-        seen = unpack(bytes(blobs[0])) if blobs[0] else None
+        rows = self._locked_read([key_hash(title)] if title else [], bands)
+        seen = _recorded(rows, title) if title else None
         titled = seen.article_id if seen is not None and seen.at >= title_since else None
-        return titled, _candidates(blobs[1:], since)
+        return titled, _candidates(_sharing_a_band(rows, bands), since)
 
     def release(self, keys: Iterable[str]) -> None:
         mine = [key for key in self._in_flight.release(keys) if key not in self._released]
@@ -433,17 +310,10 @@ class RedisDedupStore:
             log.warning("could not release dedup claims", extra={"error": str(exc)})
 
     def _records(self, keys: list[str]) -> list[Remembered | None]:
-        """The newest live record filed under each key."""
-        hashes = [key_hash(k) for k in keys]
-        buckets = [self._key("k", h % KEY_BUCKETS) for h in hashes]
+        """The record filed under each key (`_recorded`)."""
         self._flushed()
-        self._hold_lock()
-        with _reachable():
-            blobs = self._lookup(
-                [self._hours, *buckets],
-                [self._prefix, hour_of(time.time() - self._keep()), *map(_needle, hashes)],
-            )
-        return [unpack(bytes(blob)) if blob else None for blob in blobs]
+        rows = self._locked_read([key_hash(k) for k in keys], ())
+        return [_recorded(rows, key) for key in keys]
 
     def known(self, keys: Iterable[str]) -> tuple[str, str] | None:
         keys = list(keys)
@@ -459,27 +329,101 @@ class RedisDedupStore:
         return found.article_id if found is not None and found.at >= since else None
 
     def sketch_candidates(self, bands: Iterable[int], since: float) -> list[tuple[str, str, bytes]]:
-        bands = list(bands)
-        buckets = [self._key("b", band % BAND_BUCKETS) for band in bands]
+        bands = tuple(bands)
         self._flushed()
-        self._hold_lock()
-        with _reachable():
-            blobs = self._near(
-                [self._hours, *buckets],
-                [self._prefix, hour_of(since), *(_band_needle(band) for band in bands)],
-            )
-        return _candidates(blobs, since)
+        return _candidates(_sharing_a_band(self._locked_read([], bands), bands), since)
 
     def published(self, article_id: str) -> Published | None:
         found = self._records([id_key(article_id)])[0]
         return found.published if found is not None else None
 
+    def _wanted(self, hashes: Sequence[int], bands: Sequence[int]) -> list[int]:
+        """The refs of the rows this replica's index says may hold these key hashes, and of
+        the newest MAX_CANDIDATES holding one of these band keys."""
+        refs = self._mirror.key_refs(hashes) if hashes else set()
+        if bands:
+            refs.update(sorted(self._mirror.band_refs(bands), reverse=True)[:MAX_CANDIDATES])
+        return sorted(refs)
+
+    def _locked_read(self, hashes: Sequence[int], bands: Sequence[int]) -> list[Row]:
+        """The rows that may hold these key hashes or band keys (`_rows`), taking the check
+        lock in the same script inside `exclusive`."""
+        locking = self._wants_lock and not self._locked
+
+        def attempt() -> list[Any] | None:
+            answer: list[Any] = self._read(
+                [self._seq, self._log, self._lock],
+                [
+                    self._token if locking else "",
+                    LOCK_HOLD_MS,
+                    self._mirror.offset,
+                    TAIL_ROWS,
+                    *self._wanted(hashes, bands),
+                ],
+            )
+            return None if int(answer[0]) == 0 else answer  # {0}: the lock is busy
+
+        answer = self._until_locked(attempt)
+        self._locked = self._locked or locking
+        with _reachable():
+            return self._rows(answer, hashes, bands)
+
+    def _rows(self, answer: list[Any], hashes: Sequence[int], bands: Sequence[int]) -> list[Row]:
+        """A read's rows: the ones asked for by ref and the log's tail, which the index takes
+        in. A tail of TAIL_ROWS (a replica behind: a start, a backlog) is read to the end,
+        then the rows are asked for again of the index brought up to date. A log that ends
+        before the index does was lost (a Redis restarted empty): the index is rebuilt."""
+        last = int(answer[1])
+        tail = [_row(entry) for entry in answer[2]]
+        if last < self._mirror.offset:
+            log.warning(
+                "the shared dedup log is behind this replica: rebuilding its index",
+                extra={"log_ends_at": last, "index_at": self._mirror.offset},
+            )
+            self._mirror.reset()
+            return self._reread(hashes, bands)
+        whole = len(tail) < TAIL_ROWS
+        self._mirror.apply(tail, through=last if whole else None)
+        if not whole:
+            return self._reread(hashes, bands)
+        rows = {row.ref: row for row in map(_row, answer[3])}
+        rows.update((row.ref, row) for row in tail)
+        return list(rows.values())
+
+    def _reread(self, hashes: Sequence[int], bands: Sequence[int]) -> list[Row]:
+        """Read the log to its end into the index, then the rows it names."""
+        self.catch_up()
+        answer = self._read(
+            [self._seq, self._log, self._lock],
+            ["", LOCK_HOLD_MS, self._mirror.offset, TAIL_ROWS, *self._wanted(hashes, bands)],
+        )
+        return self._rows(answer, hashes, bands)
+
+    def catch_up(self) -> int:
+        """Read the log from this replica's index to its end into the index (CATCH_UP_ROWS
+        rows a call); how many rows came. A read does it when its tail is long, so a
+        replica's first check after a start pays for it unless this ran before."""
+        self._upgraded()
+        read = 0
+        with _reachable():
+            while True:
+                entries = (
+                    self._redis.xrange(
+                        self._log, min=str(self._mirror.offset + 1), count=CATCH_UP_ROWS
+                    )
+                    or []
+                )
+                self._mirror.apply([_row(entry) for entry in entries])
+                read += len(entries)
+                if len(entries) < CATCH_UP_ROWS:
+                    return read
+
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
         """Hold the check lock (`SET NX PX` with this replica's token, tried until
-        LOCK_WAIT_SECONDS) from the first read inside: `recent`, the read a check starts with,
-        takes it in its own script, and the record written while it is held lets it go in its
-        script, so the lock costs a check no round trip of its own."""
+        LOCK_WAIT_SECONDS) from the first read inside, which takes it in its own script; the
+        record written while it is held lets it go in its script, so the lock costs a check
+        no round trip of its own."""
         self._wants_lock = True
         try:
             yield
@@ -489,14 +433,6 @@ class RedisDedupStore:
                 self._locked = False
                 with contextlib.suppress(redis.RedisError):  # it expires on its own
                     self._release([self._lock], [self._token])
-
-    def _hold_lock(self) -> None:
-        """Take the check lock inside `exclusive` before a read other than `recent`."""
-        if self._wants_lock and not self._locked:
-            self._until_locked(
-                lambda: self._redis.set(self._lock, self._token, nx=True, px=LOCK_HOLD_MS) or None
-            )
-            self._locked = True
 
     @staticmethod
     def _until_locked(attempt: Callable[[], _T | None]) -> _T:
@@ -512,9 +448,25 @@ class RedisDedupStore:
                 pause = min(pause * 2, 0.05)
         return answer
 
+    def _upgraded(self) -> None:
+        """At first use: a window of the bucket layout moved into the log (redis_upgrade)."""
+        if self._layout_ready:
+            return
+        with _reachable():
+            moved = upgrade(self._redis, self._prefix, self._token, _ttl(self._keep()))
+        if moved is not None:
+            log.warning("moved the shared dedup window into the log layout", extra={"rows": moved})
+        self._layout_ready = True
+
     def flush(self) -> int:
         """Copy the journal to Redis, oldest first; on a Redis error what is left stays for
         the next flush (reads refuse to answer until it has gone)."""
+        try:
+            self._upgraded()
+        except DedupUnavailable as exc:
+            self._pending = True
+            log.warning("dedup records wait for redis", extra={"error": str(exc), "flushed": 0})
+            return 0
         moved = 0
         while batch := self._store.journal_batch(FLUSH_BATCH):
             done: list[int] = []
@@ -538,6 +490,7 @@ class RedisDedupStore:
         return moved
 
     def _flushed(self) -> None:
+        self._upgraded()
         if self._pending:
             self.flush()
         if self._pending:
@@ -547,44 +500,47 @@ class RedisDedupStore:
         """File one record: one script, so a record is in Redis whole or not at all. The
         claims this replica holds on its keys go with it (released here; `release` then has
         nothing left to send), and with the `last` record of the journal the check lock, held
-        while it was checked. `client`: a pipeline to queue it on."""
-        keys = record_keys(record)
+        while it was checked. `client`: a pipeline to queue it on (the index then takes the
+        row from the log's tail)."""
+        row = pack_row(record)
         claimed = [k for k in record.keys if self._in_flight.held((k,)) is not None]
-        hashes = [key_hash(k) for k in keys]
-        bands = record_bands(record) or ()
-        now = time.time()
-        self._record(
+        keep = self._keep()
+        ref = self._record(
             [
                 self._seq,
                 self._hours,
-                *(self._key("k", h % KEY_BUCKETS) for h in hashes),
-                *(self._key("b", band % BAND_BUCKETS) for band in bands),
+                self._log,
                 *(self._key("claim", k) for k in claimed),
                 *((self._lock,) if last and self._locked else ()),
             ],
-            [
-                pack(record),
-                hour_of(record.at),
-                self._prefix,
-                _ttl(self._keep()),
-                _ttl(self._settings.window),
-                hour_of(now - self._keep()),
-                hour_of(now - self._settings.window),
-                "".join("1" if replaces(k) else "0" for k in keys),
-                len(keys),
-                *map(_needle, hashes),
-                len(bands),
-                *(_band_needle(band) for band in bands),
-                self._token,
-            ],
+            [row, hour_of(record.at), _ttl(keep), hour_of(time.time() - keep), self._token],
             client=client,
         )
         self._released.update(claimed)
         if last:
             self._locked = False
+        if client is None:
+            self._mirror.add_own(unpack_row(int(ref), row))
 
     def prune(self, sketches_before: float, titles_before: float, keys_before: float) -> int:
-        return 0  # every Redis entry carries its window as a TTL
+        """Let this replica's index forget band keys older than the near-duplicate window and
+        key hashes older than both windows (Redis trims the log itself); nothing is counted."""
+        try:
+            near = self._first_ref(sketches_before)
+            keep = self._first_ref(min(sketches_before, keys_before))
+        except redis.RedisError as exc:
+            log.warning("could not read the dedup windows from redis", extra={"error": str(exc)})
+            return 0
+        self._mirror.expire(near, keep)
+        return 0
+
+    def _first_ref(self, since: float) -> int:
+        """The first ref of the first hour at or after the hour `since` falls in (past the
+        last ref when there is none)."""
+        found: Any = self._redis.zrangebyscore(self._hours, hour_of(since), "+inf", start=0, num=1)
+        if found:
+            return int(found[0])
+        return int(self._redis.get(self._seq) or 0) + 1
 
     def reachable(self) -> bool:
         try:
@@ -598,21 +554,47 @@ def _ttl(seconds: float) -> int:
     return max(1, int(seconds))
 
 
-def _candidates(blobs: Iterable[bytes], since: float) -> list[tuple[str, str, bytes]]:
+def _row(entry: Any) -> Row:
+    """A log entry as a script returns it ({id, {'r', row}}) or as XRANGE does ((id, {'r':
+    row}))."""
+    entry_id, fields = entry[0], entry[1]
+    blob = fields[b"r"] if isinstance(fields, dict) else fields[1]
+    return unpack_row(int(bytes(entry_id).split(b"-", 1)[0]), bytes(blob))
+
+
+def _recorded(rows: Iterable[Row], key: str) -> Remembered | None:
+    """The record filed under `key` among `rows`: the newest for a key whose newest wins,
+    else the first."""
+    wanted = key_hash(key)
+    filed = [row for row in rows if wanted in row.hashes]
+    if not filed:
+        return None
+    pick = max if replaces(key) else min
+    return unpack(pick(filed, key=lambda row: row.ref).record)
+
+
+def _first_recorded(keys: Sequence[str], rows: list[Row]) -> tuple[str, str] | None:
+    """The first of `keys` recorded among `rows`, and its article id."""
+    for key in keys:
+        found = _recorded(rows, key)
+        if found is not None:
+            return key, found.article_id
+    return None
+
+
+def _sharing_a_band(rows: Iterable[Row], bands: Sequence[int]) -> list[Row]:
+    """The newest MAX_CANDIDATES rows holding one of `bands`."""
+    wanted = set(bands)
+    found = [row for row in rows if row.bands is not None and not wanted.isdisjoint(row.bands)]
+    found.sort(key=lambda row: row.ref, reverse=True)
+    return found[:MAX_CANDIDATES]
+
+
+def _candidates(rows: Iterable[Row], since: float) -> list[tuple[str, str, bytes]]:
     """(article id, cluster id, compact signature) of the records in the window."""
     found = []
-    for blob in blobs:
-        seen = unpack(bytes(blob))
+    for row in rows:
+        seen = unpack(row.record)
         if seen.sig is not None and seen.at >= since:
             found.append((seen.article_id, seen.cluster_id or seen.article_id, seen.sig))
     return found
-
-
-def _needle(key_hash: int) -> bytes:
-    """A key entry's first bytes: its hash above the bucket's 16 bits."""
-    return (key_hash >> 16).to_bytes(8, "little")[: KEY_ENTRY - 4]
-
-
-def _band_needle(band: int) -> bytes:
-    """A band entry's first bytes: the band key above the bucket's 18 bits."""
-    return (band >> 18).to_bytes(2, "little")

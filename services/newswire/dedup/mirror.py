@@ -1,0 +1,93 @@
+"""A replica's index of the shared dedup log: which records (by ref) hold a key's hash or a
+band key, in this process's memory.
+
+Redis keeps the log of records (redis_store.py); a lookup there would read the index of
+millions of records on the server at every check. Each replica keeps the index itself instead
+(band_index: 32 bits of a key's hash or a band key, and the ref; 10-12 bytes an entry), and
+brings it up to date with the log's tail, which every read of the shared store returns. A
+lookup here names the refs worth reading; the rows read back are checked on their full
+hashes, so a 32-bit collision costs a read, never a wrong answer.
+
+Rows are applied in ref order from `offset`; a replica's own records are applied as soon as
+they are written (their refs are remembered, and skipped when the tail reaches them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from newswire.band_index import BandIndex
+from newswire.dedup_codec import Row
+from newswire.sketch import BANDS
+
+BULK_ROWS = 2_000  # a tail this long is loaded as sorted runs, not entry by entry
+_LOW32 = 0xFFFFFFFF
+
+
+class Mirror:
+    """The key and band indexes of the log up to `offset` (and this replica's own rows)."""
+
+    def __init__(self) -> None:
+        self.keys = BandIndex()
+        self.near = BandIndex()
+        self.offset = 0  # every row up to this ref is applied
+        self._ahead: set[int] = set()  # own rows applied before the tail reached them
+
+    def reset(self) -> None:
+        """Forget everything (the shared store lost its log), to be rebuilt from the log."""
+        self.keys, self.near, self.offset, self._ahead = BandIndex(), BandIndex(), 0, set()
+
+    def apply(self, rows: Sequence[Row], through: int | None = None) -> None:
+        """Index the log's next rows (in ref order); `through`: the log's last ref, when
+        `rows` are all of it up to there."""
+        fresh = [row for row in rows if row.ref not in self._ahead]
+        if len(fresh) >= BULK_ROWS:
+            self._load(fresh)
+        else:
+            for row in fresh:
+                self._add(row)
+        last = max(rows[-1].ref if rows else 0, through or 0)
+        if last > self.offset:
+            self.offset = last
+            self._ahead = {ref for ref in self._ahead if ref > last}
+
+    def add_own(self, row: Row) -> None:
+        """Index a row this replica just wrote, ahead of the tail."""
+        if row.ref > self.offset and row.ref not in self._ahead:
+            self._ahead.add(row.ref)
+            self._add(row)
+
+    def key_refs(self, hashes: Iterable[int]) -> set[int]:
+        """Refs of the rows that may hold one of these key hashes."""
+        return self.keys.find(h & _LOW32 for h in hashes)
+
+    def band_refs(self, bands: Iterable[int]) -> set[int]:
+        """Refs of the rows that hold one of these band keys."""
+        return self.near.find(bands)
+
+    def expire(self, near_floor: int, keep_floor: int) -> None:
+        """Forget band keys under `near_floor` and key hashes under `keep_floor`."""
+        self.near.expire(near_floor)
+        self.keys.expire(keep_floor)
+
+    def _add(self, row: Row) -> None:
+        self.keys.add(row.ref, [h & _LOW32 for h in row.hashes])
+        if row.bands is not None:
+            self.near.add(row.ref, row.bands)
+
+    def _load(self, rows: list[Row]) -> None:
+        refs = np.fromiter((row.ref for row in rows), dtype=np.uint32, count=len(rows))
+        counts = np.fromiter((len(row.hashes) for row in rows), dtype=np.int64, count=len(rows))
+        hashes = np.fromiter(
+            (h & _LOW32 for row in rows for h in row.hashes), dtype=np.uint32, count=-1
+        )
+        self.keys.load(np.repeat(refs, counts), hashes)
+        banded = [row for row in rows if row.bands is not None]
+        if banded:
+            band_refs = np.fromiter((row.ref for row in banded), dtype=np.uint32)
+            bands = np.fromiter(
+                (band for row in banded for band in row.bands or ()), dtype=np.uint32
+            )
+            self.near.load(np.repeat(band_refs, BANDS), bands)
