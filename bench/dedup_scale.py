@@ -16,9 +16,8 @@ known, record keys), to show what the title and near-duplicate layers cost.
     .venv/bin/python bench/dedup_scale.py [--articles 2000000] [--backend sqlite|redis]
         [--per-day 1000000]
 
-`--backend redis` needs `redis-server` on PATH (started on a free loopback port). Redis expires
-entries by their TTLs in real time, which a simulated clock cannot advance (a bucket's old
-entries are still dropped by the simulated clock when it is appended to).
+`--backend redis` needs `redis-server` on PATH (started on a free loopback port). The log is
+trimmed by the simulated clock (records carry it); keys' TTLs run in real time.
 """
 
 from __future__ import annotations
