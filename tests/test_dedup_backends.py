@@ -415,3 +415,24 @@ def test_a_replica_waits_while_another_moves_the_window(
     client.delete("{newswire}:lock:upgrade")
     assert replica.backend.known(["url:b"]) == ("url:b", "b" * 32)  # the journal went first
     assert replica.backend.known(["url:c"]) == ("url:c", "c" * 32)
+
+
+def test_a_replica_far_behind_reads_the_log_in_batches_then_answers(
+    redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica that starts on a log longer than a read's tail reads it to the end (several
+    reads, indexed in several loads), then answers for a key in the middle of it and for the
+    near copies of an article at its start."""
+    assert SIG is not None
+    monkeypatch.setattr(dedup_redis, "TAIL_ROWS", 2)
+    monkeypatch.setattr(dedup_redis, "CATCH_UP_ROWS", 3)
+    monkeypatch.setattr(dedup_redis, "CATCH_UP_LOAD", 4)
+    writer = Replica(tmp_path / "w.db", "redis", redis_server)
+    writer.accept("0" * 32, ("url:first",), sketch=("0" * 32, SIG))
+    for n in range(1, 12):
+        writer.accept(f"{n:032x}", (f"url:{n}",))
+    late = Replica(tmp_path / "late.db", "redis", redis_server)
+    assert late.backend.known(["url:7"]) == ("url:7", f"{7:032x}")
+    assert isinstance(late.backend, RedisDedupStore) and late.backend._mirror.offset == 12
+    assert [c[0] for c in late.backend.sketch_candidates(band_keys(SIG), 0)] == ["0" * 32]
+    assert late.backend.claim_new(("url:11",)) == ("url:11", f"{11:032x}", False)

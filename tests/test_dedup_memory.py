@@ -16,9 +16,11 @@ from newswire.dedup import mirror
 from newswire.dedup.mirror import Mirror
 from newswire.dedup_codec import (
     Row,
+    index_entries,
     key_hash,
     pack,
     pack_row,
+    packed_row,
     record_keys,
     title_digest,
     unpack,
@@ -29,6 +31,7 @@ from newswire.sketch import band_keys, compact, signature
 from tests.stories import story
 
 SIG = signature(" ".join(story(2)[1]))
+OTHER = signature(" ".join(story(5)[1]))
 HEX_ID = st.text("0123456789abcdef", min_size=32, max_size=32)
 ANY_ID = HEX_ID | st.text(min_size=0, max_size=40)
 
@@ -112,6 +115,30 @@ def test_the_mirror_indexes_a_long_tail_as_it_indexes_rows_one_by_one(
         assert bulk.key_refs(row.hashes) == one_by_one.key_refs(row.hashes)
         if row.bands is not None:
             assert bulk.band_refs(row.bands) == one_by_one.band_refs(row.bands)
+
+
+def test_rows_read_in_bulk_index_as_rows_read_one_by_one() -> None:
+    """A replica catching up gathers the rows' key hashes and band keys with numpy
+    (`index_entries`); the index is the one the rows give one by one."""
+    assert SIG is not None
+    records = [
+        DedupRecord("a" * 32, ("url:a", "guid:a", "title:o:a b c d"), ("a" * 32, SIG)),
+        DedupRecord("b" * 32, ("url:b",)),
+        DedupRecord("c" * 32, tuple(f"url:c{n}" for n in range(9)), ("c" * 32, OTHER)),
+    ]
+    rows = [unpack_row(ref, pack_row(record)) for ref, record in enumerate(records, start=5)]
+    packed = b"".join(
+        packed_row(row.ref, pack_row(record)) for row, record in zip(rows, records, strict=True)
+    )
+    bulk, one_by_one = Mirror(), Mirror()
+    bulk.load(index_entries(packed))
+    one_by_one.apply(rows)
+    assert bulk.offset == one_by_one.offset == 7
+    for row in rows:
+        assert bulk.key_refs(row.hashes) == one_by_one.key_refs(row.hashes) == {row.ref}
+        if row.bands is not None:
+            assert bulk.band_refs(row.bands) == one_by_one.band_refs(row.bands) == {row.ref}
+    assert len(bulk.keys) == len(one_by_one.keys) == 13 and len(bulk.near) == 64
 
 
 def test_the_mirror_takes_its_own_rows_ahead_of_the_tail_once() -> None:

@@ -19,6 +19,8 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from newswire.models import DedupRecord, Published
 from newswire.sketch import BANDS, band_keys, compact
 
@@ -121,6 +123,58 @@ def unpack_row(ref: int, blob: bytes) -> Row:
     if len(hashes) != count:
         raise ValueError("a dedup row cut short")
     return Row(ref, hashes, bands, blob[at:])
+
+
+_PACKED_HEAD = struct.Struct("<II")  # a packed log row: its ref, its length
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntries:
+    """What many log rows put in the indexes, as arrays: 32 bits of each key hash with its
+    row's ref, each band key with its row's ref; and the rows' refs."""
+
+    refs: np.ndarray
+    key_refs: np.ndarray
+    keys: np.ndarray
+    band_refs: np.ndarray
+    bands: np.ndarray
+
+
+def packed_row(ref: int, row: bytes) -> bytes:
+    """A log row with its ref and length before it, for `index_entries`."""
+    return _PACKED_HEAD.pack(ref, len(row)) + row
+
+
+def index_entries(packed: bytes) -> IndexEntries:
+    """The index entries of rows packed one after another, each after its ref and length (4
+    bytes each): the rows' headers read one by one, their hashes and band keys gathered by
+    numpy (a replica reading a log of millions)."""
+    refs, key_at, counts, band_at, banded_refs = [], [], [], [], []
+    at, end = 0, len(packed)
+    while at < end:
+        ref, size = _PACKED_HEAD.unpack_from(packed, at)
+        row = at + _PACKED_HEAD.size
+        count, banded = _ROW_HEADER.unpack_from(packed, row)
+        refs.append(ref)
+        key_at.append(row + _ROW_HEADER.size)
+        counts.append(count)
+        if banded:
+            banded_refs.append(ref)
+            band_at.append(row + _ROW_HEADER.size + 8 * count)
+        at = row + size
+    data = np.frombuffer(packed, dtype=np.uint8)
+    per_row = np.array(counts, dtype=np.int64)
+    firsts = np.repeat(np.array(key_at, dtype=np.int64), per_row)
+    nth = np.arange(int(per_row.sum())) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    low = data[(firsts + 8 * nth)[:, None] + np.arange(4)]  # the hash's low 4 bytes
+    band_bytes = data[np.array(band_at, dtype=np.int64)[:, None] + np.arange(_BANDS.size)]
+    return IndexEntries(
+        np.array(refs, dtype=np.uint32),
+        np.repeat(np.array(refs, dtype=np.uint32), per_row),
+        np.ascontiguousarray(low).view("<u4").ravel(),
+        np.repeat(np.array(banded_refs, dtype=np.uint32), BANDS),
+        np.ascontiguousarray(band_bytes).view("<u4").ravel(),
+    )
 
 
 def hash_needle(key: str) -> bytes:

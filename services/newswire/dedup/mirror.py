@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from newswire.band_index import BandIndex
-from newswire.dedup_codec import Row
+from newswire.dedup_codec import IndexEntries, Row
 from newswire.sketch import BANDS
 
 BULK_ROWS = 2_000  # a tail this long is loaded as sorted runs, not entry by entry
@@ -52,6 +52,23 @@ class Mirror:
         if last > self.offset:
             self.offset = last
             self._ahead = {ref for ref in self._ahead if ref > last}
+
+    def load(self, entries: IndexEntries) -> None:
+        """Index the log's next rows, read in bulk (`dedup_codec.index_entries`)."""
+        key_refs, keys = entries.key_refs, entries.keys
+        band_refs, bands = entries.band_refs, entries.bands
+        if self._ahead:  # this replica's own rows, indexed already
+            ahead = np.fromiter(self._ahead, dtype=np.uint32)
+            fresh, fresh_bands = ~np.isin(key_refs, ahead), ~np.isin(band_refs, ahead)
+            key_refs, keys = key_refs[fresh], keys[fresh]
+            band_refs, bands = band_refs[fresh_bands], bands[fresh_bands]
+        self.keys.load(key_refs, keys)
+        self.near.load(band_refs, bands)
+        if len(entries.refs):
+            last = int(entries.refs.max())
+            if last > self.offset:
+                self.offset = last
+                self._ahead = {ref for ref in self._ahead if ref > last}
 
     def add_own(self, row: Row) -> None:
         """Index a row this replica just wrote, ahead of the tail."""

@@ -49,8 +49,10 @@ from newswire.dedup_codec import (
     hash_needle,
     hour_of,
     id_key,
+    index_entries,
     key_hash,
     pack_row,
+    packed_row,
     replaces,
     unpack,
     unpack_row,
@@ -66,7 +68,8 @@ FLUSH_BATCH = 500
 LOCK_WAIT_SECONDS = 10.0
 LOCK_HOLD_MS = 30_000  # a replica that dies holding the lock frees it after this
 TAIL_ROWS = 1_000  # log rows a read brings back at most; a replica further behind reads on
-CATCH_UP_ROWS = 20_000  # rows read at a time by a replica catching up (a start, a backlog)
+CATCH_UP_ROWS = 5_000  # rows read at a time by a replica catching up (a start, a backlog)
+CATCH_UP_LOAD = 200_000  # rows indexed at a time then (fewer, larger runs to merge)
 MAX_CANDIDATES = 256  # rows a near check reads at most (the newest): a hot band is boilerplate
 
 # All of KEYS claimed for ARGV[1] (for ARGV[2] ms), or none: the 1-based index of a key
@@ -400,22 +403,25 @@ class RedisDedupStore:
         return self._rows(answer, hashes, bands)
 
     def catch_up(self) -> int:
-        """Read the log from this replica's index to its end into the index (CATCH_UP_ROWS
-        rows a call); how many rows came. A read does it when its tail is long, so a
+        """Read the log from this replica's index to its end into the index; how many rows
+        came. CATCH_UP_ROWS rows a read (XRANGE: Redis only copies them out), indexed
+        CATCH_UP_LOAD at a time from the rows packed one after another (numpy gathers their
+        keys: `dedup_codec.index_entries`). A read does it when its tail is long, so a
         replica's first check after a start pays for it unless this ran before."""
         self._upgraded()
-        read = 0
+        read, packed, last = 0, bytearray(), self._mirror.offset
         with _reachable():
             while True:
-                entries = (
-                    self._redis.xrange(
-                        self._log, min=str(self._mirror.offset + 1), count=CATCH_UP_ROWS
-                    )
-                    or []
-                )
-                self._mirror.apply([_row(entry) for entry in entries])
-                read += len(entries)
-                if len(entries) < CATCH_UP_ROWS:
+                entries: Any = self._redis.xrange(self._log, min=str(last + 1), count=CATCH_UP_ROWS)
+                for entry_id, fields in entries or []:
+                    last = int(bytes(entry_id).split(b"-", 1)[0])
+                    packed += packed_row(last, bytes(fields[b"r"]))
+                read += len(entries or [])
+                done = len(entries or []) < CATCH_UP_ROWS
+                if packed and (done or len(packed) >= CATCH_UP_LOAD * 300):
+                    self._mirror.load(index_entries(bytes(packed)))
+                    packed = bytearray()
+                if done:
                     return read
 
     @contextlib.contextmanager
