@@ -5,6 +5,9 @@ outage, the exclusive check, and windows kept as TTLs."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +22,7 @@ from newswire.dedup.redis_store import RedisDedupStore, connect, redacted
 from newswire.dedup.store import DedupStore, DedupUnavailable, LocalDedupStore
 from newswire.dedup_codec import hour_of, key_hash, pack, record_bands, record_keys, title_digest
 from newswire.models import DedupRecord, FeedEntry, Published
+from newswire.service import index_shared_dedup
 from newswire.settings import DedupSettings
 from newswire.sketch import band_keys, compact, signature
 from newswire.state import StateStore
@@ -436,3 +440,28 @@ def test_a_replica_far_behind_reads_the_log_in_batches_then_answers(
     assert isinstance(late.backend, RedisDedupStore) and late.backend._mirror.offset == 12
     assert [c[0] for c in late.backend.sketch_candidates(band_keys(SIG), 0)] == ["0" * 32]
     assert late.backend.claim_new(("url:11",)) == ("url:11", f"{11:032x}", False)
+
+
+def test_a_replica_indexes_the_shared_log_at_start_and_waits_out_a_redis_outage(
+    redis_server: RedisServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The service reads the log into a replica's index before the loop checks anything (in
+    a thread); with Redis down that is a warning, and the first read catches up later."""
+    writer = Replica(tmp_path / "w.db", "redis", redis_server)
+    for n in range(3):
+        writer.accept(f"{n:032x}", (f"url:{n}",))
+    starting = Replica(tmp_path / "s.db", "redis", redis_server)
+    assert isinstance(starting.backend, RedisDedupStore)
+    caplog.set_level(logging.INFO, logger="newswire.service")
+    asyncio.run(index_shared_dedup(starting.backend))
+    assert starting.backend._mirror.offset == 3
+    assert "indexed the shared dedup log" in caplog.text
+    assert LocalDedupStore(StateStore(tmp_path / "l.db")).catch_up() == 0
+
+    with socket.socket() as closed:  # a loopback port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        url = f"redis://127.0.0.1:{closed.getsockname()[1]}/0"
+    settings = DedupSettings(backend="redis", redis_url=url, redis_timeout=0.5)
+    down = RedisDedupStore(connect(settings), StateStore(tmp_path / "d.db"), settings)
+    asyncio.run(index_shared_dedup(down))
+    assert "could not read the shared dedup log at start" in caplog.text

@@ -24,7 +24,7 @@ from newswire import metrics
 from newswire.broker_watch import BrokerWatch
 from newswire.config import Config
 from newswire.dedup.redis_store import RedisDedupStore, connect, redacted
-from newswire.dedup.store import DedupStore, LocalDedupStore
+from newswire.dedup.store import DedupStore, DedupUnavailable, LocalDedupStore
 from newswire.errors import BrokerError, PortUnavailable
 from newswire.http.client import HttpFetcher
 from newswire.models import FeedSpec
@@ -232,6 +232,7 @@ async def _run(config: Config, wired: Wired, once: bool) -> RunStats:
         loop.add_signal_handler(sig, stop.set)
     if stop_requested():  # noted after the last checkpoint, before the loop took over
         stop.set()
+    await index_shared_dedup(wired.dedup)
     watch = asyncio.create_task(_every(BROKER_CHECK_SECONDS, stop, wired.broker.check, stop))
     prune = asyncio.create_task(_every(PRUNE_SECONDS, stop, _prune, wired.dedup, config.settings))
     flush = asyncio.create_task(_every(FLUSH_SECONDS, stop, _flush, wired.dedup))
@@ -376,6 +377,21 @@ async def _every(
     while not stop.is_set():
         await action(*args)
         await _sleep_or_stop(stop, seconds)
+
+
+async def index_shared_dedup(dedup: DedupStore) -> None:
+    """A shared dedup store's log read into this replica's index before anything checks or
+    records (in a thread: a full window of millions of records takes minutes, which the loop
+    must not wait for inside a check). Redis down: the first read catches up instead."""
+    started = time.monotonic()
+    try:
+        rows = await asyncio.to_thread(dedup.catch_up)
+    except DedupUnavailable as exc:
+        log.warning("could not read the shared dedup log at start", extra={"error": str(exc)})
+        return
+    if rows:
+        seconds = round(time.monotonic() - started, 1)
+        log.info("indexed the shared dedup log", extra={"records": rows, "seconds": seconds})
 
 
 async def _prune(dedup: DedupStore, settings: Settings) -> None:

@@ -69,6 +69,10 @@ class DedupStore(Protocol):
     def reachable(self) -> bool:
         """True when the store answers (for readiness checks)."""
 
+    def catch_up(self) -> int:
+        """Bring this process's index of a shared store up to date (at start, before the
+        first check); how many records it read."""
+
 
 class InFlight:
     """The keys this process's articles in flight hold (every backend keeps them)."""
@@ -153,3 +157,6 @@ class LocalDedupStore:
 
     def reachable(self) -> bool:
         return self._store.writable()
+
+    def catch_up(self) -> int:
+        return 0  # the rows are this process's own: indexed at the first check
