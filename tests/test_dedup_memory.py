@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from newswire import band_index
 from newswire.band_index import BandIndex
-from newswire.dedup import mirror
 from newswire.dedup.mirror import Mirror
 from newswire.dedup_codec import (
     Row,
@@ -22,6 +21,7 @@ from newswire.dedup_codec import (
     pack_row,
     packed_row,
     record_keys,
+    row_bytes,
     title_digest,
     unpack,
     unpack_row,
@@ -100,15 +100,15 @@ def _rows(count: int, seed: int) -> list[Row]:
     ]
 
 
-def test_the_mirror_indexes_a_long_tail_as_it_indexes_rows_one_by_one(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_mirror_indexes_a_long_log_read_in_bulk_as_tails_read_one_by_one() -> None:
     rows = _rows(300, seed=3)
     one_by_one, bulk = Mirror(), Mirror()
     for start in range(0, 300, 7):
         one_by_one.apply(rows[start : start + 7])
-    monkeypatch.setattr(mirror, "BULK_ROWS", 10)
-    bulk.apply(rows)
+    packed = b"".join(
+        packed_row(row.ref, row_bytes(row.hashes, row.bands, row.record)) for row in rows
+    )
+    bulk.load(index_entries(packed))
     assert one_by_one.offset == bulk.offset == 300
     for row in rows[::13]:
         assert row.ref in bulk.key_refs(row.hashes[:1])

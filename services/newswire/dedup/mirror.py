@@ -20,9 +20,7 @@ import numpy as np
 
 from newswire.band_index import BandIndex
 from newswire.dedup_codec import IndexEntries, Row
-from newswire.sketch import BANDS
 
-BULK_ROWS = 2_000  # a tail this long is loaded as sorted runs, not entry by entry
 _LOW32 = 0xFFFFFFFF
 
 
@@ -40,13 +38,10 @@ class Mirror:
         self.keys, self.near, self.offset, self._ahead = BandIndex(), BandIndex(), 0, set()
 
     def apply(self, rows: Sequence[Row], through: int | None = None) -> None:
-        """Index the log's next rows (in ref order); `through`: the log's last ref, when
-        `rows` are all of it up to there."""
-        fresh = [row for row in rows if row.ref not in self._ahead]
-        if len(fresh) >= BULK_ROWS:
-            self._load(fresh)
-        else:
-            for row in fresh:
+        """Index the log's next rows (in ref order), a read's tail; `through`: the log's last
+        ref, when `rows` are all of it up to there. A long log is read by `load`."""
+        for row in rows:
+            if row.ref not in self._ahead:
                 self._add(row)
         last = max(rows[-1].ref if rows else 0, through or 0)
         if last > self.offset:
@@ -93,18 +88,3 @@ class Mirror:
         self.keys.add(row.ref, [h & _LOW32 for h in row.hashes])
         if row.bands is not None:
             self.near.add(row.ref, row.bands)
-
-    def _load(self, rows: list[Row]) -> None:
-        refs = np.fromiter((row.ref for row in rows), dtype=np.uint32, count=len(rows))
-        counts = np.fromiter((len(row.hashes) for row in rows), dtype=np.int64, count=len(rows))
-        hashes = np.fromiter(
-            (h & _LOW32 for row in rows for h in row.hashes), dtype=np.uint32, count=-1
-        )
-        self.keys.load(np.repeat(refs, counts), hashes)
-        banded = [row for row in rows if row.bands is not None]
-        if banded:
-            band_refs = np.fromiter((row.ref for row in banded), dtype=np.uint32)
-            bands = np.fromiter(
-                (band for row in banded for band in row.bands or ()), dtype=np.uint32
-            )
-            self.near.load(np.repeat(band_refs, BANDS), bands)

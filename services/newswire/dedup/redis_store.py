@@ -51,9 +51,12 @@ from newswire.dedup_codec import (
     id_key,
     index_entries,
     key_hash,
-    pack_row,
+    pack,
     packed_row,
+    record_bands,
+    record_keys,
     replaces,
+    row_bytes,
     unpack,
     unpack_row,
 )
@@ -509,7 +512,9 @@ class RedisDedupStore:
         nothing left to send), and with the `last` record of the journal the check lock, held
         while it was checked. `client`: a pipeline to queue it on (the index then takes the
         row from the log's tail)."""
-        row = pack_row(record)
+        hashes = tuple(key_hash(key) for key in record_keys(record))
+        bands, packed = record_bands(record), pack(record)
+        row = row_bytes(hashes, bands, packed)
         claimed = [k for k in record.keys if self._in_flight.held((k,)) is not None]
         keep = self._keep()
         ref = self._record(
@@ -527,7 +532,7 @@ class RedisDedupStore:
         if last:
             self._locked = False
         if client is None:
-            self._mirror.add_own(unpack_row(int(ref), row))
+            self._mirror.add_own(Row(int(ref), hashes, bands, packed))
 
     def prune(self, sketches_before: float, titles_before: float, keys_before: float) -> int:
         """Let this replica's index forget band keys older than the near-duplicate window and
