@@ -567,11 +567,9 @@ def _ttl(seconds: float) -> int:
 
 
 def _row(entry: Any) -> Row:
-    """A log entry as a script returns it ({id, {'r', row}}) or as XRANGE does ((id, {'r':
-    row}))."""
-    entry_id, fields = entry[0], entry[1]
-    blob = fields[b"r"] if isinstance(fields, dict) else fields[1]
-    return unpack_row(int(bytes(entry_id).split(b"-", 1)[0]), bytes(blob))
+    """A log entry as a script returns it: {id, {'r', row}}."""
+    entry_id, fields = entry
+    return unpack_row(int(bytes(entry_id).split(b"-", 1)[0]), bytes(fields[1]))
 
 
 def _recorded(rows: Iterable[Row], key: str) -> Remembered | None:
