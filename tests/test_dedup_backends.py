@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -327,13 +328,14 @@ def test_the_check_lock_goes_with_the_journals_last_record(
     assert isinstance(backend, RedisDedupStore)
     replica.state.accept([], DedupRecord("a" * 32, ("url:old",)), journal=True)  # backlog
     calls: list[list[str]] = []
-    script = backend._record
+    run = backend._link.run
 
-    def recording(keys: list[str], args: list[object], client: object = None) -> object:
-        calls.append(list(keys))
-        return script(keys, args, client=client)
+    def recording(script: Any, keys: list[str], args: list[object]) -> object:
+        if script is backend._record:
+            calls.append(list(keys))
+        return run(script, keys, args)
 
-    backend._record = recording  # type: ignore[method-assign]
+    backend._link.run = recording  # type: ignore[method-assign]
     client = redis.Redis.from_url(redis_server.url)
     with replica.dedup.exclusive():
         assert not client.exists("{newswire}:lock:check")  # taken by the check's first read

@@ -41,6 +41,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from newswire.dedup.mirror import Mirror
+from newswire.dedup.redis_link import ScriptLink
 from newswire.dedup.redis_upgrade import upgrade
 from newswire.dedup.store import DedupUnavailable, InFlight
 from newswire.dedup_codec import (
@@ -231,6 +232,7 @@ class RedisDedupStore:
         self._token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._in_flight = InFlight()
         self._mirror = Mirror()
+        self._link = ScriptLink(client)
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
         self._claim_new = client.register_script(_CLAIM_NEW)
@@ -257,7 +259,11 @@ class RedisDedupStore:
             return None
         ttl_ms = int(self._settings.claim_ttl * 1000)
         with _reachable():
-            held = int(self._claim([self._key("claim", k) for k in keys], [self._token, ttl_ms]))
+            held = int(
+                self._link.run(
+                    self._claim, [self._key("claim", k) for k in keys], [self._token, ttl_ms]
+                )
+            )
         if held:
             return keys[held - 1], True
         self._in_flight.hold(keys)
@@ -272,7 +278,8 @@ class RedisDedupStore:
         hashes = [key_hash(k) for k in keys]
         self._flushed()
         with _reachable():
-            answer = self._claim_new(
+            answer = self._link.run(
+                self._claim_new,
                 [self._seq, self._log, *(self._key("claim", k) for k in keys)],
                 [
                     self._token,
@@ -312,7 +319,7 @@ class RedisDedupStore:
         if not mine:
             return
         try:
-            self._release([self._key("claim", k) for k in mine], [self._token])
+            self._link.run(self._release, [self._key("claim", k) for k in mine], [self._token])
         except redis.RedisError as exc:  # the claims expire after claim_ttl
             log.warning("could not release dedup claims", extra={"error": str(exc)})
 
@@ -358,7 +365,8 @@ class RedisDedupStore:
         locking = self._wants_lock and not self._locked
 
         def attempt() -> list[Any] | None:
-            answer: list[Any] = self._read(
+            answer: list[Any] = self._link.run(
+                self._read,
                 [self._seq, self._log, self._lock],
                 [
                     self._token if locking else "",
@@ -400,7 +408,8 @@ class RedisDedupStore:
     def _reread(self, hashes: Sequence[int], bands: Sequence[int]) -> list[Row]:
         """Read the log to its end into the index, then the rows it names."""
         self.catch_up()
-        answer = self._read(
+        answer = self._link.run(
+            self._read,
             [self._seq, self._log, self._lock],
             ["", LOCK_HOLD_MS, self._mirror.offset, TAIL_ROWS, *self._wanted(hashes, bands)],
         )
@@ -442,7 +451,7 @@ class RedisDedupStore:
             if self._locked:
                 self._locked = False
                 with contextlib.suppress(redis.RedisError):  # it expires on its own
-                    self._release([self._lock], [self._token])
+                    self._link.run(self._release, [self._lock], [self._token])
 
     @staticmethod
     def _until_locked(attempt: Callable[[], _T | None]) -> _T:
@@ -517,22 +526,23 @@ class RedisDedupStore:
         row = row_bytes(hashes, bands, packed)
         claimed = [k for k in record.keys if self._in_flight.held((k,)) is not None]
         keep = self._keep()
-        ref = self._record(
-            [
-                self._seq,
-                self._hours,
-                self._log,
-                *(self._key("claim", k) for k in claimed),
-                *((self._lock,) if last and self._locked else ()),
-            ],
-            [row, hour_of(record.at), _ttl(keep), hour_of(time.time() - keep), self._token],
-            client=client,
-        )
+        keys = [
+            self._seq,
+            self._hours,
+            self._log,
+            *(self._key("claim", k) for k in claimed),
+            *((self._lock,) if last and self._locked else ()),
+        ]
+        args: list[Any] = [row, hour_of(record.at), _ttl(keep), hour_of(time.time() - keep)]
+        args.append(self._token)
+        if client is not None:
+            self._record(keys, args, client=client)
+        else:
+            ref = int(self._link.run(self._record, keys, args))
+            self._mirror.add_own(Row(ref, hashes, bands, packed))
         self._released.update(claimed)
         if last:
             self._locked = False
-        if client is None:
-            self._mirror.add_own(Row(int(ref), hashes, bands, packed))
 
     def prune(self, sketches_before: float, titles_before: float, keys_before: float) -> int:
         """Let this replica's index forget band keys older than the near-duplicate window and
