@@ -154,3 +154,51 @@ def test_a_rolled_back_accept_keeps_taken_journal_records_due_for_deletion(
     state.close()
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("SELECT seq FROM dedup_journal").fetchall() == []
+
+
+def test_the_journal_is_read_from_the_file_until_it_is_known_whole_then_from_memory(
+    tmp_path: Path,
+) -> None:
+    """Records journalled before a restart are read from the file; once a read finds the
+    journal whole, a flush takes what was accepted since from memory. Every batch matches
+    what a fresh reader of the file sees."""
+    path = tmp_path / "memo.db"
+    first = StateStore(path)
+    for n in "12":
+        first.accept([], DedupRecord(n * 32, (f"url:{n}",), at=float(n)), journal=True)
+    first.close()
+    state = StateStore(path)
+    reads: list[str] = []
+    state._db.set_trace_callback(
+        lambda sql: reads.append(sql) if sql.startswith("SELECT seq, record") else None
+    )
+
+    def from_file() -> list[tuple[int, DedupRecord]]:
+        return StateStore(path).journal_batch(10)  # a fresh reader: the file only
+
+    assert state.journal_batch(1) == from_file()[:1]  # a full batch: more may be there
+    assert state.journal_batch(10) == from_file()  # fewer than asked: the whole journal
+    assert len(reads) == 2
+    state.journal_remove([1, 2])
+    for n in "345":
+        state.accept([], DedupRecord(n * 32, (f"url:{n}",), at=float(n)), journal=True)
+    assert state.journal_batch(10) == [(seq, r) for seq, r in from_file() if seq > 2]
+    assert [r.article_id for _, r in state.journal_batch(2)] == ["3" * 32, "4" * 32]
+    state.journal_remove([3, 4])
+    assert [r.article_id for _, r in state.journal_batch(10)] == ["5" * 32]
+    assert len(reads) == 2  # none of these went to the file
+
+
+def test_a_rolled_back_accept_leaves_nothing_in_the_journal_in_memory(tmp_path: Path) -> None:
+    state = StateStore(tmp_path / "memo-rollback.db")
+    assert state.journal_batch(10) == []  # known whole (empty) from here on
+
+    def failing() -> Iterator[OutboxRecord]:
+        raise RuntimeError("disk full")
+        yield
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        state.accept(failing(), DedupRecord("1" * 32, ("url:1",)), journal=True)
+    assert state.journal_batch(10) == []
+    state.accept([], DedupRecord("2" * 32, ("url:2",)), journal=True)
+    assert [r.article_id for _, r in state.journal_batch(10)] == ["2" * 32]

@@ -94,6 +94,9 @@ class StateStore:
         self._dedup = DedupTables(self._db)
         self._journal_taken = 0  # journalled records up to this seq are in the shared store
         self._journal_deleted = 0  # and deleted from the file up to this one
+        # the journalled records past `_journal_taken`, as accepted here; None until a read
+        # of the file finds them all (records from before a restart are only in the file)
+        self._journal_pending: list[tuple[int, DedupRecord]] | None = None
         with self._transaction():
             self._dedup.migrate()
 
@@ -136,41 +139,53 @@ class StateStore:
         into the local tables, or into the journal for a shared dedup store (`journal`). A
         crash either side of it loses nothing: before, the entry is polled again; after, the
         outbox still holds the records."""
+        journalled = None
         with self._transaction():
             if journal:
                 self._forget_taken()
-                self._db.execute(
+                journalled = self._db.execute(
                     "INSERT INTO dedup_journal (record) VALUES (?)", (_record_json(record),)
-                )
+                ).lastrowid
             else:
                 self._dedup.record(record)
-            records = list(records)
-            if not records:
-                return
-            self._db.executemany(
-                "INSERT INTO outbox (topic, key, value, headers, article_id, url, published_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        r.topic,
-                        r.key,
-                        r.value,
-                        _headers_json(r.headers),
-                        r.article_id,
-                        r.url,
-                        r.published_at,
-                    )
-                    for r in records
-                ],
-            )
+            self._into_outbox(list(records))
+        if journalled is not None and self._journal_pending is not None:
+            self._journal_pending.append((journalled, record))
+
+    def _into_outbox(self, records: list[OutboxRecord]) -> None:
+        if not records:
+            return
+        self._db.executemany(
+            "INSERT INTO outbox (topic, key, value, headers, article_id, url, published_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    r.topic,
+                    r.key,
+                    r.value,
+                    _headers_json(r.headers),
+                    r.article_id,
+                    r.url,
+                    r.published_at,
+                )
+                for r in records
+            ],
+        )
 
     def journal_batch(self, limit: int) -> list[tuple[int, DedupRecord]]:
-        """The oldest `limit` dedup records waiting for the shared store, with their seq."""
+        """The oldest `limit` dedup records waiting for the shared store, with their seq: from
+        memory once a read of the file has found them all (a check flushes the record it just
+        accepted without reading it back), else from the file."""
+        if self._journal_pending is not None:
+            return self._journal_pending[:limit]
         rows = self._db.execute(
             "SELECT seq, record FROM dedup_journal WHERE seq > ? ORDER BY seq LIMIT ?",
             (self._journal_taken, limit),
         )
-        return [(seq, _record_from_json(text)) for seq, text in rows]
+        batch = [(seq, _record_from_json(text)) for seq, text in rows]
+        if len(batch) < limit:
+            self._journal_pending = list(batch)
+        return batch
 
     def journal_remove(self, seqs: Iterable[int]) -> None:
         """Forget journalled records the shared store has taken (the oldest, in order): at
@@ -179,6 +194,9 @@ class StateStore:
         the shared store again at the next start, which is idempotent (a key keeps its first
         record or its newest, a sketch its cluster)."""
         self._journal_taken = max(seqs, default=self._journal_taken)
+        if self._journal_pending is not None:
+            taken = self._journal_taken
+            self._journal_pending = [entry for entry in self._journal_pending if entry[0] > taken]
 
     def _forget_taken(self) -> None:
         if self._journal_taken > self._journal_deleted:
