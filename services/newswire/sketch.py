@@ -111,11 +111,13 @@ _BAND_SALT = (np.arange(BANDS, dtype=np.uint64) + np.uint64(1)) * np.uint64(0x9E
 
 
 @functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256)
 def band_keys(sig: bytes) -> tuple[int, ...]:
     """One 32-bit key per LSH band of a signature: its ROWS values and the band's number
     mixed by SplitMix64's finalizer (equal rows in different bands never collide); two
     signatures are candidates when they share a key. A key shared by chance (1 in 2^32 per
-    pair and band) only costs a candidate check."""
+    pair and band) only costs a candidate check. Cached like `compact`: a check reads an
+    original's keys for its lookup, then for its record."""
     rows = np.frombuffer(sig, dtype="<u4")[: BANDS * ROWS].astype(np.uint64).reshape(BANDS, ROWS)
     mixed = (rows[:, 0] << np.uint64(32) | rows[:, 1]) ^ _BAND_SALT
     mixed = (mixed ^ (mixed >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
