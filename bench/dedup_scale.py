@@ -91,8 +91,9 @@ class Workload:
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
         self.np = np.random.default_rng(seed)
-        self.recent: list[tuple[str, bytes]] = []  # (url, signature) of recent originals
+        self.recent: list[tuple[str, bytes, int]] = []  # (url, signature, n) of recent originals
         self.kind = ""  # of the last article: original, near (copy) or repeat (of a URL)
+        self.family = 0  # the n of the original the last article is, copies or repeats
         self.template = fixture_article(
             "shafaq-albukamal-strikes", "shafaq-news", "https://shafaq.com/en/x"
         )
@@ -109,14 +110,15 @@ class Workload:
         draw = self.rng.random()
         if self.recent and draw < REPEAT_SHARE:
             self.kind = "repeat"
-            url, sig = self.rng.choice(self.recent)
+            url, sig, self.family = self.rng.choice(self.recent)
             return (f"url:{url}",), self.made(url, sig, f"Repeat {n}")
         url = f"https://outlet{n % 40}.test/news/{n}"
-        like = self.rng.choice(self.recent)[1] if self.recent and draw < NEAR_SHARE else None
+        like = self.rng.choice(self.recent) if self.recent and draw < NEAR_SHARE else None
         self.kind = "original" if like is None else "near"
-        sig = self.signature(like)
+        self.family = n if like is None else like[2]
+        sig = self.signature(like[1] if like is not None else None)
         if like is None:
-            self.recent.append((url, sig))
+            self.recent.append((url, sig, n))
             del self.recent[:-2000]
         title = f"Story {n} about {self.rng.choice(['Baghdad', 'Erbil', 'Deir ez-Zor'])} today"
         return (f"url:{url}", f"guid:outlet{n % 40}:{n}"), self.made(url, sig, title)
