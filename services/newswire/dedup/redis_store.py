@@ -188,9 +188,8 @@ Client = redis.Redis | RedisCluster
 def connect(settings: DedupSettings) -> Client:
     """A client for `dedup.redis_url` with short timeouts (a slow Redis is an outage): a
     cluster client, following the slot map from that node, with `dedup.redis_cluster`. It
-    connects at its first command, so a Redis down at start is an outage like any other (a
-    kept connection, `single_connection_client`, would save about 40 us a round trip here,
-    but connects when made)."""
+    connects at its first command, so a Redis down at start is an outage like any other (the
+    store's scripts then run on one connection of its pool: redis_link.py)."""
     timeouts: dict[str, Any] = {
         "socket_timeout": settings.redis_timeout,
         "socket_connect_timeout": settings.redis_timeout,
