@@ -35,6 +35,7 @@ from dedup_scale import SETTINGS, Workload, check  # noqa: E402
 
 from newswire.dedup.layers import Deduplicator  # noqa: E402
 from newswire.dedup.redis_store import RedisDedupStore, connect  # noqa: E402
+from newswire.sketch import band_keys, compact, compact_similarity  # noqa: E402
 from newswire.state import StateStore  # noqa: E402
 from tests.redis_support import RedisServer, redis_server_binary  # noqa: E402
 
@@ -77,6 +78,24 @@ def expected(articles: int) -> tuple[Counter[str], dict[int, int]]:
         kinds[work.kind] += 1
         family[n] = work.family
     return kinds, family
+
+
+def sketches_of(wanted: set[int], articles: int) -> dict[int, bytes]:
+    """The signatures of articles `wanted`, drawn again from the workload."""
+    work = Workload(seed=7)
+    found = {}
+    for n in range(1, max(wanted, default=0) + 1):
+        _, article = work.article(n)
+        if n in wanted and article.sketch is not None:
+            found[n] = article.sketch
+    return found
+
+
+def likeness(a: bytes, b: bytes) -> str:
+    """How alike two signatures are as the near layer sees them: the estimated similarity
+    of their compact forms, and how many band keys they share (0: never candidates)."""
+    shared = len(set(band_keys(a)) & set(band_keys(b)))
+    return f"{compact_similarity(compact(a), compact(b)):.2f}, {shared} bands shared"
 
 
 def twice_published(
@@ -151,7 +170,14 @@ def main() -> None:
         "checked first (published as the original; the story then counts as its duplicate "
         "and is not indexed, and a later copy, about 36% like the first, can pass)"
     )
-    for origin, order, _ in twice[:10]:
+    story_first = [(origin, order) for origin, order, copy_first in twice if not copy_first]
+    sketches = sketches_of({n for _, order in story_first for n in order}, args.articles)
+    for origin, order in story_first:  # the story was indexed first: why did a copy pass?
+        pairs = ", ".join(
+            f"{n} vs {origin}: {likeness(sketches[n], sketches[origin])}" for n in order[1:]
+        )
+        print(f"  family {origin} (story first): published {order} in that order; {pairs}")
+    for origin, order, _ in [t for t in twice if t[2]][:10]:
         print(f"  family {origin}: published {order} in that order")
     print(f"redis-server RSS at the end: {memory / 2**20:.0f} MB")
 

@@ -520,3 +520,41 @@ def test_both_backends_answer_alike_over_a_random_history(
             for r in (local, shared, reader)
         ]
         assert found[0] == found[1] == found[2] and found[0]
+
+
+def test_a_check_whose_record_failed_keeps_the_lock_until_the_record_is_written(
+    redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record that times out waits in the journal; the check lock stays with its replica,
+    so another replica cannot check a copy against a window that lacks the story. The next
+    flush writes the record and lets the lock go with it."""
+    first = Replica(tmp_path / "one.db", "redis", redis_server)
+    second = Replica(tmp_path / "two.db", "redis", redis_server)
+    backend = first.backend
+    assert isinstance(backend, RedisDedupStore)
+    run = backend._link.run
+    failures = [redis.TimeoutError("Timeout reading from socket")]
+
+    def record_times_out(script: Any, keys: list[str], args: list[object]) -> object:
+        if script is backend._record and failures:
+            raise failures.pop()
+        return run(script, keys, args)
+
+    backend._link.run = record_times_out  # type: ignore[method-assign]
+    story = ("a" * 32, SIG)
+    with first.dedup.exclusive():
+        assert first.backend.recent(None, 0, band_keys(SIG), 0) == (None, [])
+        first.accept("a" * 32, ("url:https://x.test/story",), story)  # the flush fails
+    client = redis.Redis.from_url(redis_server.url)
+    assert client.get("{newswire}:lock:check") == backend._token.encode()
+    assert len(first.state.journal_batch(10)) == 1
+
+    monkeypatch.setattr(dedup_redis, "LOCK_WAIT_SECONDS", 0.2)
+    with pytest.raises(DedupUnavailable, match="lock"), second.dedup.exclusive():
+        second.backend.recent(None, 0, band_keys(SIG), 0)  # the copy's check waits
+
+    assert first.backend.flush() == 1  # the story's record, and the lock with it
+    assert not client.exists("{newswire}:lock:check")
+    with second.dedup.exclusive():
+        _, candidates = second.backend.recent(None, 0, band_keys(SIG), 0)
+    assert [c[0] for c in candidates] == ["a" * 32]

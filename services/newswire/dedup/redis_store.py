@@ -441,13 +441,16 @@ class RedisDedupStore:
         """Hold the check lock (`SET NX PX` with this replica's token, tried until
         LOCK_WAIT_SECONDS) from the first read inside, which takes it in its own script; the
         record written while it is held lets it go in its script, so the lock costs a check
-        no round trip of its own."""
+        no round trip of its own. A check whose record could not be written (it waits in the
+        journal) keeps the lock: another replica checking now could not see that record and
+        might pass its copy; the journal's next flush lets the lock go with the record (or
+        the lock expires after LOCK_HOLD_MS, if Redis stays out of reach that long)."""
         self._wants_lock = True
         try:
             yield
         finally:
             self._wants_lock = False
-            if self._locked:
+            if self._locked and not self._pending:
                 self._locked = False
                 with contextlib.suppress(redis.RedisError):  # it expires on its own
                     self._link.run(self._release, [self._lock], [self._token])
