@@ -111,7 +111,6 @@ _BAND_SALT = (np.arange(BANDS, dtype=np.uint64) + np.uint64(1)) * np.uint64(0x9E
 
 
 @functools.lru_cache(maxsize=256)
-@functools.lru_cache(maxsize=256)
 def band_keys(sig: bytes) -> tuple[int, ...]:
     """One 32-bit key per LSH band of a signature: its ROWS values and the band's number
     mixed by SplitMix64's finalizer (equal rows in different bands never collide); two

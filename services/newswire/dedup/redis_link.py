@@ -73,7 +73,4 @@ class ScriptLink:
     @staticmethod
     def _call(conn: Any, command: str, body: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
         conn.send_command(command, body, len(keys), *keys, *args)
-        reply = conn.read_response()
-        if isinstance(reply, ResponseError):
-            raise reply
-        return reply
+        return conn.read_response()  # an error reply is raised (ResponseError, NoScriptError)

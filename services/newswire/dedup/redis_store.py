@@ -535,8 +535,8 @@ class RedisDedupStore:
             *(self._key("claim", k) for k in claimed),
             *((self._lock,) if last and self._locked else ()),
         ]
-        args: list[Any] = [row, hour_of(record.at), _ttl(keep), hour_of(time.time() - keep)]
-        args.append(self._token)
+        window_starts = hour_of(time.time() - keep)
+        args: list[Any] = [row, hour_of(record.at), _ttl(keep), window_starts, self._token]
         if client is not None:
             self._record(keys, args, client=client)
         else:
