@@ -80,7 +80,7 @@ def expected(articles: int) -> tuple[Counter[str], dict[int, int]]:
     return kinds, family
 
 
-def sketches_of(wanted: set[int], articles: int) -> dict[int, bytes]:
+def sketches_of(wanted: set[int]) -> dict[int, bytes]:
     """The signatures of articles `wanted`, drawn again from the workload."""
     work = Workload(seed=7)
     found = {}
@@ -166,12 +166,11 @@ def main() -> None:
     none = day["original"] - len({family[n] for n, _ in published})
     print(f"families with nothing published: {none}")
     print(
-        f"families published more than once: {len(twice)}; of them, {early} had a copy "
-        "checked first (published as the original; the story then counts as its duplicate "
-        "and is not indexed, and a later copy, about 36% like the first, can pass)"
+        f"families published more than once: {len(twice)}; of them, {early} with a copy "
+        "published before the family's story (each listed with how alike its articles are)"
     )
     members = {n for origin, order, _ in twice for n in (origin, *order)}
-    sketches = sketches_of(members, args.articles)
+    sketches = sketches_of(members)
     raced = 0
     for origin, order, copy_first in twice:
         # each article published after the first, against the ones published before it: a

@@ -27,7 +27,6 @@ class ScriptLink:
     """Runs a client's registered scripts on one kept connection."""
 
     def __init__(self, client: redis.Redis | RedisCluster) -> None:
-        self._client = client
         self._pool = None if isinstance(client, RedisCluster) else client.connection_pool
         self._conn: Any = None  # a redis-py Connection (its send_command is untyped)
         self._pid = os.getpid()
