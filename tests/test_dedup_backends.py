@@ -327,23 +327,32 @@ def test_the_check_lock_goes_with_the_journals_last_record(
     backend = replica.backend
     assert isinstance(backend, RedisDedupStore)
     replica.state.accept([], DedupRecord("a" * 32, ("url:old",)), journal=True)  # backlog
-    calls: list[list[str]] = []
-    run = backend._link.run
+    calls: list[tuple[str, bool]] = []
+    run, send_ahead = backend._link.run, backend._link.send_ahead
 
     def recording(script: Any, keys: list[str], args: list[object]) -> object:
         if script is backend._record:
-            calls.append(list(keys))
+            calls.append(("run", "{newswire}:lock:check" in keys))
         return run(script, keys, args)
 
+    def recording_ahead(script: Any, keys: list[str], args: list[object], settled: Any) -> None:
+        calls.append(("ahead", "{newswire}:lock:check" in keys))
+        send_ahead(script, keys, args, settled)
+
     backend._link.run = recording  # type: ignore[method-assign]
+    backend._link.send_ahead = recording_ahead  # type: ignore[method-assign]
     client = redis.Redis.from_url(redis_server.url)
     with replica.dedup.exclusive():
         assert not client.exists("{newswire}:lock:check")  # taken by the check's first read
         replica.backend.recent(None, 0, (), 0)
         assert client.exists("{newswire}:lock:check")
         replica.accept("b" * 32, ("url:new",))
-        assert not client.exists("{newswire}:lock:check")
-    assert [("{newswire}:lock:check" in keys) for keys in calls] == [False, True]
+    backend._link.settle()  # the record was sent ahead: its reply read, it has run
+    assert not client.exists("{newswire}:lock:check")
+    # the backlog, flushed by the first read before the lock is taken, is the journal's last
+    # record then: sent ahead, it runs at once (no record has run on the connection yet);
+    # the check's own record is sent ahead with the lock
+    assert calls == [("ahead", False), ("run", False), ("ahead", True)]
     assert backend.known(["url:old"]) == ("url:old", "a" * 32)
 
 
@@ -558,3 +567,67 @@ def test_a_check_whose_record_failed_keeps_the_lock_until_the_record_is_written(
     with second.dedup.exclusive():
         _, candidates = second.backend.recent(None, 0, band_keys(SIG), 0)
     assert [c[0] for c in candidates] == ["a" * 32]
+
+
+def _checked(replica: Replica, article_id: str, url: str) -> None:
+    """One check as the pipeline makes it: the read under the lock, then the accept."""
+    assert SIG is not None
+    with replica.dedup.exclusive():
+        replica.backend.recent(None, 0, band_keys(SIG), 0)
+        replica.accept(article_id, (url,), (article_id, SIG))
+
+
+def test_a_record_sent_ahead_that_did_not_run_is_filed_before_the_next_read(
+    redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check's record is sent ahead of its reply. When Redis refuses it (here: the server
+    lost the script), the record stays in the journal and the check lock with the replica;
+    the next read files it first, so a repeat of the story is known, and the lock goes."""
+    first = Replica(tmp_path / "one.db", "redis", redis_server)
+    second = Replica(tmp_path / "two.db", "redis", redis_server)
+    backend = first.backend
+    assert isinstance(backend, RedisDedupStore)
+    client = redis.Redis.from_url(redis_server.url)
+    _checked(first, "0" * 32, "url:https://x.test/earlier")  # the record script is loaded
+    client.script_flush()
+    _checked(first, "a" * 32, "url:https://x.test/story")  # sent ahead: NOSCRIPT
+    assert client.get("{newswire}:lock:check") == backend._token.encode()
+    monkeypatch.setattr(dedup_redis, "LOCK_WAIT_SECONDS", 0.2)
+    with pytest.raises(DedupUnavailable, match="lock"), second.dedup.exclusive():
+        second.backend.recent(None, 0, band_keys(SIG), 0)  # the copy's check waits
+
+    repeat = first.dedup.claim(("url:https://x.test/story",))
+    assert repeat is not None and repeat.article_id == "a" * 32
+    assert first.state.journal_batch(10) == []
+    assert not client.exists("{newswire}:lock:check")
+    with second.dedup.exclusive():
+        _, candidates = second.backend.recent(None, 0, band_keys(SIG), 0)
+    assert sorted(c[0] for c in candidates) == ["0" * 32, "a" * 32]
+
+
+def test_a_record_sent_ahead_whose_connection_went_is_filed_again(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """The connection closes under a record sent ahead (a restart, an idle timeout): it may
+    or may not have run, so it is filed again from the journal before the next read (a
+    record filed twice answers as once)."""
+    replica = Replica(tmp_path / "one.db", "redis", redis_server)
+    backend = replica.backend
+    assert isinstance(backend, RedisDedupStore)
+    client = redis.Redis.from_url(redis_server.url)
+    _checked(replica, "0" * 32, "url:https://x.test/earlier")
+    assert SIG is not None
+    with replica.dedup.exclusive():
+        replica.backend.recent(None, 0, band_keys(SIG), 0)  # the lock taken, the reply read
+        [link] = [c["id"] for c in client.client_list() if c["cmd"] == "evalsha"]
+        client.client_kill_filter(_id=link)
+        replica.accept("a" * 32, ("url:https://x.test/story",), ("a" * 32, SIG))  # sent ahead
+    assert client.get("{newswire}:lock:check") == backend._token.encode()  # never reached it
+    repeat = replica.dedup.claim(("url:https://x.test/story",))
+    assert repeat is not None and repeat.article_id == "a" * 32
+    assert replica.state.journal_batch(10) == []
+    assert replica.backend.known(["url:https://x.test/earlier"]) == (
+        "url:https://x.test/earlier",
+        "0" * 32,
+    )
+    assert not client.exists("{newswire}:lock:check")

@@ -1,13 +1,13 @@
 """The Redis dedup backend's script connection (dedup/redis_link.py) on a real redis-server:
 one connection kept for every script, scripts the server lost sent again, a closed socket
-replaced, an error reply that leaves the connection in use."""
+replaced, an error reply that leaves the connection in use, and scripts sent ahead of their replies."""
 
 from __future__ import annotations
 
 import pytest
 import redis
 
-from newswire.dedup.redis_link import ScriptLink
+from newswire.dedup.redis_link import AheadFailed, ScriptLink
 from tests.redis_support import RedisServer
 
 ECHO = "return {KEYS[1], ARGV[1]}"
@@ -92,3 +92,100 @@ def test_a_cluster_client_keeps_redis_pys_routing(redis_cluster_server: RedisSer
     link = ScriptLink(client)
     echo = client.register_script(ECHO)
     assert link.run(echo, ["{t}:k"], ["c"]) == [b"{t}:k", b"c"]
+
+
+# ARGV[1] 'fail': an error reply; else the key incremented
+COUNT = "if ARGV[1] == 'fail' then return redis.error_reply('refused') end "
+COUNT += "return redis.call('INCR', KEYS[1])"
+
+
+def test_a_script_sent_ahead_runs_before_the_next_and_its_reply_comes_with_it(
+    redis_server: RedisServer,
+) -> None:
+    observer = redis.Redis.from_url(redis_server.url)
+    client = redis.Redis.from_url(redis_server.url)
+    link = ScriptLink(client)
+    count = client.register_script(COUNT)
+    echo = client.register_script(ECHO)
+    replies: list[object] = []
+    link.send_ahead(count, ["{t}:n"], ["go"], replies.append)
+    assert replies == [1]  # no script of its kind ran on the connection yet: it ran at once
+    before = connections_received(observer)
+    link.send_ahead(count, ["{t}:n"], ["go"], replies.append)
+    assert replies == [1]  # sent; its reply not read yet
+    assert link.run(count, ["{t}:n"], ["go"]) == 3  # ran after the one sent ahead
+    assert replies == [1, 2]
+    link.send_ahead(count, ["{t}:n"], ["go"], replies.append)
+    link.settle()
+    assert replies == [1, 2, 4]
+    assert link.run(echo, ["{t}:k"], ["a"]) == [b"{t}:k", b"a"]
+    assert connections_received(observer) - before == 0  # all on the kept connection
+
+
+def test_an_error_sent_ahead_fails_the_next_script_and_keeps_the_connection(
+    redis_server: RedisServer,
+) -> None:
+    observer = redis.Redis.from_url(redis_server.url)
+    client = redis.Redis.from_url(redis_server.url, client_name="link")
+    link = ScriptLink(client)
+    count = client.register_script(COUNT)
+    replies: list[object] = []
+    link.send_ahead(count, ["{t}:n"], ["go"], replies.append)  # runs at once
+    [first] = link_connections(observer)
+    link.send_ahead(count, ["{t}:n"], ["fail"], replies.append)
+    with pytest.raises(AheadFailed, match="refused"):
+        link.run(count, ["{t}:n"], ["go"])  # it ran (n is 2), but without the one ahead
+    assert replies == [1, None]
+    assert observer.get("{t}:n") == b"2"
+    assert link.run(count, ["{t}:n"], ["go"]) == 3  # every reply was read: the link is in step
+    assert link_connections(observer) == [first]
+
+
+def test_a_script_the_server_lost_fails_when_sent_ahead_then_runs_at_once(
+    redis_server: RedisServer,
+) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    link = ScriptLink(client)
+    count = client.register_script(COUNT)
+    replies: list[object] = []
+    link.send_ahead(count, ["{t}:n"], ["go"], replies.append)
+    client.script_flush()
+    link.send_ahead(count, ["{t}:n"], ["go"], replies.append)
+    with pytest.raises(AheadFailed, match="No matching script"):
+        link.settle()
+    assert replies == [1, None]
+    link.send_ahead(count, ["{t}:n"], ["go"], replies.append)  # sent whole, at once
+    assert replies == [1, None, 2]
+
+
+def test_a_connection_lost_with_a_script_sent_ahead_fails_it_and_the_next_goes_on_a_new_one(
+    redis_server: RedisServer,
+) -> None:
+    observer = redis.Redis.from_url(redis_server.url)
+    client = redis.Redis.from_url(redis_server.url, client_name="link")
+    link = ScriptLink(client)
+    count = client.register_script(COUNT)
+    echo = client.register_script(ECHO)
+    replies: list[object] = []
+    link.send_ahead(count, ["{t}:n"], ["go"], replies.append)
+    [first] = link_connections(observer)
+    observer.client_kill_filter(_id=str(first))  # as a restart or an idle timeout would
+    link.send_ahead(count, ["{t}:n"], ["go"], replies.append)  # into a socket closed under it
+    with pytest.raises(AheadFailed):
+        link.run(echo, ["{t}:k"], ["a"])  # not run on a new connection: the caller files first
+    assert replies == [1, None]
+    assert observer.get("{t}:n") == b"1"
+    assert link.run(echo, ["{t}:k"], ["b"]) == [b"{t}:k", b"b"]
+    assert link_connections(observer) != [first]
+
+
+def test_a_cluster_client_runs_a_script_sent_ahead_at_once(
+    redis_cluster_server: RedisServer,
+) -> None:
+    client = redis.RedisCluster.from_url(redis_cluster_server.url)
+    link = ScriptLink(client)
+    count = client.register_script(COUNT)
+    replies: list[object] = []
+    for _ in range(2):
+        link.send_ahead(count, ["{t}:n"], ["go"], replies.append)
+    assert replies == [1, 2]

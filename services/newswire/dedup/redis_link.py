@@ -9,18 +9,32 @@ half-read); a connection error is tried once more on a fresh one, as redis-py's 
 does (a kept socket closed by a restart or an idle timeout), and a script the server lost
 (NOSCRIPT: restarted, flushed) is sent whole. A cluster client routes each script to its
 slot's node itself, so it keeps redis-py's own path.
+
+A script whose reply can wait (a check's record: Redis runs it, and lets the check lock go,
+as soon as it arrives) is sent ahead (`send_ahead`): its reply is read before the reply of
+the next script on the connection, or by `settle`, so the check after it pays no round trip
+for it. When a reply sent ahead is not a reply (an error, a lost connection), the script run
+after it ran without it: `run` reads everything it sent, then raises `AheadFailed`, and the
+caller files the script again before it asks Redis anything.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
 from redis.cluster import RedisCluster
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError, ResponseError
+
+Settled = Callable[[Any], None]  # gets a reply sent ahead, or None when it failed
+
+
+class AheadFailed(redis.RedisError):
+    """A script sent ahead did not run, or its reply was lost; the script after it ran
+    without it (its reply is dropped)."""
 
 
 class ScriptLink:
@@ -30,39 +44,137 @@ class ScriptLink:
         self._pool = None if isinstance(client, RedisCluster) else client.connection_pool
         self._conn: Any = None  # a redis-py Connection (its send_command is untyped)
         self._pid = os.getpid()
+        self._ahead: list[tuple[str, Settled]] = []  # sent ahead (sha), replies unread
+        self._loaded: set[str] = set()  # scripts that ran since the connection was taken
 
     def run(self, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> Any:
-        """The script's reply; Redis errors are raised as redis-py raises them."""
+        """The script's reply; Redis errors are raised as redis-py raises them, and
+        `AheadFailed` when a script sent ahead failed (this one ran without it)."""
         if self._pool is None:
             return script(keys, args)
+        if self._ahead and self._pid == os.getpid():
+            return self._run_after_ahead(script, keys, args)
         try:
             return self._run_once(script, keys, args)
         except redis.ConnectionError:  # a kept socket a restart or an idle timeout closed
             return self._run_once(script, keys, args)
 
+    def send_ahead(
+        self, script: Script, keys: Sequence[Any], args: Sequence[Any], settled: Settled
+    ) -> None:
+        """Send the script now; `settled` gets its reply (None: it failed) when the next
+        script's reply or `settle` reads it. A script the server may not have (none of its
+        kind ran since the connection was taken, or one came back NOSCRIPT) runs at once, as
+        a cluster client's does; a failure then, or to send, is raised here (`settled` is
+        never called)."""
+        if self._pool is None or script.sha not in self._loaded:
+            settled(self.run(script, keys, args))
+            return
+        conn = self._connection()
+        try:
+            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        except BaseException:
+            self.close()
+            raise
+        self._ahead.append((script.sha, settled))
+
+    def settle(self) -> None:
+        """Read the replies of the scripts sent ahead; `AheadFailed` when one failed."""
+        failure = self._read_ahead()
+        if failure is not None:
+            raise AheadFailed(f"a script sent ahead failed: {failure}") from failure
+
+    def close(self) -> None:
+        """Drop the kept connection (the next script takes another); replies sent ahead
+        and not read are failures."""
+        conn, self._conn = self._conn, None
+        ahead, self._ahead = self._ahead, []
+        self._loaded.clear()
+        for _, settled in ahead:
+            settled(None)
+        if conn is not None and self._pool is not None:
+            conn.disconnect()
+            self._pool.release(conn)
+
+    def _run_after_ahead(self, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        """Send the script behind the ones sent ahead, read their replies, then its own."""
+        conn = self._conn
+        try:
+            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        except redis.ConnectionError as exc:  # closed under them: they may not have run
+            self.close()
+            raise AheadFailed(f"the connection went: {exc}") from exc
+        except BaseException:
+            self.close()
+            raise
+        failure = self._read_ahead()
+        if self._conn is None:  # the connection went while the replies were read
+            raise AheadFailed(f"a script sent ahead failed: {failure}") from failure
+        try:
+            reply = conn.read_response()
+        except NoScriptError:
+            if failure is not None:
+                raise AheadFailed(f"a script sent ahead failed: {failure}") from failure
+            return self._run_once(script, keys, args)
+        except ResponseError:
+            if failure is not None:
+                raise AheadFailed(f"a script sent ahead failed: {failure}") from failure
+            raise
+        except redis.ConnectionError:
+            self.close()
+            if failure is not None:
+                raise
+            return self._run_once(script, keys, args)  # as `run` does: the ones ahead ran
+        except BaseException:
+            self.close()
+            raise
+        self._loaded.add(script.sha)
+        if failure is not None:
+            raise AheadFailed(f"a script sent ahead failed: {failure}") from failure
+        return reply
+
+    def _read_ahead(self) -> BaseException | None:
+        """Read the replies sent ahead, in order, into their `settled`; the first failure
+        (an error reply leaves the connection in use, any other drops it and fails the
+        rest)."""
+        failure: BaseException | None = None
+        while self._ahead:
+            sha, settled = self._ahead.pop(0)
+            try:
+                reply = self._conn.read_response()
+            except ResponseError as exc:  # NOSCRIPT too: the script did not run
+                if isinstance(exc, NoScriptError):
+                    self._loaded.discard(sha)
+                settled(None)
+                failure = failure or exc
+                continue
+            except BaseException as exc:
+                settled(None)
+                self.close()
+                return failure or exc
+            settled(reply)
+        return failure
+
     def _run_once(self, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> Any:
         conn = self._connection()
         try:
             try:
-                return self._call(conn, "EVALSHA", script.sha, keys, args)
+                reply = self._call(conn, "EVALSHA", script.sha, keys, args)
             except NoScriptError:  # a restarted or another server: EVAL loads it too
-                return self._call(conn, "EVAL", script.script, keys, args)
+                reply = self._call(conn, "EVAL", script.script, keys, args)
+            self._loaded.add(script.sha)
+            return reply
         except ResponseError:
             raise  # the reply was read whole: the connection is fine
         except BaseException:
             self.close()
             raise
 
-    def close(self) -> None:
-        """Drop the kept connection (the next script takes another)."""
-        conn, self._conn = self._conn, None
-        if conn is not None and self._pool is not None:
-            conn.disconnect()
-            self._pool.release(conn)
-
     def _connection(self) -> Any:
         if self._conn is not None and self._pid != os.getpid():
-            self._conn = None  # a forked child never shares its parent's socket
+            # a forked child never shares its parent's socket
+            self._conn, self._ahead = None, []
+            self._loaded.clear()
         if self._conn is None:
             self._pid = os.getpid()
             assert self._pool is not None

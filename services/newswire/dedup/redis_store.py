@@ -21,13 +21,15 @@ lookup under the lock) and a record, one script that appends the row, trims the 
 window and lets the claims and the lock go. Redis does a few stream operations a check,
 whatever the window holds. Records reach Redis through the state store's journal (written in
 the outbox's accept transaction) and `flush()`; a crash between the two leaves the journal to
-flush at the next start. Any Redis error becomes `DedupUnavailable`: the entry waits for the
+flush at the next start. The check's own record is sent ahead of its reply (redis_link), so a
+check waits for two round trips, not three; it leaves the journal when its reply is read. Any Redis error becomes `DedupUnavailable`: the entry waits for the
 next poll, nothing is recorded half-way.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -41,7 +43,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from newswire.dedup.mirror import Mirror
-from newswire.dedup.redis_link import ScriptLink
+from newswire.dedup.redis_link import AheadFailed, ScriptLink
 from newswire.dedup.redis_upgrade import upgrade
 from newswire.dedup.store import DedupUnavailable, InFlight
 from newswire.dedup_codec import (
@@ -243,6 +245,15 @@ class RedisDedupStore:
         self._pending = True  # the journal may hold records from before a restart
         self._layout_ready = False  # the log layout checked for (a bucket layout moved in)
 
+    def _script(self, script: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        """Run a script on the kept connection. When the record sent ahead of it failed (it
+        ran without that record), the journal is flushed again and it runs once more."""
+        try:
+            return self._link.run(script, keys, args)
+        except AheadFailed:
+            self._flushed()
+            return self._link.run(script, keys, args)
+
     def _key(self, kind: str, name: object) -> str:
         return f"{self._prefix}{kind}:{name}"
 
@@ -259,7 +270,7 @@ class RedisDedupStore:
         ttl_ms = int(self._settings.claim_ttl * 1000)
         with _reachable():
             held = int(
-                self._link.run(
+                self._script(
                     self._claim, [self._key("claim", k) for k in keys], [self._token, ttl_ms]
                 )
             )
@@ -277,7 +288,7 @@ class RedisDedupStore:
         hashes = [key_hash(k) for k in keys]
         self._flushed()
         with _reachable():
-            answer = self._link.run(
+            answer = self._script(
                 self._claim_new,
                 [self._seq, self._log, *(self._key("claim", k) for k in keys)],
                 [
@@ -318,7 +329,7 @@ class RedisDedupStore:
         if not mine:
             return
         try:
-            self._link.run(self._release, [self._key("claim", k) for k in mine], [self._token])
+            self._script(self._release, [self._key("claim", k) for k in mine], [self._token])
         except redis.RedisError as exc:  # the claims expire after claim_ttl
             log.warning("could not release dedup claims", extra={"error": str(exc)})
 
@@ -364,7 +375,7 @@ class RedisDedupStore:
         locking = self._wants_lock and not self._locked
 
         def attempt() -> list[Any] | None:
-            answer: list[Any] = self._link.run(
+            answer: list[Any] = self._script(
                 self._read,
                 [self._seq, self._log, self._lock],
                 [
@@ -407,7 +418,7 @@ class RedisDedupStore:
     def _reread(self, hashes: Sequence[int], bands: Sequence[int]) -> list[Row]:
         """Read the log to its end into the index, then the rows it names."""
         self.catch_up()
-        answer = self._link.run(
+        answer = self._script(
             self._read,
             [self._seq, self._log, self._lock],
             ["", LOCK_HOLD_MS, self._mirror.offset, TAIL_ROWS, *self._wanted(hashes, bands)],
@@ -453,7 +464,7 @@ class RedisDedupStore:
             if self._locked and not self._pending:
                 self._locked = False
                 with contextlib.suppress(redis.RedisError):  # it expires on its own
-                    self._link.run(self._release, [self._lock], [self._token])
+                    self._script(self._release, [self._lock], [self._token])
 
     @staticmethod
     def _until_locked(attempt: Callable[[], _T | None]) -> _T:
@@ -481,22 +492,28 @@ class RedisDedupStore:
 
     def flush(self) -> int:
         """Copy the journal to Redis, oldest first; on a Redis error what is left stays for
-        the next flush (reads refuse to answer until it has gone)."""
+        the next flush (reads refuse to answer until it has gone). The journal's last record,
+        the check just made, is sent ahead (redis_link): Redis files it, and lets the check
+        lock go, as it arrives; its reply is read with the next script's (or the next
+        flush), and the record leaves the journal then, or stays there if it failed."""
         try:
             self._upgraded()
         except DedupUnavailable as exc:
             self._pending = True
             log.warning("dedup records wait for redis", extra={"error": str(exc), "flushed": 0})
             return 0
+        with contextlib.suppress(AheadFailed):  # a record that failed is still in the journal
+            self._link.settle()
         moved = 0
         while batch := self._store.journal_batch(FLUSH_BATCH):
             done: list[int] = []
+            drained = len(batch) < FLUSH_BATCH
             try:
-                drained = len(batch) < FLUSH_BATCH
-                for at, (seq, record) in enumerate(batch, start=1):
-                    # the lock goes with the journal's last record, the one just checked
-                    self._write(record, last=drained and at == len(batch))
+                for seq, record in batch[:-1] if drained else batch:
+                    self._write(record)
                     done.append(seq)
+                if drained:  # the lock goes with the journal's last record, the one just checked
+                    self._send_ahead(*batch[-1])
             except redis.RedisError as exc:
                 self._store.journal_remove(done)
                 self._pending = True
@@ -506,7 +523,9 @@ class RedisDedupStore:
                 )
                 return moved + len(done)
             self._store.journal_remove(done)
-            moved += len(done)
+            moved += len(done) + drained
+            if drained:
+                break
         self._pending = False
         return moved
 
@@ -517,15 +536,46 @@ class RedisDedupStore:
         if self._pending:
             raise DedupUnavailable("redis: dedup records from the journal not yet flushed")
 
-    def _write(self, record: DedupRecord, client: Any = None, last: bool = False) -> None:
-        """File one record: one script, so a record is in Redis whole or not at all. The
-        claims this replica holds on its keys go with it (released here; `release` then has
-        nothing left to send), and with the `last` record of the journal the check lock, held
-        while it was checked. `client`: a pipeline to queue it on (the index then takes the
-        row from the log's tail)."""
+    def _write(self, record: DedupRecord, client: Any = None) -> None:
+        """File one record: one script, so a record is in Redis whole or not at all (`_filing`).
+        `client`: a pipeline to queue it on (the index then takes the row from the log's
+        tail)."""
+        keys, args, row, claimed = self._filing(record, last=False)
+        if client is not None:
+            self._record(keys, args, client=client)
+        else:
+            ref = int(self._link.run(self._record, keys, args))
+            self._mirror.add_own(dataclasses.replace(row, ref=ref))
+        self._released.update(claimed)
+
+    def _send_ahead(self, seq: int, record: DedupRecord) -> None:
+        """File the journal's last record (`_filing`, with the check lock if held), its reply
+        read later: it leaves the journal then, and this replica's index takes its row; a
+        failure leaves it in the journal for the next flush, and the lock held."""
+        keys, args, row, claimed = self._filing(record, last=True)
+        carries_lock = self._lock in keys
+
+        def settled(reply: Any) -> None:
+            if reply is None:
+                self._pending = True
+                self._locked = self._locked or carries_lock
+                return
+            self._store.journal_remove([seq])
+            self._mirror.add_own(dataclasses.replace(row, ref=int(reply)))
+
+        self._link.send_ahead(self._record, keys, args, settled)
+        self._released.update(claimed)
+        self._locked = False
+
+    def _filing(
+        self, record: DedupRecord, last: bool
+    ) -> tuple[list[Any], list[Any], Row, list[str]]:
+        """The record script's keys and arguments for `record`, its row (ref 0 until Redis
+        gives one), and the keys whose claims it releases: the claims this replica holds on
+        its keys go with the record (`release` then has nothing left to send), and with the
+        `last` record of the journal the check lock, held while it was checked."""
         hashes = tuple(key_hash(key) for key in record_keys(record))
         bands, packed = record_bands(record), pack(record)
-        row = row_bytes(hashes, bands, packed)
         claimed = [k for k in record.keys if self._in_flight.held((k,)) is not None]
         keep = self._keep()
         keys = [
@@ -536,15 +586,9 @@ class RedisDedupStore:
             *((self._lock,) if last and self._locked else ()),
         ]
         window_starts = hour_of(time.time() - keep)
+        row = row_bytes(hashes, bands, packed)
         args: list[Any] = [row, hour_of(record.at), _ttl(keep), window_starts, self._token]
-        if client is not None:
-            self._record(keys, args, client=client)
-        else:
-            ref = int(self._link.run(self._record, keys, args))
-            self._mirror.add_own(Row(ref, hashes, bands, packed))
-        self._released.update(claimed)
-        if last:
-            self._locked = False
+        return keys, args, Row(0, hashes, bands, packed), claimed
 
     def prune(self, sketches_before: float, titles_before: float, keys_before: float) -> int:
         """Let this replica's index forget band keys older than the near-duplicate window and
