@@ -39,9 +39,9 @@ def test_a_script_the_server_lost_is_sent_whole(redis_server: RedisServer) -> No
     assert client.script_exists(echo.sha) == [True]  # EVAL cached it again
 
 
-def link_connections(observer: redis.Redis) -> list[int]:
-    """The ids of the connections the link's client opened (named "link")."""
-    return [int(c["id"]) for c in observer.client_list() if c["name"] == "link"]
+def link_connections(observer: redis.Redis, name: str = "link") -> list[int]:
+    """The ids of the connections the link's client opened (named `name`)."""
+    return [int(c["id"]) for c in observer.client_list() if c["name"] == name]
 
 
 def test_a_closed_socket_is_replaced_without_an_error(redis_server: RedisServer) -> None:
@@ -126,19 +126,19 @@ def test_an_error_sent_ahead_fails_the_next_script_and_keeps_the_connection(
     redis_server: RedisServer,
 ) -> None:
     observer = redis.Redis.from_url(redis_server.url)
-    client = redis.Redis.from_url(redis_server.url, client_name="link")
+    client = redis.Redis.from_url(redis_server.url, client_name="link-error")
     link = ScriptLink(client)
     count = client.register_script(COUNT)
     replies: list[object] = []
     link.send_ahead(count, ["{t}:n"], ["go"], replies.append)  # runs at once
-    [first] = link_connections(observer)
+    [first] = link_connections(observer, "link-error")
     link.send_ahead(count, ["{t}:n"], ["fail"], replies.append)
     with pytest.raises(AheadFailed, match="refused"):
         link.run(count, ["{t}:n"], ["go"])  # it ran (n is 2), but without the one ahead
     assert replies == [1, None]
     assert observer.get("{t}:n") == b"2"
     assert link.run(count, ["{t}:n"], ["go"]) == 3  # every reply was read: the link is in step
-    assert link_connections(observer) == [first]
+    assert link_connections(observer, "link-error") == [first]
 
 
 def test_a_script_the_server_lost_fails_when_sent_ahead_then_runs_at_once(
@@ -162,13 +162,13 @@ def test_a_connection_lost_with_a_script_sent_ahead_fails_it_and_the_next_goes_o
     redis_server: RedisServer,
 ) -> None:
     observer = redis.Redis.from_url(redis_server.url)
-    client = redis.Redis.from_url(redis_server.url, client_name="link")
+    client = redis.Redis.from_url(redis_server.url, client_name="link-lost")
     link = ScriptLink(client)
     count = client.register_script(COUNT)
     echo = client.register_script(ECHO)
     replies: list[object] = []
     link.send_ahead(count, ["{t}:n"], ["go"], replies.append)
-    [first] = link_connections(observer)
+    [first] = link_connections(observer, "link-lost")
     observer.client_kill_filter(_id=str(first))  # as a restart or an idle timeout would
     link.send_ahead(count, ["{t}:n"], ["go"], replies.append)  # into a socket closed under it
     with pytest.raises(AheadFailed):
@@ -176,7 +176,7 @@ def test_a_connection_lost_with_a_script_sent_ahead_fails_it_and_the_next_goes_o
     assert replies == [1, None]
     assert observer.get("{t}:n") == b"1"
     assert link.run(echo, ["{t}:k"], ["b"]) == [b"{t}:k", b"b"]
-    assert link_connections(observer) != [first]
+    assert link_connections(observer, "link-lost") != [first]
 
 
 def test_a_cluster_client_runs_a_script_sent_ahead_at_once(

@@ -22,8 +22,9 @@ window and lets the claims and the lock go. Redis does a few stream operations a
 whatever the window holds. Records reach Redis through the state store's journal (written in
 the outbox's accept transaction) and `flush()`; a crash between the two leaves the journal to
 flush at the next start. The check's own record is sent ahead of its reply (redis_link), so a
-check waits for two round trips, not three; it leaves the journal when its reply is read. Any Redis error becomes `DedupUnavailable`: the entry waits for the
-next poll, nothing is recorded half-way.
+check waits for two round trips, not three; it leaves the journal when its reply is read. Any
+Redis error becomes `DedupUnavailable`: the entry waits for the next poll, nothing is recorded
+half-way.
 """
 
 from __future__ import annotations
@@ -329,7 +330,7 @@ class RedisDedupStore:
         if not mine:
             return
         try:
-            self._script(self._release, [self._key("claim", k) for k in mine], [self._token])
+            self._link.run(self._release, [self._key("claim", k) for k in mine], [self._token])
         except redis.RedisError as exc:  # the claims expire after claim_ttl
             log.warning("could not release dedup claims", extra={"error": str(exc)})
 
@@ -461,10 +462,13 @@ class RedisDedupStore:
             yield
         finally:
             self._wants_lock = False
+            if self._locked:  # no record let it go: never while one sent ahead may be missing
+                with contextlib.suppress(redis.RedisError):  # it failed: the lock waits with it
+                    self._link.settle()
             if self._locked and not self._pending:
                 self._locked = False
                 with contextlib.suppress(redis.RedisError):  # it expires on its own
-                    self._script(self._release, [self._lock], [self._token])
+                    self._link.run(self._release, [self._lock], [self._token])
 
     @staticmethod
     def _until_locked(attempt: Callable[[], _T | None]) -> _T:
