@@ -189,3 +189,24 @@ def test_a_cluster_client_runs_a_script_sent_ahead_at_once(
     for _ in range(2):
         link.send_ahead(count, ["{t}:n"], ["go"], replies.append)
     assert replies == [1, 2]
+
+
+def test_a_reply_its_taker_refuses_drops_the_connection_so_the_next_is_in_step(
+    redis_server: RedisServer,
+) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    link = ScriptLink(client)
+    count = client.register_script(COUNT)
+    echo = client.register_script(ECHO)
+    link.run(count, ["{t}:n"], ["go"])
+
+    def refuses(reply: object) -> None:
+        raise RuntimeError(f"cannot take {reply!r}")
+
+    later: list[object] = []
+    link.send_ahead(count, ["{t}:n"], ["go"], refuses)
+    link.send_ahead(count, ["{t}:n"], ["go"], later.append)
+    with pytest.raises(RuntimeError, match="cannot take 2"):
+        link.settle()
+    assert later == [None]  # unread when the connection went
+    assert link.run(echo, ["{t}:k"], ["a"]) == [b"{t}:k", b"a"]  # a fresh one, in step

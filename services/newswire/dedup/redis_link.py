@@ -148,11 +148,19 @@ class ScriptLink:
                 settled(None)
                 failure = failure or exc
                 continue
-            except BaseException as exc:
+            except redis.RedisError as exc:  # a connection lost, a timeout: the rest fail too
                 settled(None)
                 self.close()
                 return failure or exc
-            settled(reply)
+            except BaseException:  # an interrupt: the replies are out of step, let it go on
+                settled(None)
+                self.close()
+                raise
+            try:
+                settled(reply)
+            except BaseException:  # the replies after it are unread: the connection goes
+                self.close()
+                raise
         return failure
 
     def _run_once(self, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> Any:
