@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import redis
 
+from newswire import band_index
 from newswire.dedup import redis_store as dedup_redis
 from newswire.dedup.layers import Deduplicator, entry_keys
 from newswire.dedup.redis_store import RedisDedupStore, connect, redacted
@@ -633,4 +634,30 @@ def test_a_record_sent_ahead_whose_connection_went_is_filed_again(
         "url:https://x.test/earlier",
         "0" * 32,
     )
+    assert not client.exists("{newswire}:lock:check")
+
+
+def test_the_index_seals_what_a_check_took_in_after_the_lock_has_gone(
+    redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows a check's read brings in (another replica's records) fill the replica's index;
+    its sort and merge (seconds at millions of articles) wait until the check lock is let
+    go, so no other replica waits on the lock for them."""
+    monkeypatch.setattr(band_index, "FRESH_LIMIT", 64)
+    first = Replica(tmp_path / "one.db", "redis", redis_server)
+    second = Replica(tmp_path / "two.db", "redis", redis_server)
+    backend = first.backend
+    assert isinstance(backend, RedisDedupStore)
+    client = redis.Redis.from_url(redis_server.url)
+    for n in range(4):  # 4 x 32 band keys from the other replica
+        sig = signature(" ".join(story(10 + n)[1]))
+        assert sig is not None
+        second.accept(f"{n:032x}", (f"url:https://y.test/{n}",), (f"{n:032x}", sig))
+    near = backend._mirror.near
+    assert SIG is not None
+    with first.dedup.exclusive():
+        first.backend.recent(None, 0, band_keys(SIG), 0)
+        assert client.get("{newswire}:lock:check") == backend._token.encode()
+        assert near._runs == [] and len(near) == 128  # taken in, not sealed under the lock
+    assert len(near._runs) == 1 and len(near) == 128
     assert not client.exists("{newswire}:lock:check")

@@ -213,3 +213,21 @@ def test_a_rebuilt_index_equals_the_one_built_entry_by_entry() -> None:
     for row in (keys[7], keys[4999], rng.integers(0, 2**32, 4, dtype=np.uint32)):
         assert loaded.find(row.tolist()) == built.find(row.tolist())
     assert loaded.find(keys[7].tolist()) == {8, 101}
+
+
+def test_a_held_band_index_seals_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While held (a replica inside the check lock), a full dict is not sorted into a run;
+    lookups answer the same; `seal_when_full` seals afterwards."""
+    monkeypatch.setattr(band_index, "FRESH_LIMIT", 64)
+    index = BandIndex()
+    index.holding = True
+    for ref in range(1, 40):
+        index.add(ref, [ref * 10 + band for band in range(4)])
+    assert index._runs == [] and len(index) == 156
+    assert index.find([10, 391]) == {1, 39}
+    index.holding = False
+    index.seal_when_full()
+    assert len(index._runs) == 1 and index._fresh == {}
+    assert index.find([10, 391]) == {1, 39}
+    index.seal_when_full()  # nothing new: no second run
+    assert len(index._runs) == 1

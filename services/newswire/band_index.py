@@ -126,6 +126,7 @@ class BandIndex:
         self._fresh_entries = 0
         self._runs: list[Run] = []
         self._floor = 0
+        self.holding = False  # True: a full dict waits for `seal_when_full` (no sort, no merge)
 
     def __len__(self) -> int:
         return self._fresh_entries + sum(len(run) for run in self._runs)
@@ -144,6 +145,13 @@ class BandIndex:
                 self._fresh_entries += 1
         fresh.update(new)
         self._fresh_entries += len(new)
+        if not self.holding:
+            self.seal_when_full()
+
+    def seal_when_full(self) -> None:
+        """Seal the newest entries into a run (and merge runs) when the dict is full: a sort
+        and merges that take seconds over tens of millions of entries, so a caller holding a
+        lock others wait for sets `holding` and calls this after letting it go."""
         if self._fresh_entries >= FRESH_LIMIT:
             self._seal()
 

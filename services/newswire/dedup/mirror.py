@@ -35,7 +35,9 @@ class Mirror:
 
     def reset(self) -> None:
         """Forget everything (the shared store lost its log), to be rebuilt from the log."""
+        holding = self.keys.holding
         self.keys, self.near, self.offset, self._ahead = BandIndex(), BandIndex(), 0, set()
+        self.hold_seals(holding)
 
     def apply(self, rows: Sequence[Row], through: int | None = None) -> None:
         """Index the log's next rows (in ref order), a read's tail; `through`: the log's last
@@ -70,6 +72,16 @@ class Mirror:
         if row.ref > self.offset and row.ref not in self._ahead:
             self._ahead.add(row.ref)
             self._add(row)
+
+    def hold_seals(self, holding: bool) -> None:
+        """While `holding`, rows are indexed without sealing or merging runs (`seal_when_full`
+        does it later)."""
+        self.keys.holding = self.near.holding = holding
+
+    def seal_when_full(self) -> None:
+        """Seal and merge what filled while seals were held."""
+        self.keys.seal_when_full()
+        self.near.seal_when_full()
 
     def key_refs(self, hashes: Iterable[int]) -> set[int]:
         """Refs of the rows that may hold one of these key hashes."""

@@ -456,12 +456,17 @@ class RedisDedupStore:
         no round trip of its own. A check whose record could not be written (it waits in the
         journal) keeps the lock: another replica checking now could not see that record and
         might pass its copy; the journal's next flush lets the lock go with the record (or
-        the lock expires after LOCK_HOLD_MS, if Redis stays out of reach that long)."""
+        the lock expires after LOCK_HOLD_MS, if Redis stays out of reach that long). Rows
+        the index takes in meanwhile are not sealed into runs until the lock has gone: a seal
+        that merges the largest runs takes seconds at millions of articles, and every other
+        replica would wait on the lock for it."""
         self._wants_lock = True
+        self._mirror.hold_seals(True)  # the index's sorts and merges wait for the lock to go
         try:
             yield
         finally:
             self._wants_lock = False
+            self._mirror.hold_seals(False)
             if self._locked:  # no record let it go: never while one sent ahead may be missing
                 with contextlib.suppress(redis.RedisError):  # it failed: the lock waits with it
                     self._link.settle()
@@ -469,6 +474,7 @@ class RedisDedupStore:
                 self._locked = False
                 with contextlib.suppress(redis.RedisError):  # it expires on its own
                     self._link.run(self._release, [self._lock], [self._token])
+            self._mirror.seal_when_full()
 
     @staticmethod
     def _until_locked(attempt: Callable[[], _T | None]) -> _T:
