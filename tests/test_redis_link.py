@@ -1,11 +1,15 @@
 """The Redis dedup backend's script connection (dedup/redis_link.py) on a real redis-server:
 one connection kept for every script, scripts the server lost sent again, a closed socket
-replaced, an error reply that leaves the connection in use, and scripts sent ahead of their replies."""
+replaced, an error reply that leaves the connection in use, and scripts sent ahead of their
+replies."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 import redis
+from redis.commands.core import Script
 
 from newswire.dedup.redis_link import AheadFailed, ScriptLink
 from tests.redis_support import RedisServer
@@ -122,61 +126,68 @@ def test_a_script_sent_ahead_runs_before_the_next_and_its_reply_comes_with_it(
     assert connections_received(observer) - before == 0  # all on the kept connection
 
 
+@dataclass
+class Warmed:
+    """A link named `name` whose counting script ran once (so the next is sent ahead), the
+    replies sent ahead so far, and its connection's id, seen by an observer."""
+
+    observer: redis.Redis
+    link: ScriptLink
+    count: Script
+    echo: Script
+    replies: list[object]
+    first: int
+
+
+def warmed_link(server: RedisServer, name: str) -> Warmed:
+    observer = redis.Redis.from_url(server.url)
+    client = redis.Redis.from_url(server.url, client_name=name)
+    link = ScriptLink(client)
+    count, echo = client.register_script(COUNT), client.register_script(ECHO)
+    replies: list[object] = []
+    link.send_ahead(count, ["{t}:n"], ["go"], replies.append)  # runs at once
+    [first] = link_connections(observer, name)
+    return Warmed(observer, link, count, echo, replies, first)
+
+
 def test_an_error_sent_ahead_fails_the_next_script_and_keeps_the_connection(
     redis_server: RedisServer,
 ) -> None:
-    observer = redis.Redis.from_url(redis_server.url)
-    client = redis.Redis.from_url(redis_server.url, client_name="link-error")
-    link = ScriptLink(client)
-    count = client.register_script(COUNT)
-    replies: list[object] = []
-    link.send_ahead(count, ["{t}:n"], ["go"], replies.append)  # runs at once
-    [first] = link_connections(observer, "link-error")
-    link.send_ahead(count, ["{t}:n"], ["fail"], replies.append)
+    w = warmed_link(redis_server, "link-error")
+    w.link.send_ahead(w.count, ["{t}:n"], ["fail"], w.replies.append)
     with pytest.raises(AheadFailed, match="refused"):
-        link.run(count, ["{t}:n"], ["go"])  # it ran (n is 2), but without the one ahead
-    assert replies == [1, None]
-    assert observer.get("{t}:n") == b"2"
-    assert link.run(count, ["{t}:n"], ["go"]) == 3  # every reply was read: the link is in step
-    assert link_connections(observer, "link-error") == [first]
+        w.link.run(w.count, ["{t}:n"], ["go"])  # it ran (n is 2), but without the one ahead
+    assert w.replies == [1, None]
+    assert w.observer.get("{t}:n") == b"2"
+    assert w.link.run(w.count, ["{t}:n"], ["go"]) == 3  # every reply was read: in step
+    assert link_connections(w.observer, "link-error") == [w.first]
 
 
 def test_a_script_the_server_lost_fails_when_sent_ahead_then_runs_at_once(
     redis_server: RedisServer,
 ) -> None:
-    client = redis.Redis.from_url(redis_server.url)
-    link = ScriptLink(client)
-    count = client.register_script(COUNT)
-    replies: list[object] = []
-    link.send_ahead(count, ["{t}:n"], ["go"], replies.append)
-    client.script_flush()
-    link.send_ahead(count, ["{t}:n"], ["go"], replies.append)
+    w = warmed_link(redis_server, "link-flushed")
+    w.observer.script_flush()
+    w.link.send_ahead(w.count, ["{t}:n"], ["go"], w.replies.append)
     with pytest.raises(AheadFailed, match="No matching script"):
-        link.settle()
-    assert replies == [1, None]
-    link.send_ahead(count, ["{t}:n"], ["go"], replies.append)  # sent whole, at once
-    assert replies == [1, None, 2]
+        w.link.settle()
+    assert w.replies == [1, None]
+    w.link.send_ahead(w.count, ["{t}:n"], ["go"], w.replies.append)  # sent whole, at once
+    assert w.replies == [1, None, 2]
 
 
 def test_a_connection_lost_with_a_script_sent_ahead_fails_it_and_the_next_goes_on_a_new_one(
     redis_server: RedisServer,
 ) -> None:
-    observer = redis.Redis.from_url(redis_server.url)
-    client = redis.Redis.from_url(redis_server.url, client_name="link-lost")
-    link = ScriptLink(client)
-    count = client.register_script(COUNT)
-    echo = client.register_script(ECHO)
-    replies: list[object] = []
-    link.send_ahead(count, ["{t}:n"], ["go"], replies.append)
-    [first] = link_connections(observer, "link-lost")
-    observer.client_kill_filter(_id=str(first))  # as a restart or an idle timeout would
-    link.send_ahead(count, ["{t}:n"], ["go"], replies.append)  # into a socket closed under it
+    w = warmed_link(redis_server, "link-lost")
+    w.observer.client_kill_filter(_id=str(w.first))  # as a restart or an idle timeout would
+    w.link.send_ahead(w.count, ["{t}:n"], ["go"], w.replies.append)  # into a closed socket
     with pytest.raises(AheadFailed):
-        link.run(echo, ["{t}:k"], ["a"])  # not run on a new connection: the caller files first
-    assert replies == [1, None]
-    assert observer.get("{t}:n") == b"1"
-    assert link.run(echo, ["{t}:k"], ["b"]) == [b"{t}:k", b"b"]
-    assert link_connections(observer, "link-lost") != [first]
+        w.link.run(w.echo, ["{t}:k"], ["a"])  # not run on a new connection: the caller files
+    assert w.replies == [1, None]
+    assert w.observer.get("{t}:n") == b"1"
+    assert w.link.run(w.echo, ["{t}:k"], ["b"]) == [b"{t}:k", b"b"]
+    assert link_connections(w.observer, "link-lost") != [w.first]
 
 
 def test_a_cluster_client_runs_a_script_sent_ahead_at_once(
@@ -194,19 +205,15 @@ def test_a_cluster_client_runs_a_script_sent_ahead_at_once(
 def test_a_reply_its_taker_refuses_drops_the_connection_so_the_next_is_in_step(
     redis_server: RedisServer,
 ) -> None:
-    client = redis.Redis.from_url(redis_server.url)
-    link = ScriptLink(client)
-    count = client.register_script(COUNT)
-    echo = client.register_script(ECHO)
-    link.run(count, ["{t}:n"], ["go"])
+    w = warmed_link(redis_server, "link-refused")
 
     def refuses(reply: object) -> None:
         raise RuntimeError(f"cannot take {reply!r}")
 
-    later: list[object] = []
-    link.send_ahead(count, ["{t}:n"], ["go"], refuses)
-    link.send_ahead(count, ["{t}:n"], ["go"], later.append)
+    w.link.send_ahead(w.count, ["{t}:n"], ["go"], refuses)
+    w.link.send_ahead(w.count, ["{t}:n"], ["go"], w.replies.append)
     with pytest.raises(RuntimeError, match="cannot take 2"):
-        link.settle()
-    assert later == [None]  # unread when the connection went
-    assert link.run(echo, ["{t}:k"], ["a"]) == [b"{t}:k", b"a"]  # a fresh one, in step
+        w.link.settle()
+    assert w.replies == [1, None]  # unread when the connection went
+    assert w.link.run(w.echo, ["{t}:k"], ["a"]) == [b"{t}:k", b"a"]  # a fresh one, in step
+    assert link_connections(w.observer, "link-refused") != [w.first]
