@@ -108,30 +108,38 @@ class ScriptLink:
             self.close()
             raise
         failure = self._read_ahead()
-        if self._conn is None:  # the connection went while the replies were read
+        if failure is not None:
+            self._drop_reply()
             raise AheadFailed(f"a script sent ahead failed: {failure}") from failure
         try:
             reply = conn.read_response()
-        except NoScriptError:
-            if failure is not None:
-                raise AheadFailed(f"a script sent ahead failed: {failure}") from failure
+        except NoScriptError:  # the ones ahead ran: as `_run_once` does
             return self._run_once(script, keys, args)
         except ResponseError:
-            if failure is not None:
-                raise AheadFailed(f"a script sent ahead failed: {failure}") from failure
-            raise
-        except redis.ConnectionError:
+            raise  # the reply was read whole: the connection is fine
+        except redis.ConnectionError:  # the ones ahead ran: tried once more, as `run` does
             self.close()
-            if failure is not None:
-                raise
-            return self._run_once(script, keys, args)  # as `run` does: the ones ahead ran
+            return self._run_once(script, keys, args)
         except BaseException:
             self.close()
             raise
         self._loaded.add(script.sha)
-        if failure is not None:
-            raise AheadFailed(f"a script sent ahead failed: {failure}") from failure
         return reply
+
+    def _drop_reply(self) -> None:
+        """Read and drop the reply of a script that ran without the ones sent ahead of it
+        (the connection, if still there, stays in step)."""
+        if self._conn is None:
+            return
+        try:
+            self._conn.read_response()
+        except ResponseError:
+            pass  # read whole
+        except redis.RedisError:
+            self.close()
+        except BaseException:
+            self.close()
+            raise
 
     def _read_ahead(self) -> BaseException | None:
         """Read the replies sent ahead, in order, into their `settled`; the first failure
