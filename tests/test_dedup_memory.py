@@ -4,6 +4,7 @@ answering as a plain dict of sets would, through seals, merges and expiry."""
 from __future__ import annotations
 
 import random
+import threading
 
 import numpy as np
 import pytest
@@ -231,3 +232,67 @@ def test_a_held_band_index_seals_only_when_asked(monkeypatch: pytest.MonkeyPatch
     assert index.find([10, 391]) == {1, 39}
     index.seal_when_full()  # nothing new: no second run
     assert len(index._runs) == 1
+
+
+def test_large_merges_run_in_the_merge_thread_and_answer_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Merges of BACKGROUND_ENTRIES or more run in a thread; until one is taken its two runs
+    answer, newer runs pile up behind it, and every lookup answers as a dict of sets would."""
+    monkeypatch.setattr(band_index, "FRESH_LIMIT", 64)
+    monkeypatch.setattr(band_index, "BACKGROUND_ENTRIES", 500)
+    merged = band_index.Run.merged
+    threads: list[str] = []
+
+    def recorded(older: band_index.Run, newer: band_index.Run) -> band_index.Run:
+        threads.append(threading.current_thread().name)
+        return merged(older, newer)
+
+    monkeypatch.setattr(band_index.Run, "merged", staticmethod(recorded))
+    rng = random.Random(8)
+    index, truth = BandIndex(), {}
+    pool = [rng.getrandbits(32) for _ in range(300)]
+    for ref in range(1, 1500):
+        keys = [rng.choice(pool) if rng.random() < 0.5 else rng.getrandbits(32) for _ in range(9)]
+        index.add(ref, keys)
+        for key in keys:
+            truth.setdefault(key, set()).add(ref)
+        if ref % 101 == 0:
+            wanted = [*pool[:40], *rng.sample(sorted(truth), 20)]
+            assert index.find(wanted) == set().union(*(truth.get(k, set()) for k in wanted))
+        if ref == 1000:
+            index.expire(300)
+            truth = {k: {r for r in refs if r >= 300} for k, refs in truth.items()}
+    index.wait_for_merges()
+    assert any(name.startswith("band-merge") for name in threads)
+    assert any(name == threading.main_thread().name for name in threads)  # small ones inline
+    for key in pool:
+        assert index.find([key]) == truth.get(key, set())
+    assert len(index._runs) < 12
+
+
+def test_a_merge_in_the_thread_leaves_the_index_answering_until_it_is_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(band_index, "FRESH_LIMIT", 64)
+    monkeypatch.setattr(band_index, "BACKGROUND_ENTRIES", 128)
+    merged, release = band_index.Run.merged, threading.Event()
+
+    def held(older: band_index.Run, newer: band_index.Run) -> band_index.Run:
+        assert release.wait(10)
+        return merged(older, newer)
+
+    monkeypatch.setattr(band_index.Run, "merged", staticmethod(held))
+    index = BandIndex()
+    for ref in range(1, 33):  # 4 keys each: a seal every 16 articles, the second merges
+        index.add(ref, [ref * 10 + band for band in range(4)])
+    assert index._merging is not None and len(index._runs) == 2
+    for ref in range(33, 100):  # newer runs wait behind the merge
+        index.add(ref, [ref * 10 + band for band in range(4)])
+    assert index.find([10, 321, 991]) == {1, 32, 99}
+    runs_before = len(index._runs)
+    release.set()
+    index.wait_for_merges()
+    assert index._merging is None and len(index._runs) < runs_before
+    assert index.find([10, 321, 991]) == {1, 32, 99}
+    assert len(index) == 99 * 4

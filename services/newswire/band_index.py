@@ -20,7 +20,9 @@ prune filters the rest.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -30,6 +32,19 @@ FANOUT = 8  # a run is merged into the one before it while that one is under FAN
 MAX_DIRECTORY_BITS = 24  # a directory of 64 MB at most (4 bytes per prefix)
 MAX_PRESENT_BITS = 30  # a presence bitmap of 128 MB at most
 PRESENT_CHUNK = 1 << 22  # entries a bitmap is built from at a time (bounds the temporaries)
+BACKGROUND_ENTRIES = 1 << 21  # a merge this large (about 60 ms here) runs in a thread
+
+_merger: ThreadPoolExecutor | None = None
+_merger_made = threading.Lock()
+
+
+def _merge_thread() -> ThreadPoolExecutor:
+    """The one thread large merges run in (numpy releases the GIL for most of the work)."""
+    global _merger
+    with _merger_made:
+        if _merger is None:
+            _merger = ThreadPoolExecutor(max_workers=1, thread_name_prefix="band-merge")
+        return _merger
 
 
 def _presence(keys: np.ndarray, bits: int) -> np.ndarray:
@@ -127,6 +142,8 @@ class BandIndex:
         self._runs: list[Run] = []
         self._floor = 0
         self.holding = False  # True: a full dict waits for `seal_when_full` (no sort, no merge)
+        # a large merge in the merge thread: the two runs (still in `_runs`, still answering)
+        self._merging: tuple[Run, Run, Future[Run]] | None = None
 
     def __len__(self) -> int:
         return self._fresh_entries + sum(len(run) for run in self._runs)
@@ -162,6 +179,7 @@ class BandIndex:
 
     def find(self, keys: Iterable[int]) -> set[int]:
         """Refs at or after the floor holding any of `keys` (32-bit ints)."""
+        self._take_merged()
         wanted = list(keys)
         found: set[int] = set()
         for key in wanted:
@@ -177,13 +195,15 @@ class BandIndex:
         """Forget refs under `floor`: runs wholly under it go; a run over half expired is
         filtered; the rest are filtered when next merged (and ignored until then)."""
         self._floor = max(self._floor, floor)
+        merging = self._merging[:2] if self._merging is not None else ()
         kept: list[Run] = []
         for run in self._runs:
             refs = run.entries()[1]
             if len(refs) == 0 or int(refs.max()) < self._floor:
                 continue
             over_half = np.count_nonzero(refs < self._floor) * 2 > len(run)
-            filtered = run.live(self._floor) if over_half else run
+            # a run being merged stays as it is (the merge's result is filtered when taken)
+            filtered = run.live(self._floor) if over_half and run not in merging else run
             if filtered is not None:
                 kept.append(filtered)
         self._runs = kept
@@ -204,10 +224,55 @@ class BandIndex:
 
     def _push(self, run: Run) -> None:
         self._runs.append(run)
-        while len(self._runs) >= 2 and len(self._runs[-2]) < FANOUT * len(self._runs[-1]):
-            newer = self._runs.pop()
-            older = self._runs.pop()
-            self._runs.append(self._merge(older, newer))
+        self._take_merged()
+        self._cascade()
+
+    def _cascade(self) -> None:
+        """Merge neighbouring runs while one is under FANOUT times the next (so O(log n)
+        runs). A merge of BACKGROUND_ENTRIES or more goes to the merge thread, one at
+        a time; its runs keep answering until it is taken, and newer runs wait behind it."""
+        while (at := self._unbalanced()) is not None:
+            older, newer = self._runs[at - 1], self._runs[at]
+            busy = self._merging[:2] if self._merging is not None else ()
+            if older in busy or newer in busy:
+                return  # wait for it
+            if len(older) + len(newer) >= BACKGROUND_ENTRIES:
+                if self._merging is None:
+                    merged = _merge_thread().submit(Run.merged, older, newer)
+                    self._merging = (older, newer, merged)
+                return
+            self._runs[at - 1 : at + 1] = [self._merge(older, newer)]
+
+    def _unbalanced(self) -> int | None:
+        """The index i of the newest pair of runs (i - 1, i) where run i - 1 is under FANOUT
+        times run i (runs that waited behind a background merge can leave such a pair before
+        the newest), or None."""
+        for at in range(len(self._runs) - 1, 0, -1):
+            if len(self._runs[at - 1]) < FANOUT * len(self._runs[at]):
+                return at
+        return None
+
+    def _take_merged(self) -> None:
+        """Put a finished background merge in place of its two runs (filtered to the floor),
+        then merge on; dropped if either run went meanwhile (expired)."""
+        if self._merging is None or not self._merging[2].done():
+            return
+        older, newer, merged = self._merging
+        self._merging = None
+        whole = merged.result()  # a failure of the merge itself is raised here
+        at = next((i for i, run in enumerate(self._runs) if run is older), None)
+        if at is None or at + 1 >= len(self._runs) or self._runs[at + 1] is not newer:
+            return
+        live = whole.live(self._floor)
+        self._runs[at : at + 2] = [live] if live is not None else []
+        self._cascade()
+
+    def wait_for_merges(self) -> None:
+        """Wait for the background merges (one, and those taking it starts) and take them
+        (tests, benches)."""
+        while self._merging is not None:
+            self._merging[2].result()
+            self._take_merged()
 
     def _merge(self, older: Run, newer: Run) -> Run:
         whole = Run.merged(older, newer)
