@@ -254,7 +254,7 @@ class BandIndex:
 
     def _take_merged(self) -> None:
         """Put a finished background merge in place of its two runs (filtered to the floor),
-        then merge on; dropped if either run went meanwhile (expired)."""
+        then merge on unless `holding`; dropped if either run went meanwhile (expired)."""
         if self._merging is None or not self._merging[2].done():
             return
         older, newer, merged = self._merging
@@ -265,7 +265,8 @@ class BandIndex:
             return
         live = whole.live(self._floor)
         self._runs[at : at + 2] = [live] if live is not None else []
-        self._cascade()
+        if not self.holding:  # held: the next seal merges on
+            self._cascade()
 
     def wait_for_merges(self) -> None:
         """Wait for the background merges (one, and those taking it starts) and take them
