@@ -83,6 +83,11 @@ class Mirror:
         self.keys.seal_when_full()
         self.near.seal_when_full()
 
+    def wait_for_merges(self) -> None:
+        """Wait for both indexes' merges in the merge thread (benches, tests)."""
+        self.keys.wait_for_merges()
+        self.near.wait_for_merges()
+
     def key_refs(self, hashes: Iterable[int]) -> set[int]:
         """Refs of the rows that may hold one of these key hashes."""
         return self.keys.find(h & _LOW32 for h in hashes)
