@@ -157,16 +157,25 @@ def test_the_mirror_takes_its_own_rows_ahead_of_the_tail_once() -> None:
     assert (index.offset, index.key_refs(other.hashes)) == (0, set())
 
 
+def drawn_keys(rng: random.Random, pool: list[int]) -> list[int]:
+    """Nine keys, about half of them from `pool` (keys several refs share)."""
+    return [rng.choice(pool) if rng.random() < 0.5 else rng.getrandbits(32) for _ in range(9)]
+
+
+def indexed(index: BandIndex, truth: dict[int, set[int]], ref: int, keys: list[int]) -> None:
+    """Add to the index, and to the dict of sets it must answer as."""
+    index.add(ref, keys)
+    for key in keys:
+        truth.setdefault(key, set()).add(ref)
+
+
 def test_the_band_index_answers_as_a_dict_of_sets_would(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(band_index, "FRESH_LIMIT", 64)  # seal and merge often
     rng = random.Random(5)
-    index, truth = BandIndex(), {}
+    index, truth = BandIndex(), dict[int, set[int]]()
     pool = [rng.getrandbits(32) for _ in range(300)]  # shared keys: several refs each
     for ref in range(1, 800):
-        keys = [rng.choice(pool) if rng.random() < 0.5 else rng.getrandbits(32) for _ in range(9)]
-        index.add(ref, keys)
-        for key in keys:
-            truth.setdefault(key, set()).add(ref)
+        indexed(index, truth, ref, drawn_keys(rng, pool))
         if ref % 97 == 0:
             few, many = pool[:3], [*pool[:40], *rng.sample(sorted(truth), 20)]
             for wanted in (few, many):
@@ -250,13 +259,10 @@ def test_large_merges_run_in_the_merge_thread_and_answer_the_same(
 
     monkeypatch.setattr(band_index.Run, "merged", staticmethod(recorded))
     rng = random.Random(8)
-    index, truth = BandIndex(), {}
+    index, truth = BandIndex(), dict[int, set[int]]()
     pool = [rng.getrandbits(32) for _ in range(300)]
     for ref in range(1, 1500):
-        keys = [rng.choice(pool) if rng.random() < 0.5 else rng.getrandbits(32) for _ in range(9)]
-        index.add(ref, keys)
-        for key in keys:
-            truth.setdefault(key, set()).add(ref)
+        indexed(index, truth, ref, drawn_keys(rng, pool))
         if ref % 101 == 0:
             wanted = [*pool[:40], *rng.sample(sorted(truth), 20)]
             assert index.find(wanted) == set().union(*(truth.get(k, set()) for k in wanted))
