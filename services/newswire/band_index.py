@@ -195,7 +195,7 @@ class BandIndex:
         """Forget refs under `floor`: runs wholly under it go; a run over half expired is
         filtered; the rest are filtered when next merged (and ignored until then)."""
         self._floor = max(self._floor, floor)
-        merging = self._merging[:2] if self._merging is not None else ()
+        merging = self._merging_runs()
         kept: list[Run] = []
         for run in self._runs:
             refs = run.entries()[1]
@@ -233,7 +233,7 @@ class BandIndex:
         a time; its runs keep answering until it is taken, and newer runs wait behind it."""
         while (at := self._unbalanced()) is not None:
             older, newer = self._runs[at - 1], self._runs[at]
-            busy = self._merging[:2] if self._merging is not None else ()
+            busy = self._merging_runs()
             if older in busy or newer in busy:
                 return  # wait for it
             if len(older) + len(newer) >= BACKGROUND_ENTRIES:
@@ -242,6 +242,10 @@ class BandIndex:
                     self._merging = (older, newer, merged)
                 return
             self._runs[at - 1 : at + 1] = [self._merge(older, newer)]
+
+    def _merging_runs(self) -> tuple[Run, ...]:
+        """The two runs a background merge is making one of (none when there is none)."""
+        return self._merging[:2] if self._merging is not None else ()
 
     def _unbalanced(self) -> int | None:
         """The index i of the newest pair of runs (i - 1, i) where run i - 1 is under FANOUT

@@ -72,7 +72,7 @@ class ScriptLink:
             return
         conn = self._connection()
         try:
-            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            self._send(conn, "EVALSHA", script.sha, keys, args)
         except BaseException:
             self.close()
             raise
@@ -100,7 +100,7 @@ class ScriptLink:
         """Send the script behind the ones sent ahead, read their replies, then its own."""
         conn = self._conn
         try:
-            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            self._send(conn, "EVALSHA", script.sha, keys, args)
         except redis.ConnectionError as exc:  # closed under them: they may not have run
             self.close()
             raise AheadFailed(f"the connection went: {exc}") from exc
@@ -198,6 +198,12 @@ class ScriptLink:
         return self._conn
 
     @staticmethod
-    def _call(conn: Any, command: str, body: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+    def _send(conn: Any, command: str, body: Any, keys: Sequence[Any], args: Sequence[Any]) -> None:
         conn.send_command(command, body, len(keys), *keys, *args)
+
+    @classmethod
+    def _call(
+        cls, conn: Any, command: str, body: Any, keys: Sequence[Any], args: Sequence[Any]
+    ) -> Any:
+        cls._send(conn, command, body, keys, args)
         return conn.read_response()  # an error reply is raised (ResponseError, NoScriptError)
