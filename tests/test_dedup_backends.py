@@ -151,6 +151,38 @@ def test_two_replicas_see_each_others_claims_and_records(
     assert found is not None and (found.article_id, found.elsewhere) == ("a" * 32, False)
 
 
+def test_a_new_key_is_claimed_in_the_replica_and_confirmed_by_its_check(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    first = Replica(tmp_path / "one.db", "redis", redis_server)
+    second = Replica(tmp_path / "two.db", "redis", redis_server)
+    client = redis.Redis.from_url(redis_server.url)
+    first.accept("0" * 32, ("url:https://x.test/known",))
+    for replica in (first, second):  # each index reads the log to its end now
+        assert replica.backend.known(("url:https://x.test/known",)) is not None
+    keys = entry_keys(entry("https://shafaq.com/en/syndicated", guid="s2"))
+    scripts = client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    assert first.dedup.claim(keys) is None  # new to both indexes: held in the replica only
+    assert second.dedup.claim(keys) is None  # two feeds carrying one link: both fetch it
+    assert first.dedup.claim(keys) is not None  # in flight here
+    assert client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0) == scripts
+    assert client.keys("{newswire}:claim:*") == []
+    with first.dedup.exclusive():  # the first check confirms the keys and records them
+        assert first.backend.recent(None, 0, (), 0, keys) == (None, None, [])
+        first.accept("a" * 32, keys)
+    first.dedup.release(keys)
+    with second.dedup.exclusive():  # the second finds them recorded since its claim
+        found = second.backend.recent(None, 0, (), 0, keys)
+        assert found == ((keys[0], "a" * 32), None, [])
+        second.accept("a" * 32, keys)  # its keys: aliases, as the pipeline files them
+    second.dedup.release(keys)
+    assert client.keys("{newswire}:claim:*") == []
+    held = second.dedup.claim(keys)  # known now, in its index: asked of Redis
+    assert held is not None and (held.article_id, held.elsewhere) == ("a" * 32, False)
+    with second.dedup.exclusive():  # a key not claimed here is not confirmed again
+        assert second.backend.recent(None, 0, (), 0, keys) == (None, None, [])
+
+
 def test_a_replica_that_dies_holding_claims_frees_them_after_claim_ttl(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
@@ -180,14 +212,20 @@ def test_the_journal_survives_a_crash_before_the_flush(
 
 
 def test_an_outage_is_a_typed_error_and_the_journal_waits_for_redis(
-    redis_server: RedisServer, tmp_path: Path
+    redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     replica = Replica(tmp_path / "r.db", "redis", redis_server)
     keys = ("url:https://x.test/outage",)
     assert replica.backend.known(keys) is None
     redis_server.stop()
+    other = ("url:https://x.test/other",)
+    assert replica.dedup.claim(other) is None  # new to an index that read the log just now
+    with pytest.raises(DedupUnavailable, match="redis"), replica.dedup.exclusive():
+        replica.backend.recent(None, 0, (), 0, other)  # the check confirms it: no answer
+    replica.dedup.release(other)
+    monkeypatch.setattr(dedup_redis, "CLAIM_HERE_WITHIN", 0.0)  # the index's read too old
     with pytest.raises(DedupUnavailable, match="redis"):
-        replica.dedup.claim(("url:https://x.test/other",))
+        replica.dedup.claim(other)
     assert not replica.backend.reachable()
     replica.accept("a" * 32, keys)  # accepted into the outbox; the flush fails quietly
     assert len(replica.state.journal_batch(10)) == 1
@@ -312,11 +350,16 @@ def test_recent_answers_the_title_and_the_near_layer_at_once(replica: Replica) -
     replica.accept("c" * 32, (title,), sketch=("c" * 32, SIG))
     now = time.time()
     assert replica.backend.recent(title, now - 60, band_keys(SIG), now - 60) == (
+        None,
         "c" * 32,
         [("c" * 32, "c" * 32, compact(SIG))],
     )
-    assert replica.backend.recent(title, now + 60, band_keys(OTHER_SIG), now - 60) == (None, [])
-    assert replica.backend.recent(None, 0, (), 0) == (None, [])
+    assert replica.backend.recent(title, now + 60, band_keys(OTHER_SIG), now - 60) == (
+        None,
+        None,
+        [],
+    )
+    assert replica.backend.recent(None, 0, (), 0) == (None, None, [])
 
 
 def test_the_check_lock_goes_with_the_journals_last_record(
@@ -553,7 +596,7 @@ def test_a_check_whose_record_failed_keeps_the_lock_until_the_record_is_written(
     backend._link.run = record_times_out  # type: ignore[method-assign]
     story = ("a" * 32, SIG)
     with first.dedup.exclusive():
-        assert first.backend.recent(None, 0, band_keys(SIG), 0) == (None, [])
+        assert first.backend.recent(None, 0, band_keys(SIG), 0) == (None, None, [])
         first.accept("a" * 32, ("url:https://x.test/story",), story)  # the flush fails
     client = redis.Redis.from_url(redis_server.url)
     assert client.get("{newswire}:lock:check") == backend._token.encode()
@@ -566,7 +609,7 @@ def test_a_check_whose_record_failed_keeps_the_lock_until_the_record_is_written(
     assert first.backend.flush() == 1  # the story's record, and the lock with it
     assert not client.exists("{newswire}:lock:check")
     with second.dedup.exclusive():
-        _, candidates = second.backend.recent(None, 0, band_keys(SIG), 0)
+        _, _, candidates = second.backend.recent(None, 0, band_keys(SIG), 0)
     assert [c[0] for c in candidates] == ["a" * 32]
 
 
@@ -602,7 +645,7 @@ def test_a_record_sent_ahead_that_did_not_run_is_filed_before_the_next_read(
     assert first.state.journal_batch(10) == []
     assert not client.exists("{newswire}:lock:check")
     with second.dedup.exclusive():
-        _, candidates = second.backend.recent(None, 0, band_keys(SIG), 0)
+        _, _, candidates = second.backend.recent(None, 0, band_keys(SIG), 0)
     assert sorted(c[0] for c in candidates) == ["0" * 32, "a" * 32]
 
 

@@ -13,17 +13,19 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
+from newswire.dedup import redis_store as dedup_redis
 from newswire.dedup.redis_store import RedisDedupStore, connect
 from newswire.models import FeedSpec
 from newswire.pipeline import RunStats
 from newswire.settings import Settings
 from newswire.state import StateStore
+from newswire.urls import canonical_url
 from tests.kafka_support import read_messages
 from tests.pipeline_support import poll_and_drain
 from tests.redis_support import RedisServer
 from tests.site import FixtureSite, Resource
 from tests.stories import story, story_html
-from tests.test_dedup_layers import RSS, feed, rss, serve_syndication, settings_for
+from tests.test_dedup_layers import RSS, duplicates, feed, rss, serve_syndication, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -93,13 +95,40 @@ def test_one_feed_polled_by_two_replicas_publishes_each_story_once(
     spec = feed(site, "/all.rss", "shafaq-news")
 
     runs = asyncio.run(both(first.poll(spec), second.poll(spec)))
-    # a story in flight at the other replica is left for the next poll, never taken twice
+    # a story in flight at the other replica is left for the next poll (its claim in Redis),
+    # or fetched by both and found recorded at the second check (claimed in each replica)
     runs += asyncio.run(both(first.poll(spec), second.poll(spec)))
     messages = read_messages(kafka_bootstrap, settings.topics.articles)
     assert sorted(m["url"] for m in messages) == sorted(site.url(path) for path, _ in items)
     assert len({m["id"] for m in messages}) == 12
     assert sum(r.published for r in runs) == 12
     assert read_messages(kafka_bootstrap, settings.topics.duplicates) == []
+
+
+def test_a_link_another_replica_recorded_after_this_ones_index_read_is_caught_at_the_check(
+    site: FixtureSite,
+    kafka_bootstrap: str,
+    replica: Callable[[str], Replica],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dedup_redis, "CLAIM_HERE_WITHIN", 3600.0)  # the index counts as read
+    first, second = replica("1"), replica("2")
+    settings = first.settings
+    assert second.dedup.known(("url:https://x.test/warm",)) is None  # its index reads the log
+    site.add("/late", Resource(story_html(301)))
+    site.add("/late.rss", Resource(rss(site, [("/late", story(301)[0])]), RSS))
+    spec = feed(site, "/late.rss", "shafaq-news")
+    assert asyncio.run(first.poll(spec)).published == 1
+    before = duplicates("url")
+
+    stats = asyncio.run(second.poll(spec))  # its index has not read the first one's record
+    assert stats.published == 0 and duplicates("url") == before + 1
+    assert site.hits("/late") == 2  # claimed in the replica, so fetched, then found recorded
+    (message,) = read_messages(kafka_bootstrap, settings.topics.articles)
+    assert read_messages(kafka_bootstrap, settings.topics.duplicates) == []
+    link = f"url:{canonical_url(site.url('/late'))}"
+    assert message["url"] == site.url("/late")
+    assert second.dedup.known((link,)) == (link, message["id"])
 
 
 def test_a_redis_outage_holds_entries_back_until_it_returns(

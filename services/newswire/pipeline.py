@@ -459,17 +459,22 @@ class Pipeline:
         original is published in its own cluster; a repeat is dropped (its keys remembered),
         diverted to the duplicates topic, or published with `duplicate_of` and `cluster_id`.
         The check and the accept run under the dedup store's exclusive hold with no pause
-        between them, so two copies in flight at once cannot both pass as originals."""
+        between them, so two copies in flight at once cannot both pass as originals. A link
+        or GUID the store claimed from its own index (a shared store) is confirmed there too:
+        recorded since (another replica took the same link), its keys become aliases."""
         await self._outbox.wait_for_room()
         dedup = self._settings.dedup
         title = title_key(article, dedup.title_min_words)
         with metrics.DEDUP_SECONDS.time(), self._dedup.exclusive():
-            match = self._dedup.match(article, title)
+            match = self._dedup.match(article, title, keys)
             if match is None:
                 original = replace(article, cluster_id=article.id)
                 self._publish(original, keys + ((title,) if title else ()), index=True)
                 return EntryOutcome.PUBLISHED
             self._count_duplicate(match.layer)
+            if match.layer not in ("title", "near") and match.article_id is not None:
+                self._accept(DedupRecord(match.article_id, keys))  # its keys become aliases
+                return EntryOutcome.REPEAT
             policy = dedup.title_policy if match.layer == "title" else dedup.near_policy
             if policy == "drop":
                 self._accept(DedupRecord(article.id, keys))  # remembered, nothing sent

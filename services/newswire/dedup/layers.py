@@ -177,14 +177,19 @@ class Deduplicator:
         candidates = self._store.sketch_candidates(band_keys(article.sketch), since)
         return self._closest(article, candidates)
 
-    def match(self, article: Article, title: str | None) -> Duplicate | None:
-        """`title_repeat`, else `near`: the article's earlier copy, asked of the store at
-        once."""
+    def match(
+        self, article: Article, title: str | None, keys: tuple[str, ...] = ()
+    ) -> Duplicate | None:
+        """The article's earlier copy, asked of the store at once: one of its identity `keys`
+        recorded since its claim (a claim the store answered from its own index: another
+        replica took the same link meanwhile), else `title_repeat`, else `near`."""
         now = time.time()
         bands = band_keys(article.sketch) if article.sketch is not None else ()
-        seen, candidates = self._store.recent(
-            title, now - self._settings.title_window, bands, now - self._settings.window
+        known, seen, candidates = self._store.recent(
+            title, now - self._settings.title_window, bands, now - self._settings.window, keys
         )
+        if known is not None:
+            return Duplicate(layer_of(known[0]), known[0], known[1])
         if seen is not None and title is not None:
             return Duplicate("title", title, seen, seen)
         return self._closest(article, candidates)

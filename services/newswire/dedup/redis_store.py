@@ -78,6 +78,7 @@ TAIL_ROWS = 1_000  # log rows a read brings back at most; a replica further behi
 CATCH_UP_ROWS = 5_000  # rows read at a time by a replica catching up (a start, a backlog)
 CATCH_UP_LOAD = 200_000  # rows indexed at a time then (fewer, larger runs to merge)
 MAX_CANDIDATES = 256  # rows a near check reads at most (the newest): a hot band is boilerplate
+CLAIM_HERE_WITHIN = 1.0  # s since the index last read the log's end: new keys are claimed here
 
 # All of KEYS claimed for ARGV[1] (for ARGV[2] ms), or none: the 1-based index of a key
 # another replica holds.
@@ -241,6 +242,9 @@ class RedisDedupStore:
         self._read = client.register_script(_READ)
         self._record = client.register_script(_RECORD)
         self._released: set[str] = set()  # held here, their Redis claims gone with a record
+        self._unconfirmed: set[str] = set()  # held here only (no Redis claim): see claim_new
+        self._read_at = float("-inf")  # monotonic time of the index's last read to the end
+        self._ahead_hashes: set[int] = set()  # key hashes of the record sent ahead, unsettled
         self._wants_lock = False  # inside `exclusive`: the first read takes the check lock
         self._locked = False  # this replica holds the check lock
         self._pending = True  # the journal may hold records from before a restart
@@ -288,6 +292,10 @@ class RedisDedupStore:
             return None
         hashes = [key_hash(k) for k in keys]
         self._flushed()
+        if self._new_here(hashes):
+            self._in_flight.hold(keys)
+            self._unconfirmed.update(keys)
+            return None
         with _reachable():
             answer = self._script(
                 self._claim_new,
@@ -315,18 +323,40 @@ class RedisDedupStore:
             return None
         return found[0], found[1], False
 
+    def _new_here(self, hashes: Sequence[int]) -> bool:
+        """True when these key hashes are new to this replica's index, read to the log's end
+        within CLAIM_HERE_WITHIN (and to none of the record sent ahead): the keys are then
+        claimed in this process only, with no round trip, and `recent` confirms them under
+        the check lock. Another replica may hold one in flight meanwhile (two feeds carrying
+        one link); both fetch it, and the second check finds it recorded by the first."""
+        if time.monotonic() - self._read_at > CLAIM_HERE_WITHIN:
+            return False
+        if not self._ahead_hashes.isdisjoint(hashes):
+            return False  # the claim script reads the record's reply, then finds it
+        return not self._mirror.key_refs(hashes)
+
     def recent(
-        self, title: str | None, title_since: float, bands: tuple[int, ...], since: float
-    ) -> tuple[str | None, list[tuple[str, str, bytes]]]:
+        self,
+        title: str | None,
+        title_since: float,
+        bands: tuple[int, ...],
+        since: float,
+        keys: tuple[str, ...] = (),
+    ) -> tuple[tuple[str, str] | None, str | None, list[tuple[str, str, bytes]]]:
         self._flushed()
-        rows = self._locked_read([key_hash(title)] if title else [], bands)
+        confirm = [key for key in keys if key in self._unconfirmed]
+        hashes = [key_hash(key) for key in ([title] if title else []) + confirm]
+        rows = self._locked_read(hashes, bands)
+        known = _first_recorded(confirm, rows) if confirm else None
         seen = _recorded(rows, title) if title else None
         titled = seen.article_id if seen is not None and seen.at >= title_since else None
-        return titled, _candidates(_sharing_a_band(rows, bands), since)
+        return known, titled, _candidates(_sharing_a_band(rows, bands), since)
 
     def release(self, keys: Iterable[str]) -> None:
-        mine = [key for key in self._in_flight.release(keys) if key not in self._released]
+        let_go = self._in_flight.release(keys)
+        mine = [k for k in let_go if k not in self._released and k not in self._unconfirmed]
         self._released.difference_update(keys)
+        self._unconfirmed.difference_update(keys)
         if not mine:
             return
         try:
@@ -412,6 +442,7 @@ class RedisDedupStore:
         self._mirror.apply(tail, through=last if whole else None)
         if not whole:
             return self._reread(hashes, bands)
+        self._read_at = time.monotonic()
         rows = {row.ref: row for row in map(_row, answer[3])}
         rows.update((row.ref, row) for row in tail)
         return list(rows.values())
@@ -566,6 +597,7 @@ class RedisDedupStore:
         carries_lock = self._lock in keys
 
         def settled(reply: Any) -> None:
+            self._ahead_hashes.clear()
             if reply is None:
                 self._pending = True
                 self._locked = self._locked or carries_lock
@@ -573,6 +605,7 @@ class RedisDedupStore:
             self._store.journal_remove([seq])
             self._mirror.add_own(dataclasses.replace(row, ref=int(reply)))
 
+        self._ahead_hashes.update(row.hashes)
         self._link.send_ahead(self._record, keys, args, settled)
         self._released.update(claimed)
         self._locked = False
@@ -586,7 +619,11 @@ class RedisDedupStore:
         `last` record of the journal the check lock, held while it was checked."""
         hashes = tuple(key_hash(key) for key in record_keys(record))
         bands, packed = record_bands(record), pack(record)
-        claimed = [k for k in record.keys if self._in_flight.held((k,)) is not None]
+        claimed = [
+            k
+            for k in record.keys
+            if k not in self._unconfirmed and self._in_flight.held((k,)) is not None
+        ]
         keep = self._keep()
         keys = [
             self._seq,

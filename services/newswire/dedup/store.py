@@ -49,10 +49,18 @@ class DedupStore(Protocol):
         (key, article id, False): `claim`, then `known`, in one step where the backend can."""
 
     def recent(
-        self, title: str | None, title_since: float, bands: tuple[int, ...], since: float
-    ) -> tuple[str | None, list[tuple[str, str, bytes]]]:
-        """`seen_since(title, title_since)` and `sketch_candidates(bands, since)` in one step
-        where the backend can (no title: None; no bands: no candidates)."""
+        self,
+        title: str | None,
+        title_since: float,
+        bands: tuple[int, ...],
+        since: float,
+        keys: tuple[str, ...] = (),
+    ) -> tuple[tuple[str, str] | None, str | None, list[tuple[str, str, bytes]]]:
+        """The first (key, article id) recorded among `keys` that `claim_new` claimed without
+        asking the shared store (it answered from this process's index; None when every key
+        was checked at its claim), `seen_since(title, title_since)` and
+        `sketch_candidates(bands, since)`, in one step where the backend can (no title: None;
+        no bands: no candidates)."""
 
     def published(self, article_id: str) -> Published | None:
         """What was last published under `article_id`."""
@@ -137,10 +145,17 @@ class LocalDedupStore:
         return found[0], found[1], False
 
     def recent(
-        self, title: str | None, title_since: float, bands: tuple[int, ...], since: float
-    ) -> tuple[str | None, list[tuple[str, str, bytes]]]:
+        self,
+        title: str | None,
+        title_since: float,
+        bands: tuple[int, ...],
+        since: float,
+        keys: tuple[str, ...] = (),
+    ) -> tuple[tuple[str, str] | None, str | None, list[tuple[str, str, bytes]]]:
+        """As the protocol says; `keys` were all checked at their claim (one process: no key
+        is recorded while claimed here), so none is left to confirm."""
         seen = self.seen_since(title, title_since) if title else None
-        return seen, self.sketch_candidates(bands, since) if bands else []
+        return None, seen, self.sketch_candidates(bands, since) if bands else []
 
     def published(self, article_id: str) -> Published | None:
         return self._store.published(article_id)
