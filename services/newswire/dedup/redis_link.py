@@ -24,10 +24,11 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import hiredis
 import redis
 from redis.cluster import RedisCluster
 from redis.commands.core import Script
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import DataError, NoScriptError, ResponseError
 
 Settled = Callable[[Any], None]  # gets a reply sent ahead, or None when it failed
 
@@ -199,7 +200,13 @@ class ScriptLink:
 
     @staticmethod
     def _send(conn: Any, command: str, body: Any, keys: Sequence[Any], args: Sequence[Any]) -> None:
-        conn.send_command(command, body, len(keys), *keys, *args)
+        """Pack the command with hiredis at once (str, bytes and int arguments): redis-py's
+        `send_command` looks at every argument again first, a tenth of a check's time."""
+        try:
+            packed = hiredis.pack_command((command, body, len(keys), *keys, *args))
+        except TypeError as exc:
+            raise DataError(str(exc)) from exc
+        conn.send_packed_command([packed])
 
     @classmethod
     def _call(

@@ -30,7 +30,6 @@ half-way.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import socket
@@ -586,7 +585,7 @@ class RedisDedupStore:
             self._record(keys, args, client=client)
         else:
             ref = int(self._link.run(self._record, keys, args))
-            self._mirror.add_own(dataclasses.replace(row, ref=ref))
+            self._mirror.add_own(Row(ref, row.hashes, row.bands, row.record))
         self._released.update(claimed)
 
     def _send_ahead(self, seq: int, record: DedupRecord) -> None:
@@ -603,7 +602,7 @@ class RedisDedupStore:
                 self._locked = self._locked or carries_lock
                 return
             self._store.journal_remove([seq])
-            self._mirror.add_own(dataclasses.replace(row, ref=int(reply)))
+            self._mirror.add_own(Row(int(reply), row.hashes, row.bands, row.record))
 
         self._ahead_hashes.update(row.hashes)
         self._link.send_ahead(self._record, keys, args, settled)
