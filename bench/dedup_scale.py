@@ -180,7 +180,8 @@ def check(
     full: bool,
 ) -> str:
     """One article through the stage as the pipeline takes it: "known" (its URL or GUID is
-    recorded or in flight), "original" or "duplicate" (a title or near-duplicate match)."""
+    recorded or in flight at its claim, or recorded since, found by the check), "original" or
+    "duplicate" (a title or near-duplicate match)."""
     if dedup.claim(keys) is not None:
         return "known"
     try:
@@ -192,7 +193,11 @@ def check(
         with dedup.exclusive():
             record = DedupRecord(article.id, keys, at=time.time())  # the simulated clock
             outcome = "duplicate"
-            if dedup.match(article, tkey) is None and article.sketch is not None:
+            match = dedup.match(article, tkey, keys)
+            if match is not None and match.layer not in ("title", "near"):
+                outcome = "known"  # its URL, recorded since its claim: the keys become aliases
+                record = replace(record, article_id=match.article_id or article.id)
+            elif match is None and article.sketch is not None:
                 outcome = "original"
                 record = replace(
                     record,
