@@ -179,8 +179,26 @@ def test_a_new_key_is_claimed_in_the_replica_and_confirmed_by_its_check(
     assert client.keys("{newswire}:claim:*") == []
     held = second.dedup.claim(keys)  # known now, in its index: asked of Redis
     assert held is not None and (held.article_id, held.elsewhere) == ("a" * 32, False)
-    with second.dedup.exclusive():  # a key not claimed here is not confirmed again
-        assert second.backend.recent(None, 0, (), 0, keys) == (None, None, [])
+
+
+def test_a_key_claimed_in_redis_is_confirmed_too_when_another_replica_claimed_it_here(
+    redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = Replica(tmp_path / "one.db", "redis", redis_server)
+    second = Replica(tmp_path / "two.db", "redis", redis_server)
+    assert first.backend.known(("url:https://x.test/warm",)) is None  # its index is current
+    keys = ("url:https://x.test/raced",)
+    with monkeypatch.context() as patch:
+        patch.setattr(dedup_redis, "CLAIM_HERE_WITHIN", 0.0)
+        assert second.dedup.claim(keys) is None  # its index too old: the claim is in Redis
+    assert first.dedup.claim(keys) is None  # new to a current index: claimed here
+    with first.dedup.exclusive():
+        assert first.backend.recent(None, 0, (), 0, keys) == (None, None, [])
+        first.accept("a" * 32, keys)
+    first.dedup.release(keys)
+    with second.dedup.exclusive():  # the check finds what was recorded under its claim
+        assert second.backend.recent(None, 0, (), 0, keys) == ((keys[0], "a" * 32), None, [])
+    second.dedup.release(keys)
 
 
 def test_a_replica_that_dies_holding_claims_frees_them_after_claim_ttl(

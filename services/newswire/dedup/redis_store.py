@@ -327,7 +327,9 @@ class RedisDedupStore:
         within CLAIM_HERE_WITHIN (and to none of the record sent ahead): the keys are then
         claimed in this process only, with no round trip, and `recent` confirms them under
         the check lock. Another replica may hold one in flight meanwhile (two feeds carrying
-        one link); both fetch it, and the second check finds it recorded by the first."""
+        one link); both fetch it, and the second check finds it recorded by the first (every
+        key the check is given is confirmed, so a replica whose claim is in Redis finds it
+        recorded by one that claimed it here)."""
         if time.monotonic() - self._read_at > CLAIM_HERE_WITHIN:
             return False
         if not self._ahead_hashes.isdisjoint(hashes):
@@ -343,10 +345,9 @@ class RedisDedupStore:
         keys: tuple[str, ...] = (),
     ) -> tuple[tuple[str, str] | None, str | None, list[tuple[str, str, bytes]]]:
         self._flushed()
-        confirm = [key for key in keys if key in self._unconfirmed]
-        hashes = [key_hash(key) for key in ([title] if title else []) + confirm]
+        hashes = [key_hash(key) for key in ([title] if title else []) + list(keys)]
         rows = self._locked_read(hashes, bands)
-        known = _first_recorded(confirm, rows) if confirm else None
+        known = _first_recorded(keys, rows) if keys else None
         seen = _recorded(rows, title) if title else None
         titled = seen.article_id if seen is not None and seen.at >= title_since else None
         return known, titled, _candidates(_sharing_a_band(rows, bands), since)

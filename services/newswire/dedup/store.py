@@ -56,9 +56,9 @@ class DedupStore(Protocol):
         since: float,
         keys: tuple[str, ...] = (),
     ) -> tuple[tuple[str, str] | None, str | None, list[tuple[str, str, bytes]]]:
-        """The first (key, article id) recorded among `keys` that `claim_new` claimed without
-        asking the shared store (it answered from this process's index; None when every key
-        was checked at its claim), `seen_since(title, title_since)` and
+        """The first (key, article id) recorded among `keys`, the article's claimed identity
+        keys (a shared store may answer a claim from this process's index, so another replica
+        can record a key while it is claimed here), `seen_since(title, title_since)` and
         `sketch_candidates(bands, since)`, in one step where the backend can (no title: None;
         no bands: no candidates)."""
 
