@@ -240,8 +240,9 @@ class RedisDedupStore:
         self._claim_new = client.register_script(_CLAIM_NEW)
         self._read = client.register_script(_READ)
         self._record = client.register_script(_RECORD)
-        self._released: set[str] = set()  # held here, their Redis claims gone with a record
-        self._unconfirmed: set[str] = set()  # held here only (no Redis claim): see claim_new
+        # held here with no Redis claim of theirs: claimed in the process (`claim_new`), or
+        # their claims let go with a record (`release` then has nothing to send for them)
+        self._unclaimed: set[str] = set()
         self._read_at = float("-inf")  # monotonic time of the index's last read to the end
         self._ahead_hashes: set[int] = set()  # key hashes of the record sent ahead, unsettled
         self._wants_lock = False  # inside `exclusive`: the first read takes the check lock
@@ -293,7 +294,7 @@ class RedisDedupStore:
         self._flushed()
         if self._new_here(hashes):
             self._in_flight.hold(keys)
-            self._unconfirmed.update(keys)
+            self._unclaimed.update(keys)
             return None
         with _reachable():
             answer = self._script(
@@ -354,9 +355,8 @@ class RedisDedupStore:
 
     def release(self, keys: Iterable[str]) -> None:
         let_go = self._in_flight.release(keys)
-        mine = [k for k in let_go if k not in self._released and k not in self._unconfirmed]
-        self._released.difference_update(keys)
-        self._unconfirmed.difference_update(keys)
+        mine = [key for key in let_go if key not in self._unclaimed]
+        self._unclaimed.difference_update(keys)
         if not mine:
             return
         try:
@@ -587,7 +587,7 @@ class RedisDedupStore:
         else:
             ref = int(self._link.run(self._record, keys, args))
             self._mirror.add_own(Row(ref, row.hashes, row.bands, row.record))
-        self._released.update(claimed)
+        self._unclaimed.update(claimed)
 
     def _send_ahead(self, seq: int, record: DedupRecord) -> None:
         """File the journal's last record (`_filing`, with the check lock if held), its reply
@@ -607,7 +607,7 @@ class RedisDedupStore:
 
         self._ahead_hashes.update(row.hashes)
         self._link.send_ahead(self._record, keys, args, settled)
-        self._released.update(claimed)
+        self._unclaimed.update(claimed)
         self._locked = False
 
     def _filing(
@@ -622,7 +622,7 @@ class RedisDedupStore:
         claimed = [
             k
             for k in record.keys
-            if k not in self._unconfirmed and self._in_flight.held((k,)) is not None
+            if k not in self._unclaimed and self._in_flight.held((k,)) is not None
         ]
         keep = self._keep()
         keys = [
