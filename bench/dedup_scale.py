@@ -194,9 +194,9 @@ def check(
             record = DedupRecord(article.id, keys, at=time.time())  # the simulated clock
             outcome = "duplicate"
             match = dedup.match(article, tkey, keys)
-            if match is not None and match.layer not in ("title", "near"):
+            if match is not None and match.recorded_link is not None:
                 outcome = "known"  # its URL, recorded since its claim: the keys become aliases
-                record = replace(record, article_id=match.article_id or article.id)
+                record = replace(record, article_id=match.recorded_link)
             elif match is None and article.sketch is not None:
                 outcome = "original"
                 record = replace(

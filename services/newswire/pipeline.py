@@ -472,8 +472,8 @@ class Pipeline:
                 self._publish(original, keys + ((title,) if title else ()), index=True)
                 return EntryOutcome.PUBLISHED
             self._count_duplicate(match.layer)
-            if match.layer not in ("title", "near") and match.article_id is not None:
-                self._accept(DedupRecord(match.article_id, keys))  # its keys become aliases
+            if match.recorded_link is not None:
+                self._accept(DedupRecord(match.recorded_link, keys))  # its keys become aliases
                 return EntryOutcome.REPEAT
             policy = dedup.title_policy if match.layer == "title" else dedup.near_policy
             if policy == "drop":

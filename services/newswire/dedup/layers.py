@@ -40,6 +40,12 @@ class Duplicate:
     cluster_id: str | None = None
     elsewhere: bool = False
 
+    @property
+    def recorded_link(self) -> str | None:
+        """The article recorded under this identity key (a link or GUID, not a title or a
+        sketch); None for the other layers and for a key only in flight."""
+        return self.article_id if self.layer not in ("title", "near") else None
+
 
 def entry_keys(entry: FeedEntry) -> tuple[str, ...]:
     """Identity keys known before the page is fetched: canonical link, outlet GUID; for an
