@@ -201,7 +201,7 @@ class ScriptLink:
     @staticmethod
     def _send(conn: Any, command: str, body: Any, keys: Sequence[Any], args: Sequence[Any]) -> None:
         """Pack the command with hiredis at once (str, bytes and int arguments): redis-py's
-        `send_command` looks at every argument again first, a tenth of a check's time."""
+        `send_command` looks at every argument again first (about 15 us a script here)."""
         try:
             packed = hiredis.pack_command((command, body, len(keys), *keys, *args))
         except TypeError as exc:

@@ -348,7 +348,7 @@ class RedisDedupStore:
         self._flushed()
         hashes = [key_hash(key) for key in ([title] if title else []) + list(keys)]
         rows = self._locked_read(hashes, bands)
-        known = _first_recorded(keys, rows) if keys else None
+        known = _first_recorded(keys, rows)
         seen = _recorded(rows, title) if title else None
         titled = seen.article_id if seen is not None and seen.at >= title_since else None
         return known, titled, _candidates(_sharing_a_band(rows, bands), since)
