@@ -113,6 +113,18 @@ def test_sketch_candidates_share_a_band_within_the_window(
     assert replica.backend.sketch_candidates(band_keys(OTHER_SIG), 0) == []
 
 
+def test_a_key_found_in_another_band_of_a_record_is_not_a_candidate(replica: Replica) -> None:
+    # the index finds records by a key whichever band holds it; only the same band counts
+    assert SIG is not None and OTHER_SIG is not None
+    replica.accept("c" * 32, ("url:https://x.test/c",), sketch=("c" * 32, SIG))
+    held, other = band_keys(SIG), band_keys(OTHER_SIG)
+    same_band = (held[0], *other[1:])
+    another_band = (held[-1], *other[1:])  # the record's last key, asked in the first band
+    assert [c[0] for c in replica.backend.sketch_candidates(same_band, 0)] == ["c" * 32]
+    assert replica.backend.sketch_candidates(another_band, 0) == []
+    assert replica.backend.recent(None, 0, another_band, 0)[2] == []
+
+
 def test_published_versions_round_trip(replica: Replica) -> None:
     assert SIG is not None
     kept = Published(

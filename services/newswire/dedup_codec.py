@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import operator
 import re
 import struct
 from collections.abc import Sequence
@@ -75,6 +76,19 @@ def record_bands(record: DedupRecord) -> tuple[int, ...] | None:
 
 def pack_bands(keys: tuple[int, ...]) -> bytes:
     return _BANDS.pack(*keys)
+
+
+def unpack_bands(blob: bytes) -> tuple[int, ...]:
+    return _BANDS.unpack(blob)
+
+
+def shares_a_band(held: Sequence[int], bands: Sequence[int]) -> bool:
+    """True when a record's band keys `held` and a signature's `bands` agree in some band.
+    The index finds records by 32 bits of a key, whichever band holds it: with tens of
+    millions of entries, about one check in three finds a record holding one of its keys in
+    another band, by chance (a key is salted by its band, so a real match is in the same
+    one). Those are not read as candidates."""
+    return any(map(operator.eq, held, bands))
 
 
 @dataclass(frozen=True, slots=True)

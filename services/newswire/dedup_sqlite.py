@@ -34,8 +34,10 @@ from newswire.dedup_codec import (
     record_bands,
     record_keys,
     replaces,
+    shares_a_band,
     title_digest,
     unpack,
+    unpack_bands,
 )
 from newswire.models import DedupRecord, Published
 from newswire.sketch import BANDS, compact, words
@@ -159,15 +161,19 @@ class DedupTables:
         return found.published if found is not None else None
 
     def sketch_candidates(self, bands: Iterable[int], since: float) -> list[tuple[str, str, bytes]]:
+        bands = tuple(bands)
         refs = sorted(self.indexes()[1].find(bands))
         found = []
         for start in range(0, len(refs), 500):
             chunk = refs[start : start + 500]
             rows = self._db.execute(
-                f"SELECT record FROM dedup_records WHERE ref IN ({','.join('?' * len(chunk))})",
+                "SELECT record, bands FROM dedup_records"
+                f" WHERE ref IN ({','.join('?' * len(chunk))})",
                 chunk,
             )
-            for (blob,) in rows:
+            for blob, held in rows:
+                if held is None or not shares_a_band(unpack_bands(bytes(held)), bands):
+                    continue  # a 32-bit key of another band, or a record out of the index
                 seen = unpack(bytes(blob))
                 if seen.sig is not None and seen.at >= since:
                     found.append((seen.article_id, seen.cluster_id or seen.article_id, seen.sig))

@@ -60,6 +60,7 @@ from newswire.dedup_codec import (
     record_keys,
     replaces,
     row_bytes,
+    shares_a_band,
     unpack,
     unpack_row,
 )
@@ -696,9 +697,8 @@ def _first_recorded(keys: Sequence[str], rows: list[Row]) -> tuple[str, str] | N
 
 
 def _sharing_a_band(rows: Iterable[Row], bands: Sequence[int]) -> list[Row]:
-    """The newest MAX_CANDIDATES rows holding one of `bands`."""
-    wanted = set(bands)
-    found = [row for row in rows if row.bands is not None and not wanted.isdisjoint(row.bands)]
+    """The newest MAX_CANDIDATES rows sharing a band with `bands` (`shares_a_band`)."""
+    found = [row for row in rows if row.bands is not None and shares_a_band(row.bands, bands)]
     found.sort(key=lambda row: row.ref, reverse=True)
     return found[:MAX_CANDIDATES]
 
