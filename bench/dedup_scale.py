@@ -94,6 +94,7 @@ class Workload:
         self.recent: list[tuple[str, bytes, int]] = []  # (url, signature, n) of recent originals
         self.kind = ""  # of the last article: original, near (copy) or repeat (of a URL)
         self.family = 0  # the n of the original the last article is, copies or repeats
+        self.origin = ""  # the URL of that original
         self.template = fixture_article(
             "shafaq-albukamal-strikes", "shafaq-news", "https://shafaq.com/en/x"
         )
@@ -111,11 +112,13 @@ class Workload:
         if self.recent and draw < REPEAT_SHARE:
             self.kind = "repeat"
             url, sig, self.family = self.rng.choice(self.recent)
+            self.origin = url
             return (f"url:{url}",), self.made(url, sig, f"Repeat {n}")
         url = f"https://outlet{n % 40}.test/news/{n}"
         like = self.rng.choice(self.recent) if self.recent and draw < NEAR_SHARE else None
         self.kind = "original" if like is None else "near"
         self.family = n if like is None else like[2]
+        self.origin = url if like is None else like[0]
         sig = self.signature(like[1] if like is not None else None)
         if like is None:
             self.recent.append((url, sig, n))
@@ -197,6 +200,8 @@ def check(
             if match is not None and match.recorded_link is not None:
                 outcome = "known"  # its URL, recorded since its claim: the keys become aliases
                 record = replace(record, article_id=match.recorded_link)
+            elif match is not None and match.layer == "near" and article.sketch is not None:
+                record = replace(record, sketch=(match.cluster_id or article.id, article.sketch))
             elif match is None and article.sketch is not None:
                 outcome = "original"
                 record = replace(
@@ -216,8 +221,9 @@ def fill(
     backend: RedisDedupStore, work: Workload, first: int, last: int, clock: Clock, per_day: int
 ) -> None:
     """Record articles first..last as the checks would have (originals with their sketch and
-    published version, near copies with their keys only, URL repeats not at all), 500 to a
-    pipeline: the quick way to a window of millions, whose checks are then timed."""
+    published version, near copies with their sketch in the story's cluster, URL repeats not
+    at all), 500 to a pipeline: the quick way to a window of millions, whose checks are then
+    timed."""
     pipe = backend._redis.pipeline(transaction=False)
     for n in range(first, last + 1):
         clock.now += 86400 / per_day
@@ -225,7 +231,9 @@ def fill(
         if work.kind == "repeat":
             continue
         record = DedupRecord(article.id, keys, at=clock.now)
-        if work.kind == "original" and article.sketch is not None:
+        if work.kind == "near" and article.sketch is not None:  # in its story's cluster
+            record = replace(record, sketch=(article_id(work.origin), article.sketch))
+        elif work.kind == "original" and article.sketch is not None:
             tkey = title_key(article, 4)
             record = replace(
                 record,

@@ -1,13 +1,16 @@
 """The title and near-duplicate layers through the pipeline, on the real broker: a syndicated
-copy is diverted with `duplicate_of` and `cluster_id`, two reports of one event are not
-duplicates, a republished title is dropped, and the policy can publish repeats instead."""
+copy is diverted with `duplicate_of` and `cluster_id` (and a copy checked before its story
+keeps the story one cluster), two reports of one event are not duplicates, a republished
+title is dropped, and the policy can publish repeats instead."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
@@ -15,6 +18,7 @@ from prometheus_client import REGISTRY
 from newswire.models import DedupRecord, FeedSpec
 from newswire.publish.producer import configured_topics, ensure_topics
 from newswire.settings import Settings
+from newswire.sketch import compact, compact_similarity
 from newswire.state import StateStore
 from tests.builders import CONFIG, FEEDS
 from tests.kafka_support import read_messages, read_topic, unique_prefix
@@ -114,6 +118,55 @@ def test_a_syndicated_copy_is_diverted_with_duplicate_of_and_cluster_id(
     assert diverted["cluster_id"] == published["id"]
     assert diverted["outlet"]["id"] == "jerusalem-post"
     assert duplicates("near") == before + 1
+
+
+@pytest.mark.parametrize("policy", ["divert", "drop"])
+def test_a_copy_checked_before_its_story_keeps_the_story_one_cluster(
+    site: FixtureSite,
+    kafka_bootstrap: str,
+    tmp_path: Path,
+    pool: ProcessPoolExecutor,
+    policy: str,
+) -> None:
+    # two rewrites of one wire story, each keeping 6 of its 10 paragraphs (2 in common): each
+    # is near the story, not near the other. The first rewrite is checked first, so it is
+    # the cluster's original and the story its copy; the second rewrite resembles only the
+    # story, which is a duplicate: it is caught because a copy's sketch is indexed too,
+    # whether the copy was diverted or dropped.
+    settings = settings_for(kafka_bootstrap, near_policy=policy)
+    store = StateStore(tmp_path / "s.db")
+    _, paragraphs = story(31, paragraphs=10)
+    pages = {
+        "/rewrite-1": ("Wire story rewritten by the first desk", paragraphs[:6] + story(32, 4)[1]),
+        "/story": ("The wire story as the agency filed it", paragraphs),
+        "/rewrite-2": ("Wire story rewritten by the second desk", paragraphs[4:] + story(33, 4)[1]),
+    }
+    outlets = {"/rewrite-1": "jerusalem-post", "/story": "shafaq-news", "/rewrite-2": "rudaw"}
+    before = duplicates("near")
+    for path, (title, body) in pages.items():
+        site.add(path, Resource(page(title, body)))
+        site.add(f"{path}.rss", Resource(rss(site, [(path, title)]), RSS))
+        run(settings, kafka_bootstrap, store, pool, feed(site, f"{path}.rss", outlets[path]))
+
+    (first,) = read_messages(kafka_bootstrap, settings.topics.articles)
+    assert first["url"] == site.url("/rewrite-1") and first["cluster_id"] == first["id"]
+    assert duplicates("near") == before + 2
+    if policy == "drop":
+        assert read_messages(kafka_bootstrap, settings.topics.duplicates) == []
+        return
+    diverted = {m["url"]: m for m in read_messages(kafka_bootstrap, settings.topics.duplicates)}
+    agency, second = diverted[site.url("/story")], diverted[site.url("/rewrite-2")]
+    assert agency["duplicate_of"] == first["id"] == agency["cluster_id"]
+    assert second["duplicate_of"] == agency["id"]  # the article it resembles: the story
+    assert second["cluster_id"] == first["id"]
+    # the two rewrites alone are under the threshold: only the story links them
+    assert near_score(first, second) < settings.dedup.near_threshold <= near_score(agency, second)
+
+
+def near_score(a: dict[str, Any], b: dict[str, Any]) -> float:
+    """How alike two published messages' texts are, as the near layer scores them."""
+    sigs = [base64.b64decode(m["sketch"].split(":", 1)[1]) for m in (a, b)]
+    return compact_similarity(compact(sigs[0]), compact(sigs[1]))
 
 
 def test_two_reports_of_one_event_are_not_duplicates(

@@ -458,6 +458,8 @@ class Pipeline:
         """The title and near-duplicate layers, then the outcome their policy says: an
         original is published in its own cluster; a repeat is dropped (its keys remembered),
         diverted to the duplicates topic, or published with `duplicate_of` and `cluster_id`.
+        A near copy's sketch is indexed in its story's cluster, whatever the policy; a title
+        repeat's is not (an outlet's reused title says nothing of the text).
         The check and the accept run under the dedup store's exclusive hold with no pause
         between them, so two copies in flight at once cannot both pass as originals. A link
         or GUID the store claimed from its own index (a shared store) is confirmed there too:
@@ -475,13 +477,14 @@ class Pipeline:
             if match.recorded_link is not None:
                 self._accept(DedupRecord(match.recorded_link, keys))  # its keys become aliases
                 return EntryOutcome.REPEAT
-            policy = dedup.title_policy if match.layer == "title" else dedup.near_policy
-            if policy == "drop":
-                self._accept(DedupRecord(article.id, keys))  # remembered, nothing sent
-                return EntryOutcome.REPEAT
+            near = match.layer == "near"
+            policy = dedup.near_policy if near else dedup.title_policy
             repeat = replace(article, duplicate_of=match.article_id, cluster_id=match.cluster_id)
+            if policy == "drop":  # remembered, nothing sent
+                self._accept(DedupRecord(article.id, keys, _sketch_of(repeat) if near else None))
+                return EntryOutcome.REPEAT
             divert = (self._settings.topics.duplicates,) if policy == "divert" else None
-            self._publish(repeat, keys, topics=divert)
+            self._publish(repeat, keys, topics=divert, index=near)
             return EntryOutcome.REPEAT
 
     def _publish(
@@ -491,18 +494,19 @@ class Pipeline:
         topics: tuple[str, ...] | None = None,
         index: bool = False,
     ) -> None:
-        """Accept the article into the outbox (durably, with its dedup keys and, for an
-        original, its sketch); the outbox sends it to the broker. Callers wait for room in
-        the outbox first."""
+        """Accept the article into the outbox (durably, with its dedup keys and, when
+        `index`, its sketch under its cluster); the outbox sends it to the broker. Callers
+        wait for room in the outbox first."""
         article, records = fitted_records(article, self._settings, topics)
-        sketch = (article.id, article.sketch) if index and article.sketch else None
-        kept = as_published(article) if article.duplicate_of is None else None
+        sketch = _sketch_of(article) if index else None
+        original = article.duplicate_of is None
+        kept = as_published(article) if original else None
         self._accept(DedupRecord(article.id, keys, sketch, kept), records)
-        if article.duplicate_of is None:
+        if original:
             for watchlist in article.tagging.watchlists:
                 metrics.REGIONS.labels(watchlist).inc()
             self.stats.published += 1
-        if index:  # an original's first version: its edges count once toward learning
+        if index and original:  # an original's first version: its edges count once
             self._learning.note(article.outlet.id, article.extraction.edges)
         log.info(
             "accepted",
@@ -601,3 +605,13 @@ def _ctx(feed: FeedSpec, detail: str, failure: Failure | None = None) -> dict[st
     if failure is not None:
         context.update(stage=failure.stage, reason=failure.reason.value, url=failure.url)
     return context
+
+
+def _sketch_of(article: Article) -> tuple[str, bytes] | None:
+    """What the near-duplicate index files an article's sketch under: its cluster (an
+    original's own id; a near copy's, the story it copies). A copy is indexed too, so a later
+    copy that resembles it more than the story itself (two rewrites of one wire story) still
+    finds the story, whichever of them came first."""
+    if article.sketch is None:
+        return None
+    return (article.cluster_id or article.id, article.sketch)
