@@ -53,6 +53,7 @@ def replica(index: int, replicas: int, articles: int, url: str, workdir: str, ou
     work = Workload(seed=7)
     outcomes: Counter[str] = Counter()
     published: list[tuple[int, float]] = []  # (n, when checked) of each published original
+    checked: list[tuple[int, float]] = []  # (n, when checked) of every article
     busy = 0.0
     for n in range(1, articles + 1):
         keys, article = work.article(n)
@@ -62,9 +63,10 @@ def replica(index: int, replicas: int, articles: int, url: str, workdir: str, ou
         outcome = check(dedup, backend, store, keys, article, True)
         busy += time.perf_counter() - started
         outcomes[outcome] += 1
+        checked.append((n, time.monotonic()))  # one clock for every process here
         if outcome == "original":
-            published.append((n, time.monotonic()))  # one clock for every process here
-    out.send((dict(outcomes), busy, published))  # type: ignore[attr-defined]
+            published.append(checked[-1])
+    out.send((dict(outcomes), busy, published, checked))  # type: ignore[attr-defined]
 
 
 def expected(articles: int) -> tuple[Counter[str], dict[int, int]]:
@@ -150,8 +152,10 @@ def main() -> None:
     print(f"{args.articles} articles over {args.replicas} replicas sharing one redis-server")
     print(f"the day's mix: {dict(day)}")
     published: list[tuple[int, float]] = []
-    for index, (outcomes, busy, mine) in enumerate(results):
+    checked_at: dict[int, float] = {}
+    for index, (outcomes, busy, mine, checked) in enumerate(results):
         published += mine
+        checked_at.update(checked)
         checked = sum(outcomes.values())
         total.update(outcomes)
         print(
@@ -182,7 +186,10 @@ def main() -> None:
                 similarity, shared = likeness(sketches[n], sketches[earlier])
                 raced += shared > 0 and similarity >= SETTINGS.near_threshold
                 pairs.append(f"{n} vs {earlier}: {similarity:.2f}, {shared} bands shared")
-        how = "a copy first" if copy_first else "the story first"
+        how = "the story first"
+        if copy_first:  # the story between two copies: only the copy's indexed sketch links them
+            after = checked_at[origin] > checked_at[order[1]]
+            how = "a copy first, the story after both" if after else "a copy first, the story next"
         print(f"  family {origin} ({how}): published {order}; {'; '.join(pairs)}")
     print(f"published pairs the near layer would have caught (two checks at once): {raced}")
     print(f"redis-server RSS at the end: {memory / 2**20:.0f} MB")
