@@ -529,6 +529,36 @@ def test_a_replica_far_behind_reads_the_log_in_batches_then_answers(
     assert late.backend.claim_new(("url:11",)) == ("url:11", f"{11:032x}", False)
 
 
+def test_a_replica_behind_the_log_catches_up_before_it_takes_the_check_lock(
+    redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica whose index last read the log a while ago (idle, stalled) reads the log's
+    new rows before its check takes the lock, not while the other replicas wait on it."""
+    monkeypatch.setattr(dedup_redis, "TAIL_ROWS", 2)
+    writer = Replica(tmp_path / "w.db", "redis", redis_server)
+    reader = Replica(tmp_path / "r.db", "redis", redis_server)
+    backend = reader.backend
+    assert isinstance(backend, RedisDedupStore)
+    assert backend.known(["url:0"]) is None  # its index is current
+    for n in range(1, 8):
+        writer.accept(f"{n:032x}", (f"url:{n}",))
+    backend._read_at -= 2 * dedup_redis.CATCH_UP_BEFORE_LOCK  # as if it had stalled since
+    locked_at_catch_up = []
+    catch_up = backend.catch_up
+
+    def watched() -> int:
+        locked_at_catch_up.append(backend._locked)
+        return catch_up()
+
+    monkeypatch.setattr(backend, "catch_up", watched)
+    with reader.dedup.exclusive():
+        known, _, _ = backend.recent(None, 0, (), 0, ("url:6",))
+        assert backend._locked
+    assert known == ("url:6", f"{6:032x}")
+    assert locked_at_catch_up == [False]
+    assert backend._mirror.offset == 7
+
+
 def test_a_replica_indexes_the_shared_log_at_start_and_waits_out_a_redis_outage(
     redis_server: RedisServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -718,10 +748,13 @@ def test_the_index_seals_what_a_check_took_in_after_the_lock_has_gone(
     its sort and merge (seconds at millions of articles) wait until the check lock is let
     go, so no other replica waits on the lock for them."""
     monkeypatch.setattr(band_index, "FRESH_LIMIT", 64)
+    # the index read the log's end lately: the check's own read brings the new rows
+    monkeypatch.setattr(dedup_redis, "CATCH_UP_BEFORE_LOCK", 3600.0)
     first = Replica(tmp_path / "one.db", "redis", redis_server)
     second = Replica(tmp_path / "two.db", "redis", redis_server)
     backend = first.backend
     assert isinstance(backend, RedisDedupStore)
+    assert backend.known(["url:https://y.test/none"]) is None
     client = redis.Redis.from_url(redis_server.url)
     for n in range(4):  # 4 x 32 band keys from the other replica
         sig = signature(" ".join(story(10 + n)[1]))

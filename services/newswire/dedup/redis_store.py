@@ -79,6 +79,7 @@ CATCH_UP_ROWS = 5_000  # rows read at a time by a replica catching up (a start, 
 CATCH_UP_LOAD = 200_000  # rows indexed at a time then (fewer, larger runs to merge)
 MAX_CANDIDATES = 256  # rows a near check reads at most (the newest): a hot band is boilerplate
 CLAIM_HERE_WITHIN = 1.0  # s since the index last read the log's end: new keys are claimed here
+CATCH_UP_BEFORE_LOCK = 1.0  # s since then: a read that takes the check lock catches up first
 
 # All of KEYS claimed for ARGV[1] (for ARGV[2] ms), or none: the 1-based index of a key
 # another replica holds.
@@ -403,8 +404,13 @@ class RedisDedupStore:
 
     def _locked_read(self, hashes: Sequence[int], bands: Sequence[int]) -> list[Row]:
         """The rows that may hold these key hashes or band keys (`_rows`), taking the check
-        lock in the same script inside `exclusive`."""
+        lock in the same script inside `exclusive`. An index that has not read the log's end
+        for CATCH_UP_BEFORE_LOCK (a replica idle, stalled or just started) catches up before
+        the lock is taken, so the other replicas never wait on the lock for a long tail."""
         locking = self._wants_lock and not self._locked
+        if locking and time.monotonic() - self._read_at > CATCH_UP_BEFORE_LOCK:
+            with _reachable():
+                self.catch_up()
 
         def attempt() -> list[Any] | None:
             answer: list[Any] = self._script(
