@@ -39,7 +39,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from newswire.dedup.layers import Deduplicator, as_published, title_key  # noqa: E402
+from newswire.dedup.layers import (  # noqa: E402
+    Deduplicator,
+    as_published,
+    indexed_sketch,
+    title_key,
+)
 from newswire.dedup.redis_store import RedisDedupStore, connect  # noqa: E402
 from newswire.dedup.store import DedupStore, LocalDedupStore  # noqa: E402
 from newswire.models import Article, DedupRecord  # noqa: E402
@@ -200,8 +205,9 @@ def check(
             if match is not None and match.recorded_link is not None:
                 outcome = "known"  # its URL, recorded since its claim: the keys become aliases
                 record = replace(record, article_id=match.recorded_link)
-            elif match is not None and match.layer == "near" and article.sketch is not None:
-                record = replace(record, sketch=(match.cluster_id or article.id, article.sketch))
+            elif match is not None and match.layer == "near":  # in its story's cluster
+                copy = replace(article, cluster_id=match.cluster_id)
+                record = replace(record, sketch=indexed_sketch(copy))
             elif match is None and article.sketch is not None:
                 outcome = "original"
                 record = replace(
@@ -231,8 +237,9 @@ def fill(
         if work.kind == "repeat":
             continue
         record = DedupRecord(article.id, keys, at=clock.now)
-        if work.kind == "near" and article.sketch is not None:  # in its story's cluster
-            record = replace(record, sketch=(article_id(work.origin), article.sketch))
+        if work.kind == "near":  # in its story's cluster
+            copy = replace(article, cluster_id=article_id(work.origin))
+            record = replace(record, sketch=indexed_sketch(copy))
         elif work.kind == "original" and article.sketch is not None:
             tkey = title_key(article, 4)
             record = replace(

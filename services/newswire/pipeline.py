@@ -27,6 +27,7 @@ from newswire.dedup.layers import (
     article_keys,
     as_published,
     entry_keys,
+    indexed_sketch,
     is_material,
     source_updated,
     title_key,
@@ -481,7 +482,8 @@ class Pipeline:
             policy = dedup.near_policy if near else dedup.title_policy
             repeat = replace(article, duplicate_of=match.article_id, cluster_id=match.cluster_id)
             if policy == "drop":  # remembered, nothing sent
-                self._accept(DedupRecord(article.id, keys, _sketch_of(repeat) if near else None))
+                sketch = indexed_sketch(repeat) if near else None
+                self._accept(DedupRecord(article.id, keys, sketch))
                 return EntryOutcome.REPEAT
             divert = (self._settings.topics.duplicates,) if policy == "divert" else None
             self._publish(repeat, keys, topics=divert, index=near)
@@ -498,7 +500,7 @@ class Pipeline:
         `index`, its sketch under its cluster); the outbox sends it to the broker. Callers
         wait for room in the outbox first."""
         article, records = fitted_records(article, self._settings, topics)
-        sketch = _sketch_of(article) if index else None
+        sketch = indexed_sketch(article) if index else None
         original = article.duplicate_of is None
         kept = as_published(article) if original else None
         self._accept(DedupRecord(article.id, keys, sketch, kept), records)
@@ -605,13 +607,3 @@ def _ctx(feed: FeedSpec, detail: str, failure: Failure | None = None) -> dict[st
     if failure is not None:
         context.update(stage=failure.stage, reason=failure.reason.value, url=failure.url)
     return context
-
-
-def _sketch_of(article: Article) -> tuple[str, bytes] | None:
-    """What the near-duplicate index files an article's sketch under: its cluster (an
-    original's own id; a near copy's, the story it copies). A copy is indexed too, so a later
-    copy that resembles it more than the story itself (two rewrites of one wire story) still
-    finds the story, whichever of them came first."""
-    if article.sketch is None:
-        return None
-    return (article.cluster_id or article.id, article.sketch)

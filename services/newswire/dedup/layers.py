@@ -103,6 +103,16 @@ def as_published(article: Article) -> Published:
     )
 
 
+def indexed_sketch(article: Article) -> tuple[str, bytes] | None:
+    """What the near-duplicate index files an article's sketch under: its cluster (an
+    original's own id; a near copy's, the story it copies). A copy is indexed too, so a later
+    copy that resembles it more than the story itself (two rewrites of one wire story) still
+    finds the story, whichever of them came first."""
+    if article.sketch is None:
+        return None
+    return (article.cluster_id or article.id, article.sketch)
+
+
 def is_material(prior: Published, article: Article) -> bool:
     """True when the title changed, or the text changed beyond a touch-up."""
     if prior.title_digest != title_digest(" ".join(title_words(article.title))):
