@@ -166,7 +166,7 @@ def test_two_replicas_see_each_others_claims_and_records(
 def test_a_new_key_is_claimed_in_the_replica_and_confirmed_by_its_check(
     redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dedup_redis, "CLAIM_HERE_WITHIN", 3600.0)  # a slow machine's pauses
+    monkeypatch.setattr(dedup_redis, "CURRENT_WITHIN", 3600.0)  # a slow machine's pauses
     first = Replica(tmp_path / "one.db", "redis", redis_server)
     second = Replica(tmp_path / "two.db", "redis", redis_server)
     client = redis.Redis.from_url(redis_server.url)
@@ -202,7 +202,7 @@ def test_a_key_claimed_in_redis_is_confirmed_too_when_another_replica_claimed_it
     assert first.backend.known(("url:https://x.test/warm",)) is None  # its index is current
     keys = ("url:https://x.test/raced",)
     assert second.dedup.claim(keys) is None  # its index never read: the claim is in Redis
-    monkeypatch.setattr(dedup_redis, "CLAIM_HERE_WITHIN", 3600.0)  # a slow machine's pauses
+    monkeypatch.setattr(dedup_redis, "CURRENT_WITHIN", 3600.0)  # a slow machine's pauses
     assert first.dedup.claim(keys) is None  # new to a current index: claimed here
     with first.dedup.exclusive():
         assert first.backend.recent(None, 0, (), 0, keys) == (None, None, [])
@@ -244,7 +244,7 @@ def test_the_journal_survives_a_crash_before_the_flush(
 def test_an_outage_is_a_typed_error_and_the_journal_waits_for_redis(
     redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dedup_redis, "CLAIM_HERE_WITHIN", 3600.0)  # the stop may take a while
+    monkeypatch.setattr(dedup_redis, "CURRENT_WITHIN", 3600.0)  # the stop may take a while
     replica = Replica(tmp_path / "r.db", "redis", redis_server)
     keys = ("url:https://x.test/outage",)
     assert replica.backend.known(keys) is None
@@ -254,7 +254,7 @@ def test_an_outage_is_a_typed_error_and_the_journal_waits_for_redis(
     with pytest.raises(DedupUnavailable, match="redis"), replica.dedup.exclusive():
         replica.backend.recent(None, 0, (), 0, other)  # the check confirms it: no answer
     replica.dedup.release(other)
-    monkeypatch.setattr(dedup_redis, "CLAIM_HERE_WITHIN", 0.0)  # the index's read too old
+    monkeypatch.setattr(dedup_redis, "CURRENT_WITHIN", 0.0)  # the index's read too old
     with pytest.raises(DedupUnavailable, match="redis"):
         replica.dedup.claim(other)
     assert not replica.backend.reachable()
@@ -542,7 +542,7 @@ def test_a_replica_behind_the_log_catches_up_before_it_takes_the_check_lock(
     assert backend.known(["url:0"]) is None  # its index is current
     for n in range(1, 8):
         writer.accept(f"{n:032x}", (f"url:{n}",))
-    backend._read_at -= 2 * dedup_redis.CATCH_UP_BEFORE_LOCK  # as if it had stalled since
+    backend._read_at -= 2 * dedup_redis.CURRENT_WITHIN  # as if it had stalled since
     locked_at_catch_up = []
     catch_up = backend.catch_up
 
@@ -749,7 +749,7 @@ def test_the_index_seals_what_a_check_took_in_after_the_lock_has_gone(
     go, so no other replica waits on the lock for them."""
     monkeypatch.setattr(band_index, "FRESH_LIMIT", 64)
     # the index read the log's end lately: the check's own read brings the new rows
-    monkeypatch.setattr(dedup_redis, "CATCH_UP_BEFORE_LOCK", 3600.0)
+    monkeypatch.setattr(dedup_redis, "CURRENT_WITHIN", 3600.0)
     first = Replica(tmp_path / "one.db", "redis", redis_server)
     second = Replica(tmp_path / "two.db", "redis", redis_server)
     backend = first.backend

@@ -111,7 +111,7 @@ def test_a_link_another_replica_recorded_after_this_ones_index_read_is_caught_at
     replica: Callable[[str], Replica],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(dedup_redis, "CLAIM_HERE_WITHIN", 3600.0)  # the index counts as read
+    monkeypatch.setattr(dedup_redis, "CURRENT_WITHIN", 3600.0)  # the index counts as read
     first, second = replica("1"), replica("2")
     settings = first.settings
     assert second.dedup.known(("url:https://x.test/warm",)) is None  # its index reads the log

@@ -78,8 +78,9 @@ TAIL_ROWS = 1_000  # log rows a read brings back at most; a replica further behi
 CATCH_UP_ROWS = 5_000  # rows read at a time by a replica catching up (a start, a backlog)
 CATCH_UP_LOAD = 200_000  # rows indexed at a time then (fewer, larger runs to merge)
 MAX_CANDIDATES = 256  # rows a near check reads at most (the newest): a hot band is boilerplate
-CLAIM_HERE_WITHIN = 1.0  # s since the index last read the log's end: new keys are claimed here
-CATCH_UP_BEFORE_LOCK = 1.0  # s since then: a read that takes the check lock catches up first
+# s since the index last read the log's end that it counts as current: its new keys are
+# claimed here, and a read that takes the check lock does not catch up first
+CURRENT_WITHIN = 1.0
 
 # All of KEYS claimed for ARGV[1] (for ARGV[2] ms), or none: the 1-based index of a key
 # another replica holds.
@@ -327,17 +328,21 @@ class RedisDedupStore:
 
     def _new_here(self, hashes: Sequence[int]) -> bool:
         """True when these key hashes are new to this replica's index, read to the log's end
-        within CLAIM_HERE_WITHIN (and to none of the record sent ahead): the keys are then
+        within CURRENT_WITHIN (and to none of the record sent ahead): the keys are then
         claimed in this process only, with no round trip, and `recent` confirms them under
         the check lock. Another replica may hold one in flight meanwhile (two feeds carrying
         one link); both fetch it, and the second check finds it recorded by the first (every
         key the check is given is confirmed, so a replica whose claim is in Redis finds it
         recorded by one that claimed it here)."""
-        if time.monotonic() - self._read_at > CLAIM_HERE_WITHIN:
+        if not self._current():
             return False
         if not self._ahead_hashes.isdisjoint(hashes):
             return False  # the claim script reads the record's reply, then finds it
         return not self._mirror.key_refs(hashes)
+
+    def _current(self) -> bool:
+        """True when the index read the log to its end within CURRENT_WITHIN."""
+        return time.monotonic() - self._read_at <= CURRENT_WITHIN
 
     def recent(
         self,
@@ -404,11 +409,11 @@ class RedisDedupStore:
 
     def _locked_read(self, hashes: Sequence[int], bands: Sequence[int]) -> list[Row]:
         """The rows that may hold these key hashes or band keys (`_rows`), taking the check
-        lock in the same script inside `exclusive`. An index that has not read the log's end
-        for CATCH_UP_BEFORE_LOCK (a replica idle, stalled or just started) catches up before
-        the lock is taken, so the other replicas never wait on the lock for a long tail."""
+        lock in the same script inside `exclusive`. An index that is not `_current` (a
+        replica idle, stalled or just started) catches up before the lock is taken, so the
+        other replicas never wait on the lock for a long tail."""
         locking = self._wants_lock and not self._locked
-        if locking and time.monotonic() - self._read_at > CATCH_UP_BEFORE_LOCK:
+        if locking and not self._current():
             with _reachable():
                 self.catch_up()
 
