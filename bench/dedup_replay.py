@@ -153,9 +153,9 @@ def main() -> None:
     print(f"the day's mix: {dict(day)}")
     published: list[tuple[int, float]] = []
     checked_at: dict[int, float] = {}
-    for index, (outcomes, busy, mine, checked) in enumerate(results):
+    for index, (outcomes, busy, mine, times) in enumerate(results):
         published += mine
-        checked_at.update(checked)
+        checked_at.update(times)
         checked = sum(outcomes.values())
         total.update(outcomes)
         print(
