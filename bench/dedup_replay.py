@@ -66,6 +66,7 @@ def replica(index: int, replicas: int, articles: int, url: str, workdir: str, ou
         checked.append((n, time.monotonic()))  # one clock for every process here
         if outcome == "original":
             published.append(checked[-1])
+    backend.close()  # its lease on the check lock goes at once
     out.send((dict(outcomes), busy, published, checked))  # type: ignore[attr-defined]
 
 

@@ -175,6 +175,7 @@ def run(
                 rows.append((n, (n - done) / spent, held, size / max(held, 1), rss_mb()))
                 print(f"  {'full' if full else 'identity'} {n}: {rows[-1][1]:.0f}/s", flush=True)
                 done, spent = n, 0.0
+        backend.close()
         store.close()
     return rows
 
@@ -297,6 +298,7 @@ def run_sampled(
                 f"{caught_rows} rows filled in {caught:.2f} s",
                 flush=True,
             )
+        backend.close()
         store.close()
     return rows
 

@@ -397,7 +397,8 @@ def test_the_check_lock_goes_with_the_journals_last_record(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """A backlog in the journal (an outage) is flushed before the article just checked; the
-    lock is released with that article's record, not with the first of the backlog."""
+    lock goes with that article's record (kept for the replica's next check, a lease), not
+    with the first of the backlog; the lease is let go once the replica idles."""
     replica = Replica(tmp_path / "lock.db", "redis", redis_server)
     backend = replica.backend
     assert isinstance(backend, RedisDedupStore)
@@ -407,11 +408,11 @@ def test_the_check_lock_goes_with_the_journals_last_record(
 
     def recording(script: Any, keys: list[str], args: list[object]) -> object:
         if script is backend._record:
-            calls.append(("run", "{newswire}:lock:check" in keys))
+            calls.append(("run", args[5] == "keep"))
         return run(script, keys, args)
 
     def recording_ahead(script: Any, keys: list[str], args: list[object], settled: Any) -> None:
-        calls.append(("ahead", "{newswire}:lock:check" in keys))
+        calls.append(("ahead", args[5] == "keep"))
         send_ahead(script, keys, args, settled)
 
     backend._link.run = recording  # type: ignore[method-assign]
@@ -423,12 +424,27 @@ def test_the_check_lock_goes_with_the_journals_last_record(
         assert client.exists("{newswire}:lock:check")
         replica.accept("b" * 32, ("url:new",))
     backend._link.settle()  # the record was sent ahead: its reply read, it has run
-    assert not client.exists("{newswire}:lock:check")
     # the backlog, flushed by the first read before the lock is taken, is the journal's last
     # record then: sent ahead, it runs at once (no record has run on the connection yet);
-    # the check's own record is sent ahead with the lock
+    # the check's own record is sent ahead with the lock, to keep it
     assert calls == [("ahead", False), ("run", False), ("ahead", True)]
+    assert _lock_goes(client) < 2.0  # the lease, idle, is let go (lease.IDLE)
     assert backend.known(["url:old"]) == ("url:old", "a" * 32)
+
+
+def _holds_lock(client: redis.Redis, backend: RedisDedupStore) -> bool:
+    """True when the check lock is `backend`'s (its token, or its token marked by a lease)."""
+    held = client.get("{newswire}:lock:check")
+    token = backend._token.encode()
+    return held is not None and (held == token or held.startswith(token + b"#"))
+
+
+def _lock_goes(client: redis.Redis, within: float = 5.0) -> float:
+    """Seconds until the check lock is gone (at most `within`)."""
+    started = time.monotonic()
+    while client.exists("{newswire}:lock:check") and time.monotonic() - started < within:
+        time.sleep(0.002)
+    return time.monotonic() - started
 
 
 def _bucket_layout(client: redis.Redis, records: list[DedupRecord]) -> None:
@@ -660,7 +676,7 @@ def test_a_check_whose_record_failed_keeps_the_lock_until_the_record_is_written(
         assert first.backend.recent(None, 0, band_keys(SIG), 0) == (None, None, [])
         first.accept("a" * 32, ("url:https://x.test/story",), story)  # the flush fails
     client = redis.Redis.from_url(redis_server.url)
-    assert client.get("{newswire}:lock:check") == backend._token.encode()
+    assert _holds_lock(client, backend)
     assert len(first.state.journal_batch(10)) == 1
 
     monkeypatch.setattr(dedup_redis, "LOCK_WAIT_SECONDS", 0.2)
@@ -668,7 +684,7 @@ def test_a_check_whose_record_failed_keeps_the_lock_until_the_record_is_written(
         second.backend.recent(None, 0, band_keys(SIG), 0)  # the copy's check waits
 
     assert first.backend.flush() == 1  # the story's record, and the lock with it
-    assert not client.exists("{newswire}:lock:check")
+    assert _lock_goes(client) < 2.0  # the lease, idle, is let go
     with second.dedup.exclusive():
         _, _, candidates = second.backend.recent(None, 0, band_keys(SIG), 0)
     assert [c[0] for c in candidates] == ["a" * 32]
@@ -696,7 +712,7 @@ def test_a_record_sent_ahead_that_did_not_run_is_filed_before_the_next_read(
     _checked(first, "0" * 32, "url:https://x.test/earlier")  # the record script is loaded
     client.script_flush()
     _checked(first, "a" * 32, "url:https://x.test/story")  # sent ahead: NOSCRIPT
-    assert client.get("{newswire}:lock:check") == backend._token.encode()
+    assert _holds_lock(client, backend)
     monkeypatch.setattr(dedup_redis, "LOCK_WAIT_SECONDS", 0.2)
     with pytest.raises(DedupUnavailable, match="lock"), second.dedup.exclusive():
         second.backend.recent(None, 0, band_keys(SIG), 0)  # the copy's check waits
@@ -704,7 +720,7 @@ def test_a_record_sent_ahead_that_did_not_run_is_filed_before_the_next_read(
     repeat = first.dedup.claim(("url:https://x.test/story",))
     assert repeat is not None and repeat.article_id == "a" * 32
     assert first.state.journal_batch(10) == []
-    assert not client.exists("{newswire}:lock:check")
+    assert _lock_goes(client) < 2.0  # the lease, idle, is let go
     with second.dedup.exclusive():
         _, _, candidates = second.backend.recent(None, 0, band_keys(SIG), 0)
     assert sorted(c[0] for c in candidates) == ["0" * 32, "a" * 32]
@@ -730,7 +746,7 @@ def test_a_record_sent_ahead_whose_connection_went_is_filed_again(
         replica.backend.recent(None, 0, band_keys(SIG), 0)  # the lock taken, the reply read
         client.client_kill_filter(_id=link)
         replica.accept("a" * 32, ("url:https://x.test/story",), ("a" * 32, SIG))  # sent ahead
-    assert client.get("{newswire}:lock:check") == backend._token.encode()  # never reached it
+    assert _holds_lock(client, backend)  # never reached it
     repeat = replica.dedup.claim(("url:https://x.test/story",))
     assert repeat is not None and repeat.article_id == "a" * 32
     assert replica.state.journal_batch(10) == []
@@ -738,7 +754,7 @@ def test_a_record_sent_ahead_whose_connection_went_is_filed_again(
         "url:https://x.test/earlier",
         "0" * 32,
     )
-    assert not client.exists("{newswire}:lock:check")
+    assert _lock_goes(client) < 2.0  # the lease, idle, is let go
 
 
 def test_the_index_seals_what_a_check_took_in_after_the_lock_has_gone(
@@ -764,7 +780,102 @@ def test_the_index_seals_what_a_check_took_in_after_the_lock_has_gone(
     assert SIG is not None
     with first.dedup.exclusive():
         first.backend.recent(None, 0, band_keys(SIG), 0)
-        assert client.get("{newswire}:lock:check") == backend._token.encode()
+        assert _holds_lock(client, backend)
         assert near._runs == [] and len(near) == 128  # taken in, not sealed under the lock
     assert len(near._runs) == 1 and len(near) == 128
+    assert _lock_goes(client) < 2.0  # the lease, idle, is let go
+
+
+def _reads(backend: RedisDedupStore) -> list[int]:
+    """Counts the read scripts `backend` runs, into the list returned (one item a read)."""
+    reads: list[int] = []
+    run = backend._link.run
+
+    def counting(script: Any, keys: list[str], args: list[object]) -> object:
+        if script is backend._read:
+            reads.append(1)
+        return run(script, keys, args)
+
+    backend._link.run = counting  # type: ignore[method-assign]
+    return reads
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_a_replica_keeps_the_check_lock_across_its_checks_and_lets_it_go_idle(
+    redis_server: RedisServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    trusted: bool,
+) -> None:
+    """A check's record keeps the check lock for the replica's next check (a lease): that
+    check, whose index names no row, reads nothing from Redis, and its record is filed. A
+    lease not trusted any more (lease.TRUST after the record that kept it) is read through
+    as before. Once the replica idles, the lease is let go."""
+    from newswire.dedup import lease
+
+    if not trusted:
+        monkeypatch.setattr(lease, "TRUST", 0.0)
+    replica = Replica(tmp_path / "lease.db", "redis", redis_server)
+    backend = replica.backend
+    assert isinstance(backend, RedisDedupStore)
+    client = redis.Redis.from_url(redis_server.url)
+    reads = _reads(backend)
+    _checked(replica, "0" * 32, "url:https://x.test/first")
+    assert len(reads) == 1 and _holds_lock(client, backend)  # kept: the lease
+    other = signature(" ".join(story(7)[1]))
+    assert other is not None
+    with replica.dedup.exclusive():
+        assert backend.recent(None, 0, band_keys(other), 0) == (None, None, [])
+        replica.accept("1" * 32, ("url:https://x.test/second",), ("1" * 32, other))
+    assert len(reads) == (1 if trusted else 2)
+    assert _lock_goes(client) < 2.0
+    assert backend.known(["url:https://x.test/second"]) == ("url:https://x.test/second", "1" * 32)
+
+
+def test_a_lease_lets_the_lock_go_to_a_waiting_replica_which_sees_the_record(
+    redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica that finds the lock kept by another's lease says it waits (`wanted`); the
+    holder's next record lets the lock go instead of keeping it, and the waiting check
+    reads that record: a near copy of the story recorded there is a duplicate. The holder's
+    check after it reads again, and finds the other's record."""
+    from newswire.dedup import lease
+
+    monkeypatch.setattr(lease, "IDLE", 60.0)  # only a waiting replica or `close` lets it go
+    holder = Replica(tmp_path / "one.db", "redis", redis_server)
+    waiter = Replica(tmp_path / "two.db", "redis", redis_server)
+    backend = holder.backend
+    assert isinstance(backend, RedisDedupStore) and isinstance(waiter.backend, RedisDedupStore)
+    client = redis.Redis.from_url(redis_server.url)
+    reads = _reads(backend)
+    _checked(holder, "0" * 32, "url:https://x.test/first")
+    assert SIG is not None and OTHER_SIG is not None
+    seen: list[object] = []
+
+    def waiting_check() -> None:
+        with waiter.dedup.exclusive():
+            seen.append(waiter.backend.recent(None, 0, band_keys(SIG), 0)[2])
+            waiter.accept("b" * 32, ("url:https://y.test/copy",), ("b" * 32, OTHER_SIG))
+
+    thread = threading.Thread(target=waiting_check)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not client.exists("{newswire}:lock:wanted") and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert client.get("{newswire}:lock:wanted") == waiter.backend._token.encode()
+    with holder.dedup.exclusive():  # the lease: no read; the record lets the lock go
+        assert backend.recent(None, 0, band_keys(OTHER_SIG), 0) == (None, None, [])
+        holder.accept("a" * 32, ("url:https://x.test/story",), ("a" * 32, SIG))
+    thread.join(timeout=10)
+    assert len(reads) == 1
+    assert len(seen) == 1  # its candidates: the story, recorded by the holder, among them
+    assert ("a" * 32, "a" * 32, compact(SIG)) in seen[0]  # type: ignore[operator]
+    waiter.backend.close()  # its lease goes at once
+    assert not client.exists("{newswire}:lock:check")
+    with holder.dedup.exclusive():  # let go: read again, and the copy is there
+        assert backend.recent(None, 0, band_keys(OTHER_SIG), 0)[2] == [
+            ("b" * 32, "b" * 32, compact(OTHER_SIG))
+        ]
+    assert len(reads) == 2
+    backend.close()
     assert not client.exists("{newswire}:lock:check")

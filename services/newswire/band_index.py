@@ -165,11 +165,15 @@ class BandIndex:
         if not self.holding:
             self.seal_when_full()
 
+    def full(self) -> bool:
+        """True when the newest entries are to be sealed into a run (`seal_when_full`)."""
+        return self._fresh_entries >= FRESH_LIMIT
+
     def seal_when_full(self) -> None:
         """Seal the newest entries into a run (and merge runs) when the dict is full: a sort
         and merges that take seconds over tens of millions of entries, so a caller holding a
         lock others wait for sets `holding` and calls this after letting it go."""
-        if self._fresh_entries >= FRESH_LIMIT:
+        if self.full():
             self._seal()
 
     def load(self, refs: np.ndarray, keys: np.ndarray) -> None:

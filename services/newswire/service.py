@@ -162,6 +162,7 @@ def run_service(config: Config, once: bool) -> RunStats:
         store = StateStore(config.state_dir / STATE_FILE)
         stack.callback(store.close)
         dedup = dedup_store(settings.dedup, store)
+        stack.callback(dedup.close)
         outbox = Outbox(settings, store, publisher)
         board = FeedBoard()
         ops = ops_server(

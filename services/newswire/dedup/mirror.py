@@ -78,6 +78,10 @@ class Mirror:
         does it later)."""
         self.keys.holding = self.near.holding = holding
 
+    def sealing(self) -> bool:
+        """True when `seal_when_full` has a seal to do."""
+        return self.keys.full() or self.near.full()
+
     def seal_when_full(self) -> None:
         """Seal and merge what filled while seals were held."""
         self.keys.seal_when_full()

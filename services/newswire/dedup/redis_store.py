@@ -12,17 +12,21 @@ Dragonfly, KeyDB) as on one server: a cluster keeps them in one slot.
                             only for an hour later than the last marked (a late record is
                             kept with the hour after it, never dropped early)
     {P}:claim:<key>         the replica holding the key in flight     TTL claim_ttl
-    {P}:lock:check          held while one article is checked and recorded
+    {P}:lock:check          held while one article is checked and recorded, and kept by a
+                            replica's record for its next check (a lease: lease.py)
+    {P}:lock:wanted         a replica waiting for the check lock (a lease is let go for it)
 
 A read is one script: it brings back the log's rows since the replica's last read (its tail,
 which the replica indexes) and the rows its index names, and it claims keys or takes the
-check lock in the same step. A check is two reads (claim or known; title and near-duplicate
-lookup under the lock) and a record, one script that appends the row, trims the log to its
-window and lets the claims and the lock go. Redis does a few stream operations a check,
+check lock in the same step. A check is up to two reads (a claim the index cannot answer;
+title and near-duplicate lookup under the lock) and a record, one script that appends the
+row, trims the log to its window, lets the claims go and keeps the lock for the replica's next
+check unless another replica waits for it; a check that starts holding the lock so kept, whose
+index names no row, makes no read. Redis does a few stream operations a check,
 whatever the window holds. Records reach Redis through the state store's journal (written in
 the outbox's accept transaction) and `flush()`; a crash between the two leaves the journal to
 flush at the next start. The check's own record is sent ahead of its reply (redis_link), so a
-check waits for two round trips, not three; it leaves the journal when its reply is read. Any
+check waits for one round trip or none; it leaves the journal when its reply is read. Any
 Redis error becomes `DedupUnavailable`: the entry waits for the next poll, nothing is recorded
 half-way.
 """
@@ -42,6 +46,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 from redis.cluster import RedisCluster
 
+from newswire.dedup.lease import Lease
 from newswire.dedup.mirror import Mirror
 from newswire.dedup.redis_link import AheadFailed, ScriptLink
 from newswire.dedup.redis_upgrade import upgrade
@@ -74,6 +79,7 @@ _T = TypeVar("_T")
 FLUSH_BATCH = 500
 LOCK_WAIT_SECONDS = 10.0
 LOCK_HOLD_MS = 30_000  # a replica that dies holding the lock frees it after this
+WISH_MS = 1_000  # a replica waiting for the lock says so for this long (renewed as it tries)
 TAIL_ROWS = 1_000  # log rows a read brings back at most; a replica further behind reads on
 CATCH_UP_ROWS = 5_000  # rows read at a time by a replica catching up (a start, a backlog)
 CATCH_UP_LOAD = 200_000  # rows indexed at a time then (fewer, larger runs to merge)
@@ -92,6 +98,24 @@ end
 for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) end
 return 0
 """
+# Whether the check lock's value `held` is `token`'s: its token, or its token marked by the
+# record that kept the lock for it ("<token>#<offer>": lease.py).
+_MINE = """
+local function mine(held, token)
+  return held == token or (held and string.sub(held, 1, #token + 1) == token .. '#')
+end
+"""
+# Let the check lock KEYS[1] go if it is ARGV[1]'s: marked by offer ARGV[2] if one is given.
+_LET_GO = (
+    _MINE
+    + """
+local held = redis.call('GET', KEYS[1])
+if (ARGV[2] == '' and mine(held, ARGV[1])) or held == ARGV[1] .. '#' .. ARGV[2] then
+  redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+)
 # Delete the claims of KEYS that ARGV[1] holds (never another replica's).
 _RELEASE = """
 for _, key in ipairs(KEYS) do
@@ -148,27 +172,40 @@ for i = 1, n do redis.call('SET', KEYS[2 + i], ARGV[1], 'PX', ARGV[2]) end
 return {0, last, tail, wanted}
 """
 )
-# Read, taking the check lock first when asked: KEYS 1 seq, 2 log, 3 the lock; ARGV 1 this
-# replica's token ('': the lock is not wanted), 2 the lock's hold in ms, 3-4 as in `read`,
-# then the refs wanted. Returns {0} (the lock is another replica's) or {1, last ref, tail,
-# rows}.
+# Read, taking the check lock first when asked: KEYS 1 seq, 2 log, 3 the lock, 4 the lock's
+# `wanted` (a replica waits for it: a lease is not kept then); ARGV 1 this replica's token
+# ('': the lock is not wanted), 2 the lock's hold in ms, 3-4 as in `read`, 5 how long a wish
+# for the lock lasts in ms, then the refs wanted. Returns {0} (the lock is another replica's:
+# this one says it waits) or {1, last ref, tail, rows}.
 _READ = (
     _COMMON
+    + _MINE
     + """
-if ARGV[1] ~= '' and not redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  if redis.call('GET', KEYS[3]) ~= ARGV[1] then return {0} end
+if ARGV[1] ~= '' then
+  if not redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    if not mine(redis.call('GET', KEYS[3]), ARGV[1]) then
+      redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[5])
+      return {0}
+    end
+    redis.call('PEXPIRE', KEYS[3], ARGV[2])
+  end
+  if redis.call('GET', KEYS[4]) == ARGV[1] then redis.call('DEL', KEYS[4]) end
 end
-local last, tail, wanted = read(5)
+local last, tail, wanted = read(6)
 return {1, last, tail, wanted}
 """
 )
-# File one record: KEYS 1 seq, 2 hours, 3 log, then the claims this replica held on the
-# record's keys (released: the record answers for them now), and the check lock when this
-# replica holds it (released: the check is recorded). ARGV: 1 the row, 2 its hour, 3 how long
-# rows are kept (s), 4 the hour the kept window starts in, 5 this replica's token. Returns the
-# ref. The log is trimmed to the rows of the kept window (whole stream nodes: `~`), and lives
-# its window past its last record; the seq never expires (refs only grow).
-_RECORD = """
+# File one record: KEYS 1 seq, 2 hours, 3 log, 4 the check lock, 5 its `wanted`, then the
+# claims this replica held on the record's keys (released: the record answers for them now).
+# ARGV: 1 the row, 2 its hour, 3 how long rows are kept (s), 4 the hour the kept window starts
+# in, 5 this replica's token, 6 'keep' when the record is a check's (the lock, if still this
+# replica's, is kept for its next check, a lease, marked with offer ARGV[8]; or let go, if
+# another replica waits for it), else ''; 7 the lock's hold in ms. Returns {ref, 1 when the
+# lock was kept, else 0}. The log is trimmed to the rows of the kept window (whole stream nodes:
+# `~`), and lives its window past its last record; the seq never expires (refs only grow).
+_RECORD = (
+    _MINE
+    + """
 local ref = redis.call('INCR', KEYS[1])
 local hour, keep, first_hour = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local last = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
@@ -181,11 +218,22 @@ redis.call('XADD', KEYS[3], ref .. '-0', 'r', ARGV[1])
 local floor = redis.call('ZRANGEBYSCORE', KEYS[2], first_hour, '+inf', 'LIMIT', 0, 1)[1]
 if floor then redis.call('XTRIM', KEYS[3], 'MINID', '~', floor) end
 redis.call('EXPIRE', KEYS[3], keep)
-for i = 4, #KEYS do
+for i = 6, #KEYS do
   if redis.call('GET', KEYS[i]) == ARGV[5] then redis.call('DEL', KEYS[i]) end
 end
-return ref
+local kept = 0
+if ARGV[6] == 'keep' and mine(redis.call('GET', KEYS[4]), ARGV[5]) then
+  local waiting = redis.call('GET', KEYS[5])
+  if waiting and waiting ~= ARGV[5] then
+    redis.call('DEL', KEYS[4])
+  else
+    redis.call('SET', KEYS[4], ARGV[5] .. '#' .. ARGV[8], 'PX', ARGV[7])
+    kept = 1
+  end
+end
+return {ref, kept}
 """
+)
 
 
 Client = redis.Redis | RedisCluster
@@ -234,6 +282,7 @@ class RedisDedupStore:
         self._prefix = "{" + settings.redis_prefix + "}:"
         self._seq, self._hours = f"{self._prefix}seq", f"{self._prefix}hours"
         self._log, self._lock = f"{self._prefix}log", f"{self._prefix}lock:check"
+        self._waiting = f"{self._prefix}lock:wanted"  # a replica waits for the lock
         self._token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._in_flight = InFlight()
         self._mirror = Mirror()
@@ -243,6 +292,7 @@ class RedisDedupStore:
         self._claim_new = client.register_script(_CLAIM_NEW)
         self._read = client.register_script(_READ)
         self._record = client.register_script(_RECORD)
+        self._let_go = client.register_script(_LET_GO)
         # held here with no Redis claim of theirs: claimed in the process (`claim_new`), or
         # their claims let go with a record (`release` then has nothing to send for them)
         self._unclaimed: set[str] = set()
@@ -250,6 +300,8 @@ class RedisDedupStore:
         self._ahead_hashes: set[int] = set()  # key hashes of the record sent ahead, unsettled
         self._wants_lock = False  # inside `exclusive`: the first read takes the check lock
         self._locked = False  # this replica holds the check lock
+        self._lease = Lease(self._let_lock_go)  # the lock kept across checks (lease.py)
+        self._leased = False  # this check started holding the lease: no read is needed
         self._pending = True  # the journal may hold records from before a restart
         self._layout_ready = False  # the log layout checked for (a bucket layout moved in)
 
@@ -416,17 +468,21 @@ class RedisDedupStore:
         if locking and not self._current():
             with _reachable():
                 self.catch_up()
+        refs = self._wanted(hashes, bands)
+        if self._leased and not refs:
+            return []  # the lock stayed this replica's since its index read the log's end
 
         def attempt() -> list[Any] | None:
             answer: list[Any] = self._script(
                 self._read,
-                [self._seq, self._log, self._lock],
+                [self._seq, self._log, self._lock, self._waiting],
                 [
                     self._token if locking else "",
                     LOCK_HOLD_MS,
                     self._mirror.offset,
                     TAIL_ROWS,
-                    *self._wanted(hashes, bands),
+                    WISH_MS,
+                    *refs,
                 ],
             )
             return None if int(answer[0]) == 0 else answer  # {0}: the lock is busy
@@ -464,8 +520,15 @@ class RedisDedupStore:
         self.catch_up()
         answer = self._script(
             self._read,
-            [self._seq, self._log, self._lock],
-            ["", LOCK_HOLD_MS, self._mirror.offset, TAIL_ROWS, *self._wanted(hashes, bands)],
+            [self._seq, self._log, self._lock, self._waiting],
+            [
+                "",
+                LOCK_HOLD_MS,
+                self._mirror.offset,
+                TAIL_ROWS,
+                WISH_MS,
+                *self._wanted(hashes, bands),
+            ],
         )
         return self._rows(answer, hashes, bands)
 
@@ -495,29 +558,60 @@ class RedisDedupStore:
     def exclusive(self) -> Iterator[None]:
         """Hold the check lock (`SET NX PX` with this replica's token, tried until
         LOCK_WAIT_SECONDS) from the first read inside, which takes it in its own script; the
-        record written while it is held lets it go in its script, so the lock costs a check
-        no round trip of its own. A check whose record could not be written (it waits in the
-        journal) keeps the lock: another replica checking now could not see that record and
-        might pass its copy; the journal's next flush lets the lock go with the record (or
-        the lock expires after LOCK_HOLD_MS, if Redis stays out of reach that long). Rows
-        the index takes in meanwhile are not sealed into runs until the lock has gone: a seal
-        that merges the largest runs takes seconds at millions of articles, and every other
-        replica would wait on the lock for it."""
+        check's record, written while it is held, keeps it for this replica's next check (a
+        lease: lease.py) unless another replica waits for it, in which case the record lets
+        it go. So the lock costs a check no round trip of its own, and a check that starts
+        holding the lease, whose index names no row to read, makes no read at all. A check
+        whose record could not be written (it waits in the journal) keeps the lock: another
+        replica checking now could not see that record and might pass its copy; the
+        journal's next flush sends the record (or the lock expires after LOCK_HOLD_MS, if
+        Redis stays out of reach that long). Rows the index takes in meanwhile are not
+        sealed into runs until the check is over, and the lease is let go before a seal: a
+        seal that merges the largest runs takes seconds at millions of articles, and every
+        other replica would wait on the lock for it."""
         self._wants_lock = True
+        self._lease.begin()
+        if self._lease.likely():  # the last check's record kept the lock: did this one?
+            with contextlib.suppress(redis.RedisError):  # a failure leaves its record pending
+                self._link.settle()
+        self._leased = self._lease.held()
+        self._locked = self._locked or self._leased
         self._mirror.hold_seals(True)  # the index's sorts and merges wait for the lock to go
         try:
             yield
         finally:
-            self._wants_lock = False
+            self._wants_lock = self._leased = False
             self._mirror.hold_seals(False)
-            if self._locked:  # no record let it go: never while one sent ahead may be missing
-                with contextlib.suppress(redis.RedisError):  # it failed: the lock waits with it
-                    self._link.settle()
-            if self._locked and not self._pending:
-                self._locked = False
-                with contextlib.suppress(redis.RedisError):  # it expires on its own
-                    self._link.run(self._release, [self._lock], [self._token])
+            self._let_go_unrecorded()
+            if self._mirror.sealing():
+                self._lease.let_go()
+            self._lease.end()
             self._mirror.seal_when_full()
+
+    def _let_go_unrecorded(self) -> None:
+        """Let the check lock go when no record took it (a check that made no record);
+        never while a record sent ahead may be missing, nor while one waits in the journal."""
+        if not self._locked:
+            return
+        self._lease.drop()
+        with contextlib.suppress(redis.RedisError):  # it failed: the lock waits with it
+            self._link.settle()
+        if self._locked and not self._pending:
+            self._locked = False
+            with contextlib.suppress(redis.RedisError):  # it expires on its own
+                self._link.run(self._let_go, [self._lock], [self._token, ""])
+
+    def _let_lock_go(self, offer: int) -> None:
+        """Let the check lock go if it bears `offer`'s mark (lease.py), on a connection of its
+        own (the lease's thread calls this); a failure leaves it to expire."""
+        try:
+            self._let_go(keys=[self._lock], args=[self._token, offer])
+        except redis.RedisError as exc:
+            log.warning("could not let the dedup check lock go", extra={"error": str(exc)})
+
+    def close(self) -> None:
+        """Let a lease on the check lock go (the other replicas need not wait for it)."""
+        self._lease.close()
 
     @staticmethod
     def _until_locked(attempt: Callable[[], _T | None]) -> _T:
@@ -597,25 +691,32 @@ class RedisDedupStore:
         if client is not None:
             self._record(keys, args, client=client)
         else:
-            ref = int(self._link.run(self._record, keys, args))
+            ref = int(self._link.run(self._record, keys, args)[0])
             self._mirror.add_own(Row(ref, row.hashes, row.bands, row.record))
         self._unclaimed.update(claimed)
 
     def _send_ahead(self, seq: int, record: DedupRecord) -> None:
-        """File the journal's last record (`_filing`, with the check lock if held), its reply
-        read later: it leaves the journal then, and this replica's index takes its row; a
-        failure leaves it in the journal for the next flush, and the lock held."""
+        """File the journal's last record (`_filing`, keeping the check lock if held), its
+        reply read later: it leaves the journal then, this replica's index takes its row, and
+        the lease learns whether the lock was kept; a failure leaves it in the journal for
+        the next flush, and the lock held."""
         keys, args, row, claimed = self._filing(record, last=True)
-        carries_lock = self._lock in keys
+        carries_lock = args[5] != ""
+        offer = self._lease.offer() if carries_lock else 0
+        args[7] = offer
 
         def settled(reply: Any) -> None:
             self._ahead_hashes.clear()
             if reply is None:
                 self._pending = True
                 self._locked = self._locked or carries_lock
+                if carries_lock:
+                    self._lease.answered(offer, False)
                 return
             self._store.journal_remove([seq])
-            self._mirror.add_own(Row(int(reply), row.hashes, row.bands, row.record))
+            self._mirror.add_own(Row(int(reply[0]), row.hashes, row.bands, row.record))
+            if carries_lock:
+                self._lease.answered(offer, bool(int(reply[1])))
 
         self._ahead_hashes.update(row.hashes)
         self._link.send_ahead(self._record, keys, args, settled)
@@ -628,7 +729,8 @@ class RedisDedupStore:
         """The record script's keys and arguments for `record`, its row (ref 0 until Redis
         gives one), and the keys whose claims it releases: the claims this replica holds on
         its keys go with the record (`release` then has nothing left to send), and with the
-        `last` record of the journal the check lock, held while it was checked."""
+        `last` record of the journal the check lock, held while it was checked, is kept for
+        the next check (or let go, if another replica waits for it)."""
         hashes = tuple(key_hash(key) for key in record_keys(record))
         bands, packed = record_bands(record), pack(record)
         claimed = [
@@ -641,12 +743,23 @@ class RedisDedupStore:
             self._seq,
             self._hours,
             self._log,
+            self._lock,
+            self._waiting,
             *(self._key("claim", k) for k in claimed),
-            *((self._lock,) if last and self._locked else ()),
         ]
         window_starts = hour_of(time.time() - keep)
         row = row_bytes(hashes, bands, packed)
-        args: list[Any] = [row, hour_of(record.at), _ttl(keep), window_starts, self._token]
+        lock = "keep" if last and self._locked else ""
+        args: list[Any] = [
+            row,
+            hour_of(record.at),
+            _ttl(keep),
+            window_starts,
+            self._token,
+            lock,
+            LOCK_HOLD_MS,
+            0,  # the offer (`_send_ahead`)
+        ]
         return keys, args, Row(0, hashes, bands, packed), claimed
 
     def prune(self, sketches_before: float, titles_before: float, keys_before: float) -> int:

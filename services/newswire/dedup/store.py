@@ -81,6 +81,9 @@ class DedupStore(Protocol):
         """Bring this process's index of a shared store up to date (at start, before the
         first check); how many records it read."""
 
+    def close(self) -> None:
+        """Let go of what the store holds for the other replicas (at the service's end)."""
+
 
 class InFlight:
     """The keys this process's articles in flight hold (every backend keeps them)."""
@@ -175,3 +178,6 @@ class LocalDedupStore:
 
     def catch_up(self) -> int:
         return 0  # the rows are this process's own: indexed at the first check
+
+    def close(self) -> None:
+        pass  # the state store is closed by its owner
