@@ -196,19 +196,19 @@ def test_a_runs_presence_bitmap_holds_every_key_and_few_others(
     monkeypatch.setattr(band_index, "PRESENT_CHUNK", 1000)
     rng = np.random.default_rng(11)
     keys = rng.integers(0, 2**32, 20_000, dtype=np.uint32)
-    run = band_index.Run(keys, np.arange(20_000, dtype=np.uint32))
+    run = band_index.Run(keys, np.arange(20_000, dtype=np.uint32), np.zeros(20_000, np.uint8))
     held = keys.tolist()
     holds = set(held)
-    assert sorted(run.refs_of(held)) == list(range(20_000))
+    assert sorted(run.refs_of([(k, 0) for k in held])) == list(range(20_000))
     absent = [int(k) for k in rng.integers(0, 2**32, 20_000, dtype=np.uint32) if k not in holds]
-    bitmap = run._views[3]
+    bitmap = run._views[4]
     passing = [
         k
         for k in absent
         if bitmap[(k >> run.present_shift) >> 3] >> ((k >> run.present_shift) & 7) & 1
     ]
     assert len(passing) < 0.15 * len(absent)
-    assert run.refs_of(absent) == []
+    assert run.refs_of([(k, 0) for k in absent]) == []
 
 
 def test_a_rebuilt_index_equals_the_one_built_entry_by_entry() -> None:
@@ -218,11 +218,38 @@ def test_a_rebuilt_index_equals_the_one_built_entry_by_entry() -> None:
     keys[100] = keys[7]  # a near copy shares its keys
     built, loaded = BandIndex(), BandIndex()
     for ref, row in zip(refs.tolist(), keys.tolist(), strict=True):
-        built.add(ref, row)
-    loaded.load(np.repeat(refs, 4), keys.reshape(-1))
+        built.add(ref, band_index.tagged(row))
+    loaded.load(np.repeat(refs, 4), keys.reshape(-1), band_index.positions(5000, 4))
     for row in (keys[7], keys[4999], rng.integers(0, 2**32, 4, dtype=np.uint32)):
-        assert loaded.find(row.tolist()) == built.find(row.tolist())
-    assert loaded.find(keys[7].tolist()) == {8, 101}
+        wanted = band_index.tagged(row.tolist())
+        assert loaded.find(wanted) == built.find(wanted)
+    assert loaded.find(band_index.tagged(keys[7].tolist())) == {8, 101}
+
+
+@pytest.mark.parametrize("sealed", [False, True])
+def test_a_band_key_is_found_only_in_its_own_band(
+    monkeypatch: pytest.MonkeyPatch, sealed: bool
+) -> None:
+    """A key held in band 3 of a record is not found by a query holding it in band 0 (a
+    chance match of 32 bits across bands: a row read for nothing), in the newest entries and
+    in sealed, merged and rebuilt runs."""
+    monkeypatch.setattr(band_index, "FRESH_LIMIT", 8)
+    index, loaded = BandIndex(), BandIndex()
+    index.add(1, band_index.tagged([11, 12, 13, 99]))
+    index.add(2, band_index.tagged([99, 22, 23, 24]))
+    loaded.load(
+        np.array([1] * 4 + [2] * 4, dtype=np.uint32),
+        np.array([11, 12, 13, 99, 99, 22, 23, 24], dtype=np.uint32),
+        band_index.positions(2, 4),
+    )
+    if sealed:
+        for ref in range(3, 6):  # seals and merges the dict into runs
+            index.add(ref, band_index.tagged([ref * 100 + band for band in range(4)]))
+        assert index._runs and index._fresh_entries < 8
+    for built in (index, loaded):
+        assert built.find(band_index.tagged([99, 0, 0, 0])) == {2}
+        assert built.find(band_index.tagged([0, 0, 0, 99])) == {1}
+        assert built.find(band_index.tagged([0, 99, 0, 0])) == set()
 
 
 def test_a_held_band_index_seals_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,19 +1,25 @@
 """The embedded backend's near-duplicate band index, in memory: which articles (by record
-number) hold a 32-bit LSH band key.
+number) hold a 32-bit LSH band key in a given band.
 
 A band key per band per article is a random key: kept in SQLite's B-tree, each accepted article
 dirtied one random page per band (64 then), which is what held the embedded backend to a few
 hundred checks a second. Here the durable copy is the band keys stored with each record (one
 sequential row), and this index is rebuilt from them when the process starts.
 
+An entry is a 32-bit key, an 8-bit tag and a ref; a key is asked for with its tag (a key is
+given as one int, `tag << 32 | key`: `tagged`). The near-duplicate index tags a band key with
+its band's number, so a key matches only in its own band: at tens of millions of entries a
+32-bit key alone matches an unrelated entry of another band for about a third of checks, and
+each such match is a row read and compared for nothing. The key index tags nothing (0).
+
 Layout: a small dict of the newest entries, sealed into sorted numpy runs (keys and refs,
-uint32 each, a directory of where each run of equal top bits starts, and a presence bitmap of
-finer top bits: about 10-12 bytes an entry) when it fills; runs of similar size are merged,
-so there are O(log n) runs. A lookup asks each run's bitmap first (8-16 bits an entry, so
-about 1 absent key in 10 passes: most keys asked of the band index are absent, the band of an
-article never seen) and reads the directory and the few entries it points at only for the
-keys that pass: 10-25 us of Python a run for 32 keys, where numpy's per-call cost over such
-small arrays made it about 40. Records are numbered in arrival order, so the
+uint32 each, tags, uint8, a directory of where each run of equal top bits starts, and a
+presence bitmap of finer top bits: about 11-13 bytes an entry) when it fills; runs of similar
+size are merged, so there are O(log n) runs. A lookup asks each run's bitmap first (8-16 bits
+an entry, so about 1 absent key in 10 passes: most keys asked of the band index are absent,
+the band of an article never seen) and reads the directory and the few entries it points at
+only for the keys that pass: 10-25 us of Python a run for 32 keys, where numpy's per-call
+cost over such small arrays made it about 40. Records are numbered in arrival order, so the
 window's expiry is a cut on the ref: runs wholly older than it are dropped, and a merge or a
 prune filters the rest.
 """
@@ -34,6 +40,8 @@ MAX_PRESENT_BITS = 30  # a presence bitmap of 128 MB at most
 PRESENT_CHUNK = 1 << 22  # entries a bitmap is built from at a time (bounds the temporaries)
 BACKGROUND_ENTRIES = 1 << 21  # a merge this large (about 60 ms here) runs in a thread
 
+_LOW32 = 0xFFFFFFFF
+
 _merger: ThreadPoolExecutor | None = None
 _merger_made = threading.Lock()
 
@@ -45,6 +53,16 @@ def _merge_thread() -> ThreadPoolExecutor:
         if _merger is None:
             _merger = ThreadPoolExecutor(max_workers=1, thread_name_prefix="band-merge")
         return _merger
+
+
+def tagged(keys: Iterable[int]) -> list[int]:
+    """Keys tagged with their position (a sketch's band keys, in band order)."""
+    return [key | position << 32 for position, key in enumerate(keys)]
+
+
+def positions(rows: int, per_row: int) -> np.ndarray:
+    """The tags of `rows` rows of `per_row` keys each, laid out row after row (`tagged`)."""
+    return np.tile(np.arange(per_row, dtype=np.uint8), rows)
 
 
 def _presence(keys: np.ndarray, bits: int) -> np.ndarray:
@@ -64,14 +82,17 @@ class Run:
     """Entries sorted by key, with the offset of the first entry of each top-`bits` prefix
     and a bitmap of the finer prefixes present."""
 
-    __slots__ = ("_views", "keys", "present_shift", "refs", "shift", "starts")
+    __slots__ = ("_views", "keys", "present_shift", "refs", "shift", "starts", "tags")
 
-    def __init__(self, keys: np.ndarray, refs: np.ndarray, ordered: bool = False) -> None:
+    def __init__(
+        self, keys: np.ndarray, refs: np.ndarray, tags: np.ndarray, ordered: bool = False
+    ) -> None:
         if not ordered:
             order = np.argsort(keys, kind="stable")
-            keys, refs = keys[order], refs[order]
+            keys, refs, tags = keys[order], refs[order], tags[order]
         self.keys: np.ndarray = keys
         self.refs: np.ndarray = refs
+        self.tags: np.ndarray = tags
         bits = min(MAX_DIRECTORY_BITS, max(4, len(keys).bit_length() - 2))
         self.shift = 32 - bits
         counts = np.bincount(keys >> np.uint32(self.shift), minlength=1 << bits)
@@ -82,60 +103,63 @@ class Run:
         self.present_shift = 32 - present_bits
         present = _presence(keys, present_bits)
         # the arrays read element by element as Python ints
-        self._views = (keys.data, refs.data, self.starts.data, present.data)
+        self._views = (keys.data, refs.data, tags.data, self.starts.data, present.data)
 
     def __len__(self) -> int:
         return len(self.keys)
 
-    def entries(self) -> tuple[np.ndarray, np.ndarray]:
-        """(keys, refs)."""
-        return self.keys, self.refs
+    def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(keys, refs, tags)."""
+        return self.keys, self.refs, self.tags
 
-    def refs_of(self, wanted: list[int]) -> list[int]:
-        """The refs of the entries whose key is one of `wanted` (32-bit ints)."""
-        keys, refs, starts, present = self._views
+    def refs_of(self, wanted: list[tuple[int, int]]) -> list[int]:
+        """The refs of the entries whose (key, tag) is one of `wanted` (a 32-bit key each)."""
+        keys, refs, tags, starts, present = self._views
         shift, fine = self.shift, self.present_shift
         found = []
-        for key in wanted:
+        for key, tag in wanted:
             bit = key >> fine
             if not present[bit >> 3] >> (bit & 7) & 1:
                 continue  # no key with this prefix: most asked keys end here
             prefix = key >> shift
             for at in range(starts[prefix], starts[prefix + 1]):
-                if keys[at] == key:
+                if keys[at] == key and tags[at] == tag:
                     found.append(refs[at])
         return found
 
     def live(self, floor: int) -> Run | None:
         """This run without refs under `floor` (None: nothing left)."""
-        keys, refs = self.entries()
+        keys, refs, tags = self.entries()
         kept = refs >= floor
         count = int(np.count_nonzero(kept))
         if count == len(refs):
             return self
-        return Run(keys[kept], refs[kept], ordered=True) if count else None
+        return Run(keys[kept], refs[kept], tags[kept], ordered=True) if count else None
 
     @staticmethod
     def merged(older: Run, newer: Run) -> Run:
         """The two runs as one, in linear time (each newer entry after its equals)."""
-        (old_keys, old_refs), (new_keys, new_refs) = older.entries(), newer.entries()
+        (old_keys, old_refs, old_tags) = older.entries()
+        (new_keys, new_refs, new_tags) = newer.entries()
         size = len(old_keys) + len(new_keys)
         at = np.searchsorted(old_keys, new_keys, side="right") + np.arange(len(new_keys))
         rest = np.ones(size, dtype=bool)
         rest[at] = False
         keys = np.empty(size, dtype=np.uint32)
         refs = np.empty(size, dtype=np.uint32)
-        keys[at], refs[at] = new_keys, new_refs
-        keys[rest], refs[rest] = old_keys, old_refs
-        return Run(keys, refs, ordered=True)
+        tags = np.empty(size, dtype=np.uint8)
+        keys[at], refs[at], tags[at] = new_keys, new_refs, new_tags
+        keys[rest], refs[rest], tags[rest] = old_keys, old_refs, old_tags
+        return Run(keys, refs, tags, ordered=True)
 
 
 class BandIndex:
-    """Band key -> refs of the records that hold it, for refs at or after `floor`."""
+    """Tagged key (`tagged`) -> refs of the records that hold it, for refs at or after
+    `floor`."""
 
     def __init__(self) -> None:
-        # the newest entries: key -> ref, and the further refs of a key (rare: a near copy);
-        # ints only, so the garbage collector never walks them
+        # the newest entries: tagged key -> ref, and the further refs of a key (rare: a near
+        # copy); ints only, so the garbage collector never walks them
         self._fresh: dict[int, int] = {}
         self._more: dict[int, list[int]] = {}
         self._fresh_entries = 0
@@ -149,8 +173,8 @@ class BandIndex:
         return self._fresh_entries + sum(len(run) for run in self._runs)
 
     def add(self, ref: int, keys: Iterable[int]) -> None:
-        """Index record `ref` under its band keys (the dict's own operations, in C, for the
-        usual case of keys not yet in it)."""
+        """Index record `ref` under its keys, tagged (`tagged`) or not (the dict's own
+        operations, in C, for the usual case of keys not yet in it)."""
         fresh, new = self._fresh, dict.fromkeys(keys, ref)
         for key in fresh.keys() & new.keys():  # a key the dict holds already (a near copy)
             del new[key]
@@ -176,13 +200,15 @@ class BandIndex:
         if self.full():
             self._seal()
 
-    def load(self, refs: np.ndarray, keys: np.ndarray) -> None:
-        """Index many entries at once (a rebuild): `keys[i]` under `refs[i]`."""
+    def load(self, refs: np.ndarray, keys: np.ndarray, tags: np.ndarray | None = None) -> None:
+        """Index many entries at once (a rebuild): `keys[i]` (32 bits) with `tags[i]` (none:
+        untagged) under `refs[i]`."""
         if len(refs):
-            self._push(Run(keys.astype(np.uint32), refs.astype(np.uint32)))
+            tags = np.zeros(len(keys), dtype=np.uint8) if tags is None else tags
+            self._push(Run(keys.astype(np.uint32), refs.astype(np.uint32), tags.astype(np.uint8)))
 
     def find(self, keys: Iterable[int]) -> set[int]:
-        """Refs at or after the floor holding any of `keys` (32-bit ints)."""
+        """Refs at or after the floor holding any of `keys` (tagged or not, as added)."""
         self._take_merged()
         wanted = list(keys)
         found: set[int] = set()
@@ -191,8 +217,10 @@ class BandIndex:
             if ref is not None:
                 found.add(ref)
                 found.update(self._more.get(key, ()))
-        for run in self._runs:
-            found.update(run.refs_of(wanted))
+        if self._runs:
+            split = [(key & _LOW32, key >> 32) for key in wanted]
+            for run in self._runs:
+                found.update(run.refs_of(split))
         return {ref for ref in found if ref >= self._floor}
 
     def expire(self, floor: int) -> None:
@@ -202,7 +230,7 @@ class BandIndex:
         merging = self._merging_runs()
         kept: list[Run] = []
         for run in self._runs:
-            refs = run.entries()[1]
+            refs = run.refs
             if len(refs) == 0 or int(refs.max()) < self._floor:
                 continue
             over_half = np.count_nonzero(refs < self._floor) * 2 > len(run)
@@ -215,16 +243,18 @@ class BandIndex:
 
     def _seal(self) -> None:
         count = len(self._fresh)
-        keys = np.fromiter(self._fresh.keys(), dtype=np.uint32, count=count)
+        whole = np.fromiter(self._fresh.keys(), dtype=np.uint64, count=count)
         refs = np.fromiter(self._fresh.values(), dtype=np.uint32, count=count)
         if self._more:
             extra = [(key, ref) for key, refs_ in self._more.items() for ref in refs_]
-            keys = np.concatenate((keys, np.array([k for k, _ in extra], dtype=np.uint32)))
+            whole = np.concatenate((whole, np.array([k for k, _ in extra], dtype=np.uint64)))
             refs = np.concatenate((refs, np.array([r for _, r in extra], dtype=np.uint32)))
         self._fresh, self._more, self._fresh_entries = {}, {}, 0
+        keys = (whole & np.uint64(_LOW32)).astype(np.uint32)
+        tags = (whole >> np.uint64(32)).astype(np.uint8)
         live = refs >= self._floor
         if live.any():
-            self._push(Run(keys[live], refs[live]))
+            self._push(Run(keys[live], refs[live], tags[live]))
 
     def _push(self, run: Run) -> None:
         self._runs.append(run)
@@ -286,4 +316,4 @@ class BandIndex:
     def _merge(self, older: Run, newer: Run) -> Run:
         whole = Run.merged(older, newer)
         empty = np.zeros(0, dtype=np.uint32)
-        return whole.live(self._floor) or Run(empty, empty, ordered=True)
+        return whole.live(self._floor) or Run(empty, empty, empty.astype(np.uint8), ordered=True)

@@ -10,9 +10,9 @@ and the in-memory indexes over them, rebuilt from those rows when the process st
 
 A write is one sequential row: keys and band keys are random by nature, and kept in SQLite's
 B-tree each dirtied a page per key at every commit (a few hundred checks a second). Both
-indexes map 32 bits of a hash to refs (band_index, 8 bytes an entry); a key's full hash is
-checked in the rows read. Expiry cuts on the ref of the hour a window starts in. The caller
-(the state store) holds the transaction.
+indexes map 32 bits of a hash to refs (band_index, about 12 bytes an entry; a band key is
+tagged with its band); a key's full hash is checked in the rows read. Expiry cuts on the ref
+of the hour a window starts in. The caller (the state store) holds the transaction.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from newswire.band_index import BandIndex
+from newswire.band_index import BandIndex, positions, tagged
 from newswire.dedup_codec import (
     Remembered,
     hour_of,
@@ -73,7 +73,7 @@ def _load(keys: BandIndex, near: BandIndex, rows: list[tuple[int, bytes, bytes |
     if banded:
         band_refs = np.fromiter((ref for ref, _ in banded), dtype=np.uint32, count=len(banded))
         bands = np.frombuffer(b"".join(blob for _, blob in banded), dtype="<u4")
-        near.load(np.repeat(band_refs, BANDS), bands)
+        near.load(np.repeat(band_refs, BANDS), bands, positions(len(banded), BANDS))
 
 
 class DedupTables:
@@ -116,7 +116,7 @@ class DedupTables:
             keys, near = self._indexes
             keys.add(ref, [h & _LOW32 for h in hashes])
             if bands is not None:
-                near.add(ref, bands)
+                near.add(ref, tagged(bands))
         return ref
 
     def lookup(self, key: str) -> Remembered | None:
@@ -162,7 +162,7 @@ class DedupTables:
 
     def sketch_candidates(self, bands: Iterable[int], since: float) -> list[tuple[str, str, bytes]]:
         bands = tuple(bands)
-        refs = sorted(self.indexes()[1].find(bands))
+        refs = sorted(self.indexes()[1].find(tagged(bands)))
         found = []
         for start in range(0, len(refs), 500):
             chunk = refs[start : start + 500]

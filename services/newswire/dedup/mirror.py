@@ -3,10 +3,10 @@ band key, in this process's memory.
 
 Redis keeps the log of records (redis_store.py); a lookup there would read the index of
 millions of records on the server at every check. Each replica keeps the index itself instead
-(band_index: 32 bits of a key's hash or a band key, and the ref; 10-12 bytes an entry), and
-brings it up to date with the log's tail, which every read of the shared store returns. A
-lookup here names the refs worth reading; the rows read back are checked on their full
-hashes, so a 32-bit collision costs a read, never a wrong answer.
+(band_index: 32 bits of a key's hash, or a band key tagged with its band, and the ref; 11-13
+bytes an entry), and brings it up to date with the log's tail, which every read of the shared
+store returns. A lookup here names the refs worth reading; the rows read back are checked on
+their full hashes, so a 32-bit collision costs a read, never a wrong answer.
 
 Rows are applied in ref order from `offset`; a replica's own records are applied as soon as
 they are written (their refs are remembered, and skipped when the tail reaches them).
@@ -18,8 +18,9 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from newswire.band_index import BandIndex
+from newswire.band_index import BandIndex, positions, tagged
 from newswire.dedup_codec import IndexEntries, Row
+from newswire.sketch import BANDS
 
 _LOW32 = 0xFFFFFFFF
 
@@ -54,13 +55,14 @@ class Mirror:
         """Index the log's next rows, read in bulk (`dedup_codec.index_entries`)."""
         key_refs, keys = entries.key_refs, entries.keys
         band_refs, bands = entries.band_refs, entries.bands
+        tags = positions(len(bands) // BANDS, BANDS)  # each row's band keys in band order
         if self._ahead:  # this replica's own rows, indexed already
             ahead = np.fromiter(self._ahead, dtype=np.uint32)
             fresh, fresh_bands = ~np.isin(key_refs, ahead), ~np.isin(band_refs, ahead)
             key_refs, keys = key_refs[fresh], keys[fresh]
-            band_refs, bands = band_refs[fresh_bands], bands[fresh_bands]
+            band_refs, bands, tags = band_refs[fresh_bands], bands[fresh_bands], tags[fresh_bands]
         self.keys.load(key_refs, keys)
-        self.near.load(band_refs, bands)
+        self.near.load(band_refs, bands, tags)
         if len(entries.refs):
             last = int(entries.refs.max())
             if last > self.offset:
@@ -97,8 +99,8 @@ class Mirror:
         return self.keys.find(h & _LOW32 for h in hashes)
 
     def band_refs(self, bands: Iterable[int]) -> set[int]:
-        """Refs of the rows that hold one of these band keys."""
-        return self.near.find(bands)
+        """Refs of the rows that hold one of these band keys (in band order) in its band."""
+        return self.near.find(tagged(bands))
 
     def expire(self, near_floor: int, keep_floor: int) -> None:
         """Forget band keys under `near_floor` and key hashes under `keep_floor`."""
@@ -108,4 +110,4 @@ class Mirror:
     def _add(self, row: Row) -> None:
         self.keys.add(row.ref, [h & _LOW32 for h in row.hashes])
         if row.bands is not None:
-            self.near.add(row.ref, row.bands)
+            self.near.add(row.ref, tagged(row.bands))
