@@ -82,7 +82,7 @@ class Lease:
         with self._cond:
             self._busy = True
 
-    def likely(self) -> bool:
+    def worth_waiting(self) -> bool:
         """True when an answer is awaited and the last one kept the lock: worth waiting for
         before a check (when the other replicas wait for the lock, its records let it go, and
         the check's read is sent at once, the answer read with its reply)."""

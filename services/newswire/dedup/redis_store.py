@@ -571,7 +571,7 @@ class RedisDedupStore:
         other replica would wait on the lock for it."""
         self._wants_lock = True
         self._lease.begin()
-        if self._lease.likely():  # the last check's record kept the lock: did this one?
+        if self._lease.worth_waiting():  # the last record kept the lock: did this one?
             with contextlib.suppress(redis.RedisError):  # a failure leaves its record pending
                 self._link.settle()
         self._leased = self._lease.held()
@@ -687,7 +687,7 @@ class RedisDedupStore:
         """File one record: one script, so a record is in Redis whole or not at all (`_filing`).
         `client`: a pipeline to queue it on (the index then takes the row from the log's
         tail)."""
-        keys, args, row, claimed = self._filing(record, last=False)
+        keys, args, row, claimed = self._filing(record)
         if client is not None:
             self._record(keys, args, client=client)
         else:
@@ -700,10 +700,9 @@ class RedisDedupStore:
         reply read later: it leaves the journal then, this replica's index takes its row, and
         the lease learns whether the lock was kept; a failure leaves it in the journal for
         the next flush, and the lock held."""
-        keys, args, row, claimed = self._filing(record, last=True)
-        carries_lock = args[5] != ""
+        carries_lock = self._locked
         offer = self._lease.offer() if carries_lock else 0
-        args[7] = offer
+        keys, args, row, claimed = self._filing(record, offer if carries_lock else None)
 
         def settled(reply: Any) -> None:
             self._ahead_hashes.clear()
@@ -724,13 +723,14 @@ class RedisDedupStore:
         self._locked = False
 
     def _filing(
-        self, record: DedupRecord, last: bool
+        self, record: DedupRecord, offer: int | None = None
     ) -> tuple[list[Any], list[Any], Row, list[str]]:
         """The record script's keys and arguments for `record`, its row (ref 0 until Redis
         gives one), and the keys whose claims it releases: the claims this replica holds on
-        its keys go with the record (`release` then has nothing left to send), and with the
-        `last` record of the journal the check lock, held while it was checked, is kept for
-        the next check (or let go, if another replica waits for it)."""
+        its keys go with the record (`release` then has nothing left to send). With an
+        `offer` (the journal's last record, checked under the lock this replica holds), the
+        check lock is kept for the next check, marked with it (or let go, if another replica
+        waits for it)."""
         hashes = tuple(key_hash(key) for key in record_keys(record))
         bands, packed = record_bands(record), pack(record)
         claimed = [
@@ -749,16 +749,15 @@ class RedisDedupStore:
         ]
         window_starts = hour_of(time.time() - keep)
         row = row_bytes(hashes, bands, packed)
-        lock = "keep" if last and self._locked else ""
         args: list[Any] = [
             row,
             hour_of(record.at),
             _ttl(keep),
             window_starts,
             self._token,
-            lock,
+            "" if offer is None else "keep",
             LOCK_HOLD_MS,
-            0,  # the offer (`_send_ahead`)
+            offer or 0,
         ]
         return keys, args, Row(0, hashes, bands, packed), claimed
 
