@@ -216,14 +216,13 @@ def test_a_rebuilt_index_equals_the_one_built_entry_by_entry() -> None:
     refs = np.arange(1, 5001, dtype=np.uint32)
     keys = rng.integers(0, 2**32, (5000, 4), dtype=np.uint32)
     keys[100] = keys[7]  # a near copy shares its keys
-    built, loaded = BandIndex(), BandIndex()
+    built, loaded = BandIndex(per_record=4), BandIndex(per_record=4)
     for ref, row in zip(refs.tolist(), keys.tolist(), strict=True):
-        built.add(ref, band_index.tagged(row))
-    loaded.load(np.repeat(refs, 4), keys.reshape(-1), band_index.positions(5000, 4))
+        built.add(ref, row)
+    loaded.load(np.repeat(refs, 4), keys.reshape(-1))
     for row in (keys[7], keys[4999], rng.integers(0, 2**32, 4, dtype=np.uint32)):
-        wanted = band_index.tagged(row.tolist())
-        assert loaded.find(wanted) == built.find(wanted)
-    assert loaded.find(band_index.tagged(keys[7].tolist())) == {8, 101}
+        assert loaded.find(row.tolist()) == built.find(row.tolist())
+    assert loaded.find(keys[7].tolist()) == {8, 101}
 
 
 @pytest.mark.parametrize("sealed", [False, True])
@@ -234,22 +233,21 @@ def test_a_band_key_is_found_only_in_its_own_band(
     chance match of 32 bits across bands: a row read for nothing), in the newest entries and
     in sealed, merged and rebuilt runs."""
     monkeypatch.setattr(band_index, "FRESH_LIMIT", 8)
-    index, loaded = BandIndex(), BandIndex()
-    index.add(1, band_index.tagged([11, 12, 13, 99]))
-    index.add(2, band_index.tagged([99, 22, 23, 24]))
+    index, loaded = BandIndex(per_record=4), BandIndex(per_record=4)
+    index.add(1, [11, 12, 13, 99])
+    index.add(2, [99, 22, 23, 24])
     loaded.load(
         np.array([1] * 4 + [2] * 4, dtype=np.uint32),
         np.array([11, 12, 13, 99, 99, 22, 23, 24], dtype=np.uint32),
-        band_index.positions(2, 4),
     )
     if sealed:
         for ref in range(3, 6):  # seals and merges the dict into runs
-            index.add(ref, band_index.tagged([ref * 100 + band for band in range(4)]))
+            index.add(ref, [ref * 100 + band for band in range(4)])
         assert index._runs and index._fresh_entries < 8
     for built in (index, loaded):
-        assert built.find(band_index.tagged([99, 0, 0, 0])) == {2}
-        assert built.find(band_index.tagged([0, 0, 0, 99])) == {1}
-        assert built.find(band_index.tagged([0, 99, 0, 0])) == set()
+        assert built.find([99, 0, 0, 0]) == {2}
+        assert built.find([0, 0, 0, 99]) == {1}
+        assert built.find([0, 99, 0, 0]) == set()
 
 
 def test_a_held_band_index_seals_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:

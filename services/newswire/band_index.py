@@ -6,11 +6,11 @@ dirtied one random page per band (64 then), which is what held the embedded back
 hundred checks a second. Here the durable copy is the band keys stored with each record (one
 sequential row), and this index is rebuilt from them when the process starts.
 
-An entry is a 32-bit key, an 8-bit tag and a ref; a key is asked for with its tag (a key is
-given as one int, `tag << 32 | key`: `tagged`). The near-duplicate index tags a band key with
-its band's number, so a key matches only in its own band: at tens of millions of entries a
-32-bit key alone matches an unrelated entry of another band for about a third of checks, and
-each such match is a row read and compared for nothing. The key index tags nothing (0).
+An entry is a 32-bit key, an 8-bit tag and a ref. An index of positional keys
+(`BandIndex(per_record=BANDS)`: a sketch's band keys, in band order) tags each key with its
+position and matches it only there: at tens of millions of entries a 32-bit band key alone
+matches an unrelated entry of another band for about a third of checks, and each such match
+is a row read and compared for nothing. The key index tags nothing (0).
 
 Layout: a small dict of the newest entries, sealed into sorted numpy runs (keys and refs,
 uint32 each, tags, uint8, a directory of where each run of equal top bits starts, and a
@@ -55,14 +55,9 @@ def _merge_thread() -> ThreadPoolExecutor:
         return _merger
 
 
-def tagged(keys: Iterable[int]) -> list[int]:
-    """Keys tagged with their position (a sketch's band keys, in band order)."""
+def _tagged(keys: Iterable[int]) -> list[int]:
+    """Keys tagged with their position, as one int each (`position << 32 | key`)."""
     return [key | position << 32 for position, key in enumerate(keys)]
-
-
-def positions(rows: int, per_row: int) -> np.ndarray:
-    """The tags of `rows` rows of `per_row` keys each, laid out row after row (`tagged`)."""
-    return np.tile(np.arange(per_row, dtype=np.uint8), rows)
 
 
 def _presence(keys: np.ndarray, bits: int) -> np.ndarray:
@@ -154,12 +149,15 @@ class Run:
 
 
 class BandIndex:
-    """Tagged key (`tagged`) -> refs of the records that hold it, for refs at or after
-    `floor`."""
+    """Key -> refs of the records that hold it, for refs at or after `floor`. With
+    `per_record`, a record's keys are positional (that many, in order: a sketch's band keys)
+    and a key matches only at its own position."""
 
-    def __init__(self) -> None:
-        # the newest entries: tagged key -> ref, and the further refs of a key (rare: a near
-        # copy); ints only, so the garbage collector never walks them
+    def __init__(self, per_record: int | None = None) -> None:
+        self._per_record = per_record
+        # the newest entries: key (tagged with its position: `_tagged`) -> ref, and the
+        # further refs of a key (rare: a near copy); ints only, so the garbage collector
+        # never walks them
         self._fresh: dict[int, int] = {}
         self._more: dict[int, list[int]] = {}
         self._fresh_entries = 0
@@ -173,8 +171,10 @@ class BandIndex:
         return self._fresh_entries + sum(len(run) for run in self._runs)
 
     def add(self, ref: int, keys: Iterable[int]) -> None:
-        """Index record `ref` under its keys, tagged (`tagged`) or not (the dict's own
+        """Index record `ref` under its keys, in order when positional (the dict's own
         operations, in C, for the usual case of keys not yet in it)."""
+        if self._per_record:
+            keys = _tagged(keys)
         fresh, new = self._fresh, dict.fromkeys(keys, ref)
         for key in fresh.keys() & new.keys():  # a key the dict holds already (a near copy)
             del new[key]
@@ -200,17 +200,21 @@ class BandIndex:
         if self.full():
             self._seal()
 
-    def load(self, refs: np.ndarray, keys: np.ndarray, tags: np.ndarray | None = None) -> None:
-        """Index many entries at once (a rebuild): `keys[i]` (32 bits) with `tags[i]` (none:
-        untagged) under `refs[i]`."""
+    def load(self, refs: np.ndarray, keys: np.ndarray) -> None:
+        """Index many entries at once (a rebuild): `keys[i]` under `refs[i]`; positional keys
+        come record after record, `per_record` each."""
         if len(refs):
-            tags = np.zeros(len(keys), dtype=np.uint8) if tags is None else tags
-            self._push(Run(keys.astype(np.uint32), refs.astype(np.uint32), tags.astype(np.uint8)))
+            if self._per_record:
+                records = len(keys) // self._per_record
+                tags = np.tile(np.arange(self._per_record, dtype=np.uint8), records)
+            else:
+                tags = np.zeros(len(keys), dtype=np.uint8)
+            self._push(Run(keys.astype(np.uint32), refs.astype(np.uint32), tags))
 
     def find(self, keys: Iterable[int]) -> set[int]:
-        """Refs at or after the floor holding any of `keys` (tagged or not, as added)."""
+        """Refs at or after the floor holding any of `keys` (in order when positional)."""
         self._take_merged()
-        wanted = list(keys)
+        wanted = _tagged(keys) if self._per_record else list(keys)
         found: set[int] = set()
         for key in wanted:
             ref = self._fresh.get(key)

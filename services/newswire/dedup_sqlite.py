@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from newswire.band_index import BandIndex, positions, tagged
+from newswire.band_index import BandIndex
 from newswire.dedup_codec import (
     Remembered,
     hour_of,
@@ -73,7 +73,7 @@ def _load(keys: BandIndex, near: BandIndex, rows: list[tuple[int, bytes, bytes |
     if banded:
         band_refs = np.fromiter((ref for ref, _ in banded), dtype=np.uint32, count=len(banded))
         bands = np.frombuffer(b"".join(blob for _, blob in banded), dtype="<u4")
-        near.load(np.repeat(band_refs, BANDS), bands, positions(len(banded), BANDS))
+        near.load(np.repeat(band_refs, BANDS), bands)
 
 
 class DedupTables:
@@ -116,7 +116,7 @@ class DedupTables:
             keys, near = self._indexes
             keys.add(ref, [h & _LOW32 for h in hashes])
             if bands is not None:
-                near.add(ref, tagged(bands))
+                near.add(ref, bands)
         return ref
 
     def lookup(self, key: str) -> Remembered | None:
@@ -162,7 +162,7 @@ class DedupTables:
 
     def sketch_candidates(self, bands: Iterable[int], since: float) -> list[tuple[str, str, bytes]]:
         bands = tuple(bands)
-        refs = sorted(self.indexes()[1].find(tagged(bands)))
+        refs = sorted(self.indexes()[1].find(bands))
         found = []
         for start in range(0, len(refs), 500):
             chunk = refs[start : start + 500]
@@ -182,7 +182,7 @@ class DedupTables:
     def indexes(self) -> tuple[BandIndex, BandIndex]:
         """The key and band indexes, rebuilt from the rows at their first use."""
         if self._indexes is None:
-            keys, near = BandIndex(), BandIndex()
+            keys, near = BandIndex(), BandIndex(per_record=BANDS)
             last = 0
             while rows := self._db.execute(
                 "SELECT ref, keys, bands FROM dedup_records WHERE ref > ? ORDER BY ref LIMIT ?",

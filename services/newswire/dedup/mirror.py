@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from newswire.band_index import BandIndex, positions, tagged
+from newswire.band_index import BandIndex
 from newswire.dedup_codec import IndexEntries, Row
 from newswire.sketch import BANDS
 
@@ -30,14 +30,15 @@ class Mirror:
 
     def __init__(self) -> None:
         self.keys = BandIndex()
-        self.near = BandIndex()
+        self.near = BandIndex(per_record=BANDS)
         self.offset = 0  # every row up to this ref is applied
         self._ahead: set[int] = set()  # own rows applied before the tail reached them
 
     def reset(self) -> None:
         """Forget everything (the shared store lost its log), to be rebuilt from the log."""
         holding = self.keys.holding
-        self.keys, self.near, self.offset, self._ahead = BandIndex(), BandIndex(), 0, set()
+        self.keys, self.near = BandIndex(), BandIndex(per_record=BANDS)
+        self.offset, self._ahead = 0, set()
         self.hold_seals(holding)
 
     def apply(self, rows: Sequence[Row], through: int | None = None) -> None:
@@ -55,14 +56,13 @@ class Mirror:
         """Index the log's next rows, read in bulk (`dedup_codec.index_entries`)."""
         key_refs, keys = entries.key_refs, entries.keys
         band_refs, bands = entries.band_refs, entries.bands
-        tags = positions(len(bands) // BANDS, BANDS)  # each row's band keys in band order
-        if self._ahead:  # this replica's own rows, indexed already
+        if self._ahead:  # this replica's own rows, indexed already (whole rows go)
             ahead = np.fromiter(self._ahead, dtype=np.uint32)
             fresh, fresh_bands = ~np.isin(key_refs, ahead), ~np.isin(band_refs, ahead)
             key_refs, keys = key_refs[fresh], keys[fresh]
-            band_refs, bands, tags = band_refs[fresh_bands], bands[fresh_bands], tags[fresh_bands]
+            band_refs, bands = band_refs[fresh_bands], bands[fresh_bands]
         self.keys.load(key_refs, keys)
-        self.near.load(band_refs, bands, tags)
+        self.near.load(band_refs, bands)
         if len(entries.refs):
             last = int(entries.refs.max())
             if last > self.offset:
@@ -100,7 +100,7 @@ class Mirror:
 
     def band_refs(self, bands: Iterable[int]) -> set[int]:
         """Refs of the rows that hold one of these band keys (in band order) in its band."""
-        return self.near.find(tagged(bands))
+        return self.near.find(bands)
 
     def expire(self, near_floor: int, keep_floor: int) -> None:
         """Forget band keys under `near_floor` and key hashes under `keep_floor`."""
@@ -110,4 +110,4 @@ class Mirror:
     def _add(self, row: Row) -> None:
         self.keys.add(row.ref, [h & _LOW32 for h in row.hashes])
         if row.bands is not None:
-            self.near.add(row.ref, tagged(row.bands))
+            self.near.add(row.ref, row.bands)
