@@ -211,6 +211,49 @@ def test_a_runs_presence_bitmap_holds_every_key_and_few_others(
     assert run.refs_of([(k, 0) for k in absent]) == []
 
 
+def random_run(rng: np.random.Generator, size: int, first_ref: int) -> band_index.Run:
+    keys = rng.integers(0, 2**32, size, dtype=np.uint32)
+    keys[: size // 10] = keys[size // 10 : 2 * (size // 10)]  # equal keys, other refs
+    refs = np.arange(first_ref, first_ref + size, dtype=np.uint32)
+    return band_index.Run(keys, refs, rng.integers(0, 4, size, dtype=np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("older", "newer"),
+    [(6000, 700), (700, 6000), (4000, 5000), (3000, 0)],
+    ids=["small-into-large", "large-newer", "tables-rebuilt", "empty-newer"],
+)
+def test_a_merged_runs_tables_are_those_of_its_entries(older: int, newer: int) -> None:
+    """A merge sums the larger run's directory with the other's and ORs their bitmaps when
+    the larger was built for the merged size (else builds them): either way the tables are
+    the ones its entries would be given, and every entry is found."""
+    rng = np.random.default_rng(older + newer)
+    old, new = random_run(rng, older, 0), random_run(rng, newer, older)
+    merged = band_index.Run.merged(old, new)
+    assert merged is not None
+    rebuilt = band_index.Run(*merged.entries(), ordered=True)
+    assert np.array_equal(merged.starts, rebuilt.starts)
+    assert np.array_equal(merged.present, rebuilt.present)
+    assert np.all(np.diff(merged.keys.astype(np.int64)) >= 0)
+    wanted = sorted(set(zip(merged.keys.tolist(), merged.tags.tolist(), strict=True)))
+    assert sorted(merged.refs_of(wanted)) == list(range(older + newer))
+
+
+@pytest.mark.parametrize("floor", [1000, 5000], ids=["under-half-gone", "over-half-gone"])
+def test_a_merge_leaves_out_refs_under_the_floor(floor: int) -> None:
+    """Entries under the floor are left out; the directory is that of the entries kept (the
+    dropped ones subtracted, or built again), and the bitmap holds every key kept."""
+    rng = np.random.default_rng(floor)
+    old, new = random_run(rng, 6000, 0), random_run(rng, 700, 6000)
+    merged = band_index.Run.merged(old, new, floor)
+    assert merged is not None and int(merged.refs.min()) >= floor and len(merged) == 6700 - floor
+    rebuilt = band_index.Run(*merged.entries(), ordered=True)
+    assert np.array_equal(merged.starts, rebuilt.starts)
+    wanted = sorted(set(zip(old.keys.tolist(), old.tags.tolist(), strict=True)))
+    assert sorted(merged.refs_of(wanted)) == list(range(floor, 6000))
+    assert band_index.Run.merged(old, new, 7000) is None
+
+
 def test_a_rebuilt_index_equals_the_one_built_entry_by_entry() -> None:
     rng = np.random.default_rng(3)
     refs = np.arange(1, 5001, dtype=np.uint32)
@@ -278,9 +321,11 @@ def test_large_merges_run_in_the_merge_thread_and_answer_the_same(
     merged = band_index.Run.merged
     threads: list[str] = []
 
-    def recorded(older: band_index.Run, newer: band_index.Run) -> band_index.Run:
+    def recorded(
+        older: band_index.Run, newer: band_index.Run, floor: int = 0
+    ) -> band_index.Run | None:
         threads.append(threading.current_thread().name)
-        return merged(older, newer)
+        return merged(older, newer, floor)
 
     monkeypatch.setattr(band_index.Run, "merged", staticmethod(recorded))
     rng = random.Random(8)
@@ -309,9 +354,9 @@ def test_a_merge_in_the_thread_leaves_the_index_answering_until_it_is_taken(
     monkeypatch.setattr(band_index, "BACKGROUND_ENTRIES", 128)
     merged, release = band_index.Run.merged, threading.Event()
 
-    def held(older: band_index.Run, newer: band_index.Run) -> band_index.Run:
+    def held(older: band_index.Run, newer: band_index.Run, floor: int = 0) -> band_index.Run | None:
         assert release.wait(10)
-        return merged(older, newer)
+        return merged(older, newer, floor)
 
     monkeypatch.setattr(band_index.Run, "merged", staticmethod(held))
     index = BandIndex()

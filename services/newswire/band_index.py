@@ -73,14 +73,45 @@ def _presence(keys: np.ndarray, bits: int) -> np.ndarray:
     return present
 
 
+def _directory(keys: np.ndarray, bits: int) -> np.ndarray:
+    """Where the entries of each top-`bits` prefix of sorted `keys` start (and, last, end):
+    cumulative counts, so the directory of two runs' entries is the sum of theirs."""
+    counts = np.bincount(keys >> np.uint32(32 - bits), minlength=1 << bits)
+    starts = np.zeros((1 << bits) + 1, dtype=np.uint32)
+    np.cumsum(counts, dtype=np.uint32, out=starts[1:])
+    return starts
+
+
+def _directory_bits(size: int) -> int:
+    """Directory bits for a run of `size` entries: about 4-8 entries a prefix."""
+    return min(MAX_DIRECTORY_BITS, max(4, size.bit_length() - 2))
+
+
+def _present_bits(size: int) -> int:
+    """Presence bitmap bits for a run of `size` entries: 8-16 bits an entry."""
+    return min(MAX_PRESENT_BITS, max(6, size.bit_length() + 3))
+
+
+def _bits_of(table: np.ndarray, extra: int) -> int:
+    """The prefix bits a directory (`extra` 1: one more slot) or bitmap (`extra` 0, bytes:
+    8 prefixes each) was built for."""
+    return (len(table) - extra).bit_length() - 1 + (0 if extra else 3)
+
+
 class Run:
     """Entries sorted by key, with the offset of the first entry of each top-`bits` prefix
-    and a bitmap of the finer prefixes present."""
+    and a bitmap of the finer prefixes present (both may be handed in: a merge sums and ORs
+    its runs' instead of building them from all the entries again)."""
 
-    __slots__ = ("_views", "keys", "present_shift", "refs", "shift", "starts", "tags")
+    __slots__ = ("_views", "keys", "present", "present_shift", "refs", "shift", "starts", "tags")
 
     def __init__(
-        self, keys: np.ndarray, refs: np.ndarray, tags: np.ndarray, ordered: bool = False
+        self,
+        keys: np.ndarray,
+        refs: np.ndarray,
+        tags: np.ndarray,
+        ordered: bool = False,
+        tables: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         if not ordered:
             order = np.argsort(keys, kind="stable")
@@ -88,17 +119,17 @@ class Run:
         self.keys: np.ndarray = keys
         self.refs: np.ndarray = refs
         self.tags: np.ndarray = tags
-        bits = min(MAX_DIRECTORY_BITS, max(4, len(keys).bit_length() - 2))
-        self.shift = 32 - bits
-        counts = np.bincount(keys >> np.uint32(self.shift), minlength=1 << bits)
-        self.starts: np.ndarray = np.zeros((1 << bits) + 1, dtype=np.uint32)
-        np.cumsum(counts, dtype=np.uint32, out=self.starts[1:])
-        del counts
-        present_bits = min(MAX_PRESENT_BITS, max(6, len(keys).bit_length() + 3))
-        self.present_shift = 32 - present_bits
-        present = _presence(keys, present_bits)
+        if tables is None:
+            tables = (
+                _directory(keys, _directory_bits(len(keys))),
+                _presence(keys, _present_bits(len(keys))),
+            )
+        self.starts: np.ndarray = tables[0]
+        self.present: np.ndarray = tables[1]
+        self.shift = 32 - _bits_of(self.starts, 1)
+        self.present_shift = 32 - _bits_of(self.present, 0)
         # the arrays read element by element as Python ints
-        self._views = (keys.data, refs.data, tags.data, self.starts.data, present.data)
+        self._views = (keys.data, refs.data, tags.data, self.starts.data, self.present.data)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -123,17 +154,29 @@ class Run:
         return found
 
     def live(self, floor: int) -> Run | None:
-        """This run without refs under `floor` (None: nothing left)."""
+        """This run without refs under `floor` (None: nothing left). Under half of it gone,
+        the directory is lessened by the entries dropped and the bitmap kept (a bit of a
+        dropped key only lets an absent key through to the directory)."""
         keys, refs, tags = self.entries()
         kept = refs >= floor
         count = int(np.count_nonzero(kept))
         if count == len(refs):
             return self
-        return Run(keys[kept], refs[kept], tags[kept], ordered=True) if count else None
+        if not count:
+            return None
+        if count * 2 <= len(refs):
+            return Run(keys[kept], refs[kept], tags[kept], ordered=True)
+        dropped = keys[~kept]
+        starts = self.starts - _directory(dropped, _bits_of(self.starts, 1))
+        tables = (starts, self.present)
+        return Run(keys[kept], refs[kept], tags[kept], ordered=True, tables=tables)
 
     @staticmethod
-    def merged(older: Run, newer: Run) -> Run:
-        """The two runs as one, in linear time (each newer entry after its equals)."""
+    def merged(older: Run, newer: Run, floor: int = 0) -> Run | None:
+        """The two runs as one, without refs under `floor`, in linear time (each newer entry
+        after its equals; None: nothing left). The directory and bitmap are the sum and union
+        of the runs' own where one of them was built for the merged size, so a small run
+        merged into a large one costs its own entries, not the large run's, to index."""
         (old_keys, old_refs, old_tags) = older.entries()
         (new_keys, new_refs, new_tags) = newer.entries()
         size = len(old_keys) + len(new_keys)
@@ -145,7 +188,27 @@ class Run:
         tags = np.empty(size, dtype=np.uint8)
         keys[at], refs[at], tags[at] = new_keys, new_refs, new_tags
         keys[rest], refs[rest], tags[rest] = old_keys, old_refs, old_tags
-        return Run(keys, refs, tags, ordered=True)
+        del at, rest
+        tables = (
+            _combined(older, newer, size, keys, directory=True),
+            _combined(older, newer, size, keys, directory=False),
+        )
+        return Run(keys, refs, tags, ordered=True, tables=tables).live(floor)
+
+
+def _combined(older: Run, newer: Run, size: int, keys: np.ndarray, directory: bool) -> np.ndarray:
+    """The directory (or presence bitmap) of the two runs' `keys` merged: the larger run's
+    own, plus (or ORed with) the other's built at its bits, when the larger run's was built
+    for the merged size; else built from all the merged keys."""
+    build = _directory if directory else _presence
+    bits = _directory_bits(size) if directory else _present_bits(size)
+    base, other = (older, newer) if len(older) >= len(newer) else (newer, older)
+    table = base.starts if directory else base.present
+    if _bits_of(table, 1 if directory else 0) != bits:
+        return build(keys, bits)
+    added = build(other.keys, bits)
+    whole: np.ndarray = table + added if directory else table | added
+    return whole
 
 
 class BandIndex:
@@ -165,7 +228,7 @@ class BandIndex:
         self._floor = 0
         self.holding = False  # True: a full dict waits for `seal_when_full` (no sort, no merge)
         # a large merge in the merge thread: the two runs (still in `_runs`, still answering)
-        self._merging: tuple[Run, Run, Future[Run]] | None = None
+        self._merging: tuple[Run, Run, Future[Run | None]] | None = None
 
     def __len__(self) -> int:
         return self._fresh_entries + sum(len(run) for run in self._runs)
@@ -276,7 +339,7 @@ class BandIndex:
                 return  # wait for it
             if len(older) + len(newer) >= BACKGROUND_ENTRIES:
                 if self._merging is None:
-                    merged = _merge_thread().submit(Run.merged, older, newer)
+                    merged = _merge_thread().submit(Run.merged, older, newer, self._floor)
                     self._merging = (older, newer, merged)
                 return
             self._runs[at - 1 : at + 1] = [self._merge(older, newer)]
@@ -295,8 +358,10 @@ class BandIndex:
         return None
 
     def _take_merged(self) -> None:
-        """Put a finished background merge in place of its two runs (filtered to the floor),
-        then merge on unless `holding`; dropped if either run went meanwhile (expired)."""
+        """Put a finished background merge in place of its two runs, then merge on unless
+        `holding`; dropped if either run went meanwhile (expired). The merge left out the
+        refs under the floor of its start; those expired since are left to the lookups'
+        floor and the next merge (filtering here would copy the run in the check's thread)."""
         if self._merging is None or not self._merging[2].done():
             return
         older, newer, merged = self._merging
@@ -305,8 +370,7 @@ class BandIndex:
         at = next((i for i, run in enumerate(self._runs) if run is older), None)
         if at is None or at + 1 >= len(self._runs) or self._runs[at + 1] is not newer:
             return
-        live = whole.live(self._floor)
-        self._runs[at : at + 2] = [live] if live is not None else []
+        self._runs[at : at + 2] = [whole] if whole is not None else []
         if not self.holding:  # held: the next seal merges on
             self._cascade()
 
@@ -318,6 +382,6 @@ class BandIndex:
             self._take_merged()
 
     def _merge(self, older: Run, newer: Run) -> Run:
-        whole = Run.merged(older, newer)
+        whole = Run.merged(older, newer, self._floor)
         empty = np.zeros(0, dtype=np.uint32)
-        return whole.live(self._floor) or Run(empty, empty, empty.astype(np.uint8), ordered=True)
+        return whole or Run(empty, empty, empty.astype(np.uint8), ordered=True)
