@@ -5,7 +5,8 @@ run span weeks, so the window fills, then slides), with the hourly pruning the s
 Prints, every 100,000 articles: checks per second (time in the stage: the checks, records and
 pruning, not the making of the test articles), articles held, bytes per article held (SQLite:
 the state file; Redis: redis-server's RSS), and the process's memory; with `--fill`, the
-microseconds redis-server spent on each check too.
+microseconds redis-server spent on each check too. At the end: how flat the rate is from
+200,000 held on (the slowest and fastest level against the mean, and the trend per million held).
 
 Sketches are MinHash signatures as the workers make them. For speed most are drawn at random
 (a MinHash of an unrelated text is uniformly random); the near copies keep 60% of an
@@ -56,7 +57,8 @@ from tests.builders import fixture_article  # noqa: E402
 from tests.redis_support import RedisServer, redis_server_binary  # noqa: E402
 
 REPORT_EVERY = 100_000
-SAMPLE = 2_000  # full checks timed at each level of a --fill run
+SAMPLE = 10_000  # full checks timed at each level of a --fill run (--sample)
+FLAT_FROM = 200_000  # articles held from which the rate is to be flat
 PRUNE_EVERY_S = 3600.0
 NEAR_SHARE, REPEAT_SHARE = 0.10, 0.05
 # keys are kept as long as sketches here (default 30d), so every window is reached in the run
@@ -256,9 +258,14 @@ def fill(
 
 
 def run_sampled(
-    articles: int, per_day: int, make: Callable[[StateStore, DedupSettings], DedupStore]
+    articles: int,
+    per_day: int,
+    make: Callable[[StateStore, DedupSettings], DedupStore],
+    sample: int = SAMPLE,
 ) -> list[tuple[int, float, int, float, float]]:
-    """Redis: fill the window in bulk to each level, then time SAMPLE full checks there."""
+    """Redis: fill the window in bulk to each level, then time `sample` full checks there
+    (enough of them that the index's seals and merges they set off are counted, as they are
+    in a run of checks one by one)."""
     clock = Clock()
     time.time = clock  # type: ignore[assignment]
     rows = []
@@ -272,26 +279,26 @@ def run_sampled(
         n = 0
         while n < articles:
             level = min(articles, n + REPORT_EVERY)
-            fill(backend, work, n + 1, level - SAMPLE, clock, per_day)
+            fill(backend, work, n + 1, level - sample, clock, per_day)
             started = time.perf_counter()
             caught_rows = backend.catch_up()  # the replica's index takes what was filled
             # and merges it (in its merge thread): a replica indexing these rows one check at
-            # a time spreads that work over them, not over the SAMPLE checks timed next
+            # a time spreads that work over them, not over the checks timed next
             backend._mirror.wait_for_merges()
             caught = time.perf_counter() - started
             spent = 0.0
             backend._redis.config_resetstat()
-            for m in range(level - SAMPLE + 1, level + 1):
+            for m in range(level - sample + 1, level + 1):
                 clock.now += 86400 / per_day
                 keys, article = work.article(m)
                 started = time.perf_counter()
                 check(dedup, backend, store, keys, article, True)
                 spent += time.perf_counter() - started
-            rate = SAMPLE / spent
+            rate = sample / spent
             n = level
             held = articles_held(store, backend)
             rows.append((n, rate, held, held_bytes(path, backend) / max(held, 1), rss_mb()))
-            server = redis_time_us(backend) / SAMPLE
+            server = redis_time_us(backend) / sample
             print(
                 f"  sampled at {n}: {rate:.0f}/s, {rows[-1][3]:.0f} B/article, "
                 f"{server:.0f} us of Redis time a check; the index took the "
@@ -301,6 +308,24 @@ def run_sampled(
         backend.close()
         store.close()
     return rows
+
+
+def flatness(rows: list[tuple[int, float, int, float, float]]) -> str:
+    """How flat the rate is from FLAT_FROM articles held on: the slowest and fastest level
+    against the mean, and the least-squares trend of the rate, in % of the mean per million
+    articles held (a level is one sample: the machine's own drift shows in min/max, a rate
+    that falls as the window fills shows in the trend)."""
+    held = np.array([r[2] for r in rows if r[2] >= FLAT_FROM], dtype=float)
+    rates = np.array([r[1] for r in rows if r[2] >= FLAT_FROM], dtype=float)
+    if len(held) < 3:
+        return f"flatness: fewer than 3 levels from {FLAT_FROM:,} held"
+    mean = float(rates.mean())
+    slope = float(np.polyfit(held / 1e6, rates, 1)[0])
+    return (
+        f"flatness from {FLAT_FROM:,} held ({len(held)} levels): slowest {rates.min() / mean:.2f}"
+        f" and fastest {rates.max() / mean:.2f} of the mean {mean:.0f}/s; trend "
+        f"{100 * slope / mean:+.1f}% of the mean per million held"
+    )
 
 
 def redis_time_us(backend: RedisDedupStore) -> float:
@@ -359,8 +384,14 @@ def main() -> None:
     parser.add_argument(
         "--fill",
         action="store_true",
-        help="redis: record the window in bulk (pipelined) and time 2,000 full checks at "
-        "each 100,000 (a full run of 2,000,000 checks one by one takes hours there)",
+        help="redis: record the window in bulk (pipelined) and time --sample full checks "
+        "at each 100,000 (a full run of 2,000,000 checks one by one takes hours there)",
+    )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=SAMPLE,
+        help=f"with --fill: full checks timed at each level (default {SAMPLE:,})",
     )
     args = parser.parse_args()
     real_time = time.time
@@ -369,7 +400,7 @@ def main() -> None:
         time.time = real_time
     with backend_factory(args.backend) as make:
         if args.fill:
-            rows = run_sampled(args.articles, args.per_day, make)
+            rows = run_sampled(args.articles, args.per_day, make, args.sample)
         else:
             rows = run(args.articles, args.per_day, make, full=True)
         time.time = real_time
@@ -388,7 +419,8 @@ def main() -> None:
     print(f"mean checks/s, identity layer only (baseline, first 100k): {base_rate:.0f}")
     print(f"all layers / identity only: {full_rate / base_rate:.2f}")
     if args.fill:
-        print(f"checks/s: {SAMPLE} full checks timed at each level; the rest recorded in bulk")
+        print(f"checks/s: {args.sample} full checks timed at each level; the rest in bulk")
+    print(flatness(rows))
     print(f"peak RSS: {peak_mb():.1f} MB")
 
 
