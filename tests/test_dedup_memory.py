@@ -254,6 +254,74 @@ def test_a_merge_leaves_out_refs_under_the_floor(floor: int) -> None:
     assert band_index.Run.merged(old, new, 7000) is None
 
 
+def test_the_runs_bitmap_lets_few_absent_keys_reach_the_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One bitmap of the runs' keys is asked before the runs: an absent key reaches them only
+    through a chance bit (about 1 in 10 here), however many runs there are."""
+    monkeypatch.setattr(band_index, "FRESH_LIMIT", 4096)
+    rng = random.Random(12)
+    index = BandIndex(per_record=32)
+    for ref in range(1, 3001):
+        index.add(ref, [rng.getrandbits(32) for _ in range(32)])
+    asked: list[int] = []
+    refs_of = band_index.Run.refs_of
+
+    def counted(run: band_index.Run, wanted: list[tuple[int, int]]) -> list[int]:
+        asked.append(len(wanted))
+        return refs_of(run, wanted)
+
+    monkeypatch.setattr(band_index.Run, "refs_of", counted)
+    runs = len(index._runs)
+    for _ in range(200):
+        assert index.find([rng.getrandbits(32) for _ in range(32)]) == set()
+    assert runs >= 2 and sum(asked) < 0.2 * 200 * 32 * runs
+    rng.seed(12)
+    first = [rng.getrandbits(32) for _ in range(32)]
+    assert index.find(first) == {1}  # a held key passes, from the oldest run
+
+
+def test_a_bitmap_rebuilt_in_the_merge_thread_holds_the_runs_sealed_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A large index's bitmap is built again in the merge thread (it grew, or holds many
+    expired keys); runs sealed while it is built are set in it when it is taken, so no key
+    is ever hidden, and a rebuild after expiry holds fewer keys."""
+    monkeypatch.setattr(band_index, "FRESH_LIMIT", 64)
+    monkeypatch.setattr(band_index, "BACKGROUND_ENTRIES", 256)
+    built, release = band_index.Presence.of, threading.Event()
+
+    def held(key_arrays: list[np.ndarray]) -> band_index.Presence:
+        if threading.current_thread() is not threading.main_thread():
+            assert release.wait(10)
+        return built(key_arrays)
+
+    monkeypatch.setattr(band_index.Presence, "of", staticmethod(held))
+    rng = random.Random(4)
+    index, truth = BandIndex(), dict[int, set[int]]()
+    pool = [rng.getrandbits(32) for _ in range(300)]
+    ref = 0
+    while index._rebuilding is None:
+        ref += 1
+        indexed(index, truth, ref, drawn_keys(rng, pool))
+    for later in range(ref + 1, ref + 200):  # sealed while the rebuild waits
+        indexed(index, truth, later, drawn_keys(rng, pool))
+    ref = later
+    wanted = [*pool[:40], *rng.sample(sorted(truth), 40)]
+    assert index.find(wanted) == set().union(*(truth.get(k, set()) for k in wanted))
+    release.set()
+    index.wait_for_merges()
+    assert index._rebuilding is None
+    for key in [*pool, *rng.sample(sorted(truth), 200)]:
+        assert index.find([key]) == truth.get(key, set())
+    before = index._presence.entries
+    index.expire(ref - 50)
+    index.wait_for_merges()
+    assert index._presence.entries < before
+    for key in pool:
+        assert index.find([key]) == {r for r in truth.get(key, ()) if r >= ref - 50}
+
+
 def test_a_rebuilt_index_equals_the_one_built_entry_by_entry() -> None:
     rng = np.random.default_rng(3)
     refs = np.arange(1, 5001, dtype=np.uint32)

@@ -15,13 +15,15 @@ is a row read and compared for nothing. The key index tags nothing (0).
 Layout: a small dict of the newest entries, sealed into sorted numpy runs (keys and refs,
 uint32 each, tags, uint8, a directory of where each run of equal top bits starts, and a
 presence bitmap of finer top bits: about 11-13 bytes an entry) when it fills; runs of similar
-size are merged, so there are O(log n) runs. A lookup asks each run's bitmap first (8-16 bits
-an entry, so about 1 absent key in 10 passes: most keys asked of the band index are absent,
-the band of an article never seen) and reads the directory and the few entries it points at
-only for the keys that pass: 10-25 us of Python a run for 32 keys, where numpy's per-call
-cost over such small arrays made it about 40. Records are numbered in arrival order, so the
-window's expiry is a cut on the ref: runs wholly older than it are dropped, and a merge or a
-prune filters the rest.
+size are merged, so there are O(log n) runs; a merge sums the directories of its two runs and
+ORs their bitmaps where it can, instead of building them from every entry again. A lookup
+asks one bitmap of all the runs' keys first (`Presence`: 8-32 bits, 1-4 bytes, an entry;
+about 1 absent key in 10 passes: most keys asked of the band index are absent, the band of
+an article never seen), then each run's bitmap, and reads a run's directory and the few entries
+it points at only for the keys that pass: testing a key costs about 0.3 us of Python, and
+numpy's per-call cost over such small arrays was more. Records are numbered in arrival
+order, so the window's expiry is a cut on the ref: runs wholly older than it are dropped,
+and a merge or a prune filters the rest.
 """
 
 from __future__ import annotations
@@ -60,9 +62,10 @@ def _tagged(keys: Iterable[int]) -> list[int]:
     return [key | position << 32 for position, key in enumerate(keys)]
 
 
-def _presence(keys: np.ndarray, bits: int) -> np.ndarray:
-    """A bitmap of the top `bits` bits of sorted `keys` (bit p set: some key has prefix p)."""
-    present = np.zeros(1 << (bits - 3), dtype=np.uint8)
+def _presence(keys: np.ndarray, bits: int, into: np.ndarray | None = None) -> np.ndarray:
+    """A bitmap of the top `bits` bits of sorted `keys` (bit p set: some key has prefix p),
+    or those bits set in the bitmap `into`."""
+    present = np.zeros(1 << (bits - 3), dtype=np.uint8) if into is None else into
     shift = np.uint32(32 - bits)
     for start in range(0, len(keys), PRESENT_CHUNK):
         prefixes = keys[start : start + PRESENT_CHUNK] >> shift
@@ -211,6 +214,55 @@ def _combined(older: Run, newer: Run, size: int, keys: np.ndarray, directory: bo
     return whole
 
 
+class Presence:
+    """One bitmap of the top bits of every key the index's runs hold, asked before any run:
+    most keys a lookup asks are absent from every run (the bands of an article never seen),
+    and each run tests each key asked of it in Python (about 0.3 us a key), so with it a
+    lookup's cost no longer grows with the number of runs. It has 8-32 bits an entry when
+    built; a sealed run's keys are set in it as it comes, a merge changes nothing (the same
+    keys), and expired keys leave their bits set (a stale bit only lets an absent key through
+    to the runs), until a rebuild from the runs' keys (`stale`)."""
+
+    __slots__ = ("bitmap", "bits", "entries", "shift", "view")
+
+    def __init__(self, live: int) -> None:
+        self.bits = _present_bits(2 * max(live, 1))
+        self.bitmap = np.zeros(1 << (self.bits - 3), dtype=np.uint8)
+        self.shift = 32 - self.bits
+        self.view = self.bitmap.data
+        self.entries = 0  # keys set since it was built (expired ones too)
+
+    @staticmethod
+    def of(key_arrays: list[np.ndarray]) -> Presence:
+        """A bitmap built for the keys of these runs (sorted arrays)."""
+        presence = Presence(sum(len(keys) for keys in key_arrays))
+        for keys in key_arrays:
+            presence.add(keys)
+        return presence
+
+    def add(self, keys: np.ndarray) -> None:
+        """Set the bits of a run's sorted keys."""
+        _presence(keys, self.bits, into=self.bitmap)
+        self.entries += len(keys)
+
+    def passing(self, wanted: list[int]) -> list[tuple[int, int]]:
+        """The keys (tagged: `tag << 32 | key`) some run may hold, as (key, tag) pairs."""
+        present, shift = self.view, self.shift
+        found = []
+        for tagged in wanted:
+            key = tagged & _LOW32
+            bit = key >> shift
+            if present[bit >> 3] >> (bit & 7) & 1:
+                found.append((key, tagged >> 32))
+        return found
+
+    def stale(self, live: int) -> bool:
+        """True when it is to be built again for `live` entries: over 2 keys set for each
+        entry held (expired ones), or under 8 bits a key set where more bits are allowed."""
+        crowded = self.entries > len(self.bitmap) and self.bits < MAX_PRESENT_BITS  # bytes
+        return crowded or self.entries > 2 * live + FRESH_LIMIT
+
+
 class BandIndex:
     """Key -> refs of the records that hold it, for refs at or after `floor`. With
     `per_record`, a record's keys are positional (that many, in order: a sketch's band keys)
@@ -229,6 +281,9 @@ class BandIndex:
         self.holding = False  # True: a full dict waits for `seal_when_full` (no sort, no merge)
         # a large merge in the merge thread: the two runs (still in `_runs`, still answering)
         self._merging: tuple[Run, Run, Future[Run | None]] | None = None
+        self._presence = Presence(0)  # of the runs' keys, asked before them
+        # a bitmap built in the merge thread, and the keys of the runs sealed meanwhile
+        self._rebuilding: tuple[Future[Presence], list[np.ndarray]] | None = None
 
     def __len__(self) -> int:
         return self._fresh_entries + sum(len(run) for run in self._runs)
@@ -279,16 +334,15 @@ class BandIndex:
         self._take_merged()
         wanted = _tagged(keys) if self._per_record else list(keys)
         found: set[int] = set()
-        for key in wanted:
-            ref = self._fresh.get(key)
-            if ref is not None:
-                found.add(ref)
-                found.update(self._more.get(key, ()))
+        for key in self._fresh.keys() & wanted:  # in C: most keys asked are in no record
+            found.add(self._fresh[key])
+            found.update(self._more.get(key, ()))  # a key of `_more` is in `_fresh` too
         if self._runs:
-            split = [(key & _LOW32, key >> 32) for key in wanted]
-            for run in self._runs:
+            self._take_presence()
+            split = self._presence.passing(wanted)
+            for run in self._runs if split else ():
                 found.update(run.refs_of(split))
-        return {ref for ref in found if ref >= self._floor}
+        return {ref for ref in found if ref >= self._floor} if found else found
 
     def expire(self, floor: int) -> None:
         """Forget refs under `floor`: runs wholly under it go; a run over half expired is
@@ -301,12 +355,14 @@ class BandIndex:
             if len(refs) == 0 or int(refs.max()) < self._floor:
                 continue
             over_half = np.count_nonzero(refs < self._floor) * 2 > len(run)
-            # a run being merged stays as it is (the merge's result is filtered when taken)
+            # a run being merged stays as it is (its merge left out what was expired when it
+            # began; the rest is left to the lookups' floor and the next merge)
             filtered = run.live(self._floor) if over_half and run not in merging else run
             if filtered is not None:
                 kept.append(filtered)
         self._runs = kept
         self._seal()
+        self._renew_presence_when_stale()  # the expired keys' bits
 
     def _seal(self) -> None:
         count = len(self._fresh)
@@ -325,8 +381,36 @@ class BandIndex:
 
     def _push(self, run: Run) -> None:
         self._runs.append(run)
+        self._presence.add(run.keys)
+        if self._rebuilding is not None:
+            self._rebuilding[1].append(run.keys)
+        self._renew_presence_when_stale()
         self._take_merged()
         self._cascade()
+
+    def _renew_presence_when_stale(self) -> None:
+        """Build the runs' bitmap again when it is stale: here for a small index, in the
+        merge thread for a large one (the runs sealed meanwhile are set in it when taken)."""
+        self._take_presence()
+        live = sum(len(run) for run in self._runs)
+        if self._rebuilding is not None or not self._presence.stale(live):
+            return
+        arrays = [run.keys for run in self._runs]
+        if live < BACKGROUND_ENTRIES:
+            self._presence = Presence.of(arrays)
+        else:
+            self._rebuilding = (_merge_thread().submit(Presence.of, arrays), [])
+
+    def _take_presence(self) -> None:
+        """Put a finished rebuild of the bitmap in place, with the runs sealed since."""
+        if self._rebuilding is None or not self._rebuilding[0].done():
+            return
+        built, since = self._rebuilding
+        self._rebuilding = None
+        presence = built.result()  # a failure of the build itself is raised here
+        for keys in since:
+            presence.add(keys)
+        self._presence = presence
 
     def _cascade(self) -> None:
         """Merge neighbouring runs while one is under FANOUT times the next (so O(log n)
@@ -377,9 +461,13 @@ class BandIndex:
     def wait_for_merges(self) -> None:
         """Wait for the background merges (one, and those taking it starts) and take them
         (tests, benches)."""
-        while self._merging is not None:
-            self._merging[2].result()
-            self._take_merged()
+        while self._merging is not None or self._rebuilding is not None:
+            if self._merging is not None:
+                self._merging[2].result()
+                self._take_merged()
+            if self._rebuilding is not None:
+                self._rebuilding[0].result()
+                self._take_presence()
 
     def _merge(self, older: Run, newer: Run) -> Run:
         whole = Run.merged(older, newer, self._floor)
