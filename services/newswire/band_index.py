@@ -259,7 +259,8 @@ class Presence:
     def stale(self, live: int) -> bool:
         """True when it is to be built again for `live` entries: over 2 keys set for each
         entry held (expired ones), or under 8 bits a key set where more bits are allowed."""
-        crowded = self.entries > len(self.bitmap) and self.bits < MAX_PRESENT_BITS  # bytes
+        # under 8 bits a key: the bitmap's length is in bytes
+        crowded = self.entries > len(self.bitmap) and self.bits < MAX_PRESENT_BITS
         return crowded or self.entries > 2 * live + FRESH_LIMIT
 
 
