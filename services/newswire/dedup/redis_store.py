@@ -700,21 +700,20 @@ class RedisDedupStore:
         reply read later: it leaves the journal then, this replica's index takes its row, and
         the lease learns whether the lock was kept; a failure leaves it in the journal for
         the next flush, and the lock held."""
-        carries_lock = self._locked
-        offer = self._lease.offer() if carries_lock else 0
-        keys, args, row, claimed = self._filing(record, offer if carries_lock else None)
+        offer = self._lease.offer() if self._locked else None  # None: no lock goes with it
+        keys, args, row, claimed = self._filing(record, offer)
 
         def settled(reply: Any) -> None:
             self._ahead_hashes.clear()
             if reply is None:
                 self._pending = True
-                self._locked = self._locked or carries_lock
-                if carries_lock:
+                if offer is not None:  # the record failed: the lock is still this replica's
+                    self._locked = True
                     self._lease.answered(offer, False)
                 return
             self._store.journal_remove([seq])
             self._mirror.add_own(Row(int(reply[0]), row.hashes, row.bands, row.record))
-            if carries_lock:
+            if offer is not None:
                 self._lease.answered(offer, bool(int(reply[1])))
 
         self._ahead_hashes.update(row.hashes)
