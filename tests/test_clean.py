@@ -235,3 +235,69 @@ def test_edges_and_learned_boilerplate() -> None:
     assert strip_learned(text, learned) == "Beirut: Talks resumed.\n\nThey will go on."
     only = LearnedBoilerplate(first=frozenset({"Tip us off."}), last=frozenset({"Tip us off."}))
     assert strip_learned("Tip us off.", only) == "Tip us off."  # never the whole text
+
+
+def test_credit_lines_of_pictures_and_sources_are_dropped_in_several_languages() -> None:
+    story = "The council approved the budget on Tuesday after a long debate."
+    for credit in (
+        "Photo: Sarah Ahmed",
+        "Featured image: Unsplash",
+        "Source: Ministry of Health",
+        "Foto: Michael von Lingen",
+        "Titelbild: Flickr, CC BY 2.0",
+        "Quelle: Deutscher Jagdverband (DJV)",
+        "Crédit photo : KB / Bondy Blog",
+        "Fuente: Ministerio de Salud",
+        "Źródło: PAP",
+    ):
+        assert clean_text(f"{story}\n{credit}") == story, credit
+
+
+def test_a_sentence_that_opens_with_a_credit_word_is_kept() -> None:
+    long_source = (
+        "Source: " + "the ministry said the figures were provisional and would change. " * 3
+    )
+    for line in ("Sources say the talks will resume next week.", long_source.strip()):
+        assert clean_text(line) == line
+
+
+def test_advertising_labels_and_disclosures_are_dropped() -> None:
+    story = "The new line opens in March, the operator said."
+    for label in (
+        "Advertisement",
+        "ANZEIGE",
+        "*Werbung. Dieser Beitrag enthält Werbung für eine Marke.",
+        "Anzeige, enthält Affiliate Links",
+        "This post may contain affiliate links; we earn a commission on purchases.",
+        "REKLAMA",
+        "Publicidad",
+    ):
+        assert clean_text(f"{label}\n{story}") == story, label
+
+
+def test_a_sentence_about_advertising_is_kept() -> None:
+    for line in (
+        "Advertisement spending fell by a fifth in the first quarter, the agency said.",
+        "Werbung im Fernsehen ist seit Jahren rückläufig, sagt der Verband.",
+    ):
+        assert clean_text(line) == line
+
+
+def test_read_also_lines_in_european_languages_are_dropped() -> None:
+    story = "The storm left thousands without power on Sunday."
+    for line in (
+        "Lesen Sie auch: Wie sich Hausbesitzer schützen",
+        "Mehr zum Thema:",
+        "Weitere Informationen",
+        "À lire aussi : la tempête en images",
+        "Lea también: Impiden ingreso a reportero",
+        "VEA TAMBIÉN: Estrella de la educación",
+        "Czytaj też: Wyścig zbrojeń ruszył",
+        "Leggi anche: il maltempo al nord",
+    ):
+        assert clean_text(f"{story}\n{line}") == story, line
+
+
+def test_a_sentence_that_opens_like_a_read_also_line_is_kept() -> None:
+    line = "Weitere Informationen erteilt Anne Althaus in der Leitstelle unter Tel. 02382 59-0."
+    assert clean_text(line) == line

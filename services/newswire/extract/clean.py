@@ -29,8 +29,13 @@ _RELATED = re.compile(
     r"^(?:read (?:also|more)|also read|see also|related(?: articles?| stories| news)?|"
     r"more on this(?: story)?|recommended|"
     r"[اإ]قرأ أيضا[ًً]?|اقرأ المزيد|مواضيع ذات صلة|[اأ]خبار ذات صلة|"
-    r"(?:هەروەها )?بخوێنەوە|קראו עוד|קראו גם|כתבות נוספות)"
-    r"\s*[:\-–—]",
+    r"(?:هەروەها )?بخوێنەوە|קראו עוד|קראו גם|כתבות נוספות|"
+    r"lesen sie (?:auch|mehr)|mehr zum thema|weitere (?:artikel|infos?|informationen|beiträge)"
+    r"(?: zum thema)?|auch interessant|das könnte sie auch interessieren|siehe auch|"
+    r"(?:à )?lire aussi|voir aussi|sur le même sujet|le[ae] también|vea también|ver también|"
+    r"te puede interesar|leggi anche|czytaj (?:też|także|więcej)|zobacz (?:też|także)|"
+    r"leia também|veja também|lees ook|zie ook)"
+    r"\s*(?:[:\-–—]|$)",
     re.IGNORECASE,
 )
 _PROMPTS = re.compile(
@@ -43,6 +48,27 @@ _PROMPTS = re.compile(
     r"بەشداربە|بڵاوی بکەرەوە\s*:|שתפו\s*:|הצטרפו לערוץ|הירשמו לניוזלטר)",
     re.IGNORECASE,
 )
+# a line that only credits a picture or a source: "Foto: Sophia Mahnert", "Crédit photo : KB"
+_CREDIT_LINE = re.compile(
+    r"^(?:(?:cover |featured |header |title )?(?:photos?|pictures?|images?)(?: credits?)?|"
+    r"credits?|sources?|copyright|fotos?|bild(?:er|quellen?|nachweis)?|titelbild|beitragsbild|"
+    r"quellen?|cr[ée]dits? photos?|photos?|fuentes?|im[áa]gen(?:es)?|fonte|imagem|źródło|"
+    r"zdjęcie|fot\.|bron|beeld|المصدر|مصدر الصورة|מקור|קרדיט)\s*:\s*\S",
+    re.IGNORECASE,
+)
+# an advertisement's label or a disclosure of advertising: "Anzeige", "*Werbung.", "REKLAMA"
+_AD_LABEL = re.compile(
+    r"^\W{0,3}(?:advertisement|advertorial|sponsored(?: content)?|anzeige|werbung|gesponsert|"
+    r"publicidad|publicit[ée]|pubblicità|reklama|advertentie|إعلان|פרסומת)\W*(?:$|[,.:*|–—-])",
+    re.IGNORECASE,
+)
+_DISCLOSURE = re.compile(
+    r"affiliate[- ]links?|(?:contains|enthält) (?:werbung|advertising|sponsored)|"
+    r"contains references to products",
+    re.IGNORECASE,
+)
+MAX_CREDIT_LINE_CHARS = 120
+MAX_DISCLOSURE_CHARS = 300
 _BYLINE = re.compile(r"^by\s+[\w.'’-]+(?:\s+(?:[\w.'’-]+|and|&)){0,6}$", re.IGNORECASE)
 _TABLE_RULE = re.compile(r"^\|?(?:\s*:?-{3,}:?\s*\|)+\s*$")
 MAX_PROMPT_CHARS = 160
@@ -51,6 +77,7 @@ EDGE_PARAGRAPHS = 3  # a byline or the title again is boilerplate only this near
 # a credit closes its paragraph: only this tail is searched, so the search stays linear in
 # the paragraph's length (searched whole, "(photo:" repeated without ")" is quadratic)
 MAX_CREDIT_CHARS = 300
+DATELINE_CHARS = 200  # a dateline credit names its outlet this near the text's start
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +113,8 @@ def is_boilerplate(paragraph: str, hints: PageHints = PageHints(), edge: bool = 
         return True
     if len(paragraph) <= MAX_PROMPT_CHARS and _PROMPTS.match(paragraph):
         return True
+    if is_credit_or_advertising(paragraph):
+        return True
     key = _comparable(paragraph)
     if any(key == _comparable(caption) for caption in hints.captions if caption):
         return True
@@ -94,6 +123,16 @@ def is_boilerplate(paragraph: str, hints: PageHints = PageHints(), edge: bool = 
     if any(key == _comparable(title) for title in hints.titles if title):
         return True
     return len(paragraph) <= MAX_BYLINE_CHARS and is_byline(paragraph, hints.authors)
+
+
+def is_credit_or_advertising(paragraph: str) -> bool:
+    """A short line crediting a picture or a source, an advertisement's label, or a
+    disclosure of advertising or affiliate links."""
+    if len(paragraph) <= MAX_CREDIT_LINE_CHARS and _CREDIT_LINE.match(paragraph):
+        return True
+    if len(paragraph) > MAX_DISCLOSURE_CHARS:
+        return False
+    return bool(_AD_LABEL.match(paragraph) or _DISCLOSURE.search(paragraph))
 
 
 def is_byline(paragraph: str, authors: Iterable[str]) -> bool:
@@ -155,6 +194,20 @@ def _name_patterns(names: Iterable[str]) -> list[str]:
     return found
 
 
+def _named_in(names: tuple[str, ...], text: str) -> tuple[str, ...]:
+    """The names whose first word (after a leading "The") is in `text`: only their credit
+    patterns can match, and only theirs are compiled (a page's site name is new on every
+    outlet's first page)."""
+    found = []
+    for name in names:
+        words = name.split()
+        if words and words[0].casefold() == "the":
+            words = words[1:]
+        if words and words[0] in text:
+            found.append(name)
+    return tuple(found)
+
+
 def strip_dateline(first: str, patterns: Iterable[str | re.Pattern[str]]) -> str:
     """Remove an outlet's dateline credit from the start of the first paragraph."""
     for pattern in patterns:
@@ -197,9 +250,11 @@ def clean_text(
         kept.append(paragraph)
     names = tuple(name for name in names if name)
     if kept:
-        kept[0] = strip_dateline(kept[0], (*datelines, *outlet_datelines(names)))
+        named = _named_in(names, kept[0][:DATELINE_CHARS])
+        kept[0] = strip_dateline(kept[0], (*datelines, *outlet_datelines(named)))
     if kept:
-        kept[-1] = strip_trailer(kept[-1], (*trailers, *outlet_trailers(names)))
+        named = _named_in(names, kept[-1])
+        kept[-1] = strip_trailer(kept[-1], (*trailers, *outlet_trailers(named)))
     return "\n\n".join(p for p in kept if p)
 
 
