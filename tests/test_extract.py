@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trafilatura
 
 from newswire.config import load_config
 from newswire.errors import Reason
+from newswire.extract import extractor
 from newswire.extract.extractor import extract_page, extract_text, text_from_entry
 from newswire.extract.pageinfo import inspect_page
 from newswire.models import ExtractionMethod, FeedEntry, FetchedPage, OutletSpec, PageType
@@ -248,22 +250,28 @@ def test_the_quality_gate_tries_the_fallback_extractors_then_recall() -> None:
     assert every.mode == "fallbacks" and every.text == linked.text
 
 
-def passes_giving(monkeypatch: pytest.MonkeyPatch, texts: dict[str, str]) -> list[tuple[str, bool]]:
+def passes_giving(monkeypatch: pytest.MonkeyPatch, texts: dict[str, str]) -> list[str]:
     """trafilatura's passes replaced by ones giving `texts` by pass ("precision",
-    "fallbacks" with neither side favoured, "recall"): the passes run, with whether each
-    searched the metadata."""
-    real = trafilatura.bare_extraction
-    ran: list[tuple[str, bool]] = []
+    "fallbacks" with neither side favoured, "recall"): what ran, in order, the passes by name
+    and "metadata" where the page's metadata was read (newswire's reader; a pass that also
+    had trafilatura read it is named "<pass> with metadata")."""
+    real_pass, real_metadata = trafilatura.bare_extraction, extractor.page_metadata
+    ran: list[str] = []
 
     def fake(tree: object, **options: object) -> dict[str, object]:
         name = "precision" if options["favor_precision"] else "recall"
         name = "fallbacks" if not options["favor_recall"] and name == "recall" else name
-        ran.append((name, bool(options["with_metadata"])))
-        document = real(tree, **options)
+        ran.append(name + (" with metadata" if options["with_metadata"] else ""))
+        document = real_pass(tree, **options)
         meta = document if isinstance(document, dict) else document.as_dict() if document else {}
-        return {**meta, "text": texts[name], "title": meta.get("title") or "Headline"}
+        return {**meta, "text": texts[name]}
+
+    def metadata(*args: Any) -> dict[str, Any]:
+        ran.append("metadata")
+        return real_metadata(*args)
 
     monkeypatch.setattr("newswire.extract.extractor.trafilatura.bare_extraction", fake)
+    monkeypatch.setattr("newswire.extract.extractor.page_metadata", metadata)
     return ran
 
 
@@ -277,11 +285,12 @@ def test_a_text_in_doubt_gets_a_second_pass_that_wins_when_longer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Under extract.doubt_chars, trafilatura's defaults (with its fallback extractors) run
-    too, with the first pass's metadata; their text wins when it is a tenth longer."""
+    too, with the first pass's metadata (read once, never by trafilatura's passes); their
+    text wins when it is a tenth longer."""
     short, longer = paragraphs(6), paragraphs(9)
     ran = passes_giving(monkeypatch, {"precision": short, "fallbacks": longer, "recall": ""})
     result = extract_page(page("jpost-northern-drill"), OUTLETS["jerusalem-post"], SETTINGS)
-    assert ran == [("precision", True), ("fallbacks", False)]
+    assert ran == ["precision", "metadata", "fallbacks"]
     assert (result.mode, result.text.count("Paragraph")) == ("fallbacks", 9)
     assert result.title  # the first pass's metadata, kept
 
@@ -289,12 +298,12 @@ def test_a_text_in_doubt_gets_a_second_pass_that_wins_when_longer(
         monkeypatch, {"precision": short, "fallbacks": short + " More.", "recall": ""}
     )
     result = extract_page(page("jpost-northern-drill"), OUTLETS["jerusalem-post"], SETTINGS)
-    assert ran == [("precision", True), ("fallbacks", False)]
+    assert ran == ["precision", "metadata", "fallbacks"]
     assert (result.mode, result.text.count("Paragraph")) == ("precision", 6)  # not 10% longer
 
     ran = passes_giving(monkeypatch, {"precision": paragraphs(30), "fallbacks": "", "recall": ""})
     result = extract_page(page("jpost-northern-drill"), OUTLETS["jerusalem-post"], SETTINGS)
-    assert ran == [("precision", True)]  # not in doubt: one pass
+    assert ran == ["precision", "metadata"]  # not in doubt: one pass
     assert result.mode == "precision"
 
 
