@@ -4,8 +4,10 @@ The fallback chain, best first: the page in precision mode, with trafilatura's d
 fallback extractors when that text is in doubt (under `extract.doubt_chars`), in recall mode
 (under `extract.min_text_chars`), the entry's full content, its summary, its title. Index
 pages are never taken as the article (the entry's text is used, reason `not_an_article`);
-live blogs and video pages are flagged. Every result carries its method, mode and a quality
-figure. Pure functions of their inputs: they run in worker processes.
+live blogs and video pages are flagged. A lead the page prints beside its headline (its
+description, visible) opens the text when a pass left it out. Every result carries its
+method, mode and a quality figure. Pure functions of their inputs: they run in worker
+processes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import trafilatura
 from newswire.dates import parse_iso
 from newswire.errors import Reason
 from newswire.extract.clean import PageHints, clean_text, edges_of, strip_learned
+from newswire.extract.lead import keep_tails_of_empty, missing_lead
 from newswire.extract.metadata import page_metadata
 from newswire.extract.pageinfo import PageInfo, headline, inspect_page
 from newswire.models import (
@@ -85,10 +88,12 @@ def extract_page(
     wins when it is a tenth longer (precision mode drops real paragraphs of short pages). A
     text still under `extract.min_text_chars` (the quality gate) gets a recall pass; the
     longest wins. Video and index pages get one pass: their text is short by nature, the
-    feed's text follows."""
+    feed's text follows. Empty elements are removed first, the text after them kept
+    (precision mode deletes it with them)."""
     tree = trafilatura.load_html(page.html)
     if tree is None:
         return PageText(text="", method=ExtractionMethod.PAGE, page_type=PageType.ARTICLE)
+    keep_tails_of_empty(tree)
     info = inspect_page(tree)
 
     how = _first_pass(settings)
@@ -126,10 +131,10 @@ def _extraction(
     learned: LearnedBoilerplate,
     known: _Pass | None = None,
 ) -> _Pass:
-    """One trafilatura pass (it works on a copy of the tree), the cleaning, and the
-    outlet's learned boilerplate removed. The first pass reads the page's metadata
-    (newswire.extract.metadata); a pass after it takes the first's (`known`): the metadata
-    search costs a third of a pass."""
+    """One trafilatura pass (it works on a copy of the tree), the page's lead put back
+    when the pass left it out, the cleaning, and the outlet's learned boilerplate removed.
+    The first pass reads the page's metadata (newswire.extract.metadata); a pass after it
+    takes the first's (`known`): the metadata search costs a third of a pass."""
     document = trafilatura.bare_extraction(
         tree,
         url=page.final_url,
@@ -153,6 +158,9 @@ def _extraction(
     authors = _split_authors(meta.get("author"))
     hints = PageHints(titles=(title,) if title else (), authors=authors, captions=info.captions)
     raw = meta.get("text") or ""
+    lead = missing_lead(tree, info.descriptions, raw) if _wants_lead(raw, info) else None
+    if lead:
+        raw = f"{lead}\n{raw}"
     text = clean_text(
         raw,
         hints=hints,
@@ -162,6 +170,12 @@ def _extraction(
     )
     edges = edges_of(text)
     return _Pass(how.mode, meta, title, authors, len(raw), strip_learned(text, learned), edges)
+
+
+def _wants_lead(raw: str, info: PageInfo) -> bool:
+    """Whether the page's lead is looked for: an article's text (a page with no text has
+    nothing it could lead; an index's teasers are not this article's)."""
+    return bool(raw) and info.page_type is not PageType.INDEX
 
 
 def _page_text(best: _Pass, info: PageInfo, settings: ExtractSettings) -> PageText:

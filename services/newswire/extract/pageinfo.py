@@ -1,7 +1,7 @@
 """What a page is, read from its markup before extraction: an article, an index (a list of
 teasers), a live blog or a video page; the captions of its figures; its h1; its declared
 language; its published and modified times with their offsets (Open Graph or JSON-LD;
-trafilatura keeps only the day).
+trafilatura keeps only the day); its descriptions (where its lead may be found).
 
 Index pages, live blogs and video pages are flagged (`extraction.page_type`), so they are never
 passed off as articles.
@@ -17,6 +17,7 @@ from typing import Any
 
 from lxml.html import HtmlElement
 
+from newswire.extract.lead import descriptions
 from newswire.models import PageType
 from newswire.text import normalise
 
@@ -56,6 +57,7 @@ class PageInfo:
     language: str | None
     published: str | None
     modified: str | None
+    descriptions: tuple[str, ...] = ()  # the page's own summaries: its lead, when visible
 
 
 def inspect_page(tree: HtmlElement) -> PageInfo:
@@ -71,6 +73,7 @@ def inspect_page(tree: HtmlElement) -> PageInfo:
         language=tree.get("lang") or _meta(tree, "og:locale") or None,
         published=_meta(tree, "article:published_time") or _json_ld_field(items, "datePublished"),
         modified=_meta(tree, "article:modified_time") or _json_ld_field(items, "dateModified"),
+        descriptions=descriptions(tree),
     )
 
 

@@ -1,0 +1,81 @@
+"""The article's lead (standfirst) when extraction left it out, and markup repairs made before
+trafilatura runs.
+
+Many outlets print the lead in the page's header, beside the headline and outside the block
+trafilatura takes as the article, and repeat it as the page's description (`description`,
+`og:description`, `twitter:description`). When the extracted text lacks the description, the
+visible block of the page that holds it is the lead. Found by searching the page's text nodes
+for the description's opening words (in C, by XPath) and climbing to the smallest block
+holding the whole description: linear in the page's size.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+MIN_DESCRIPTION_CHARS = 40  # shorter descriptions are titles or slogans, not leads
+KEY_CHARS = 80  # the description's opening that must be found (the rest may be cut "...")
+PROBE_CHARS = 30  # the words searched for in one text node
+MAX_CLIMB = 6  # ancestors climbed from the text node to the block holding the whole key
+_ELLIPSIS = ".…"
+_DESCRIPTIONS = (
+    "//meta[@name='description' or @property='og:description' or @name='twitter:description'"
+    " or @property='twitter:description']/@content"
+)
+_TEXT_WITH = (
+    "//body//text()[contains(normalize-space(.), $probe)]"
+    "[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template"
+    " or ancestor::textarea or ancestor::a or ancestor::nav or ancestor::footer)]"
+)
+# elements trafilatura deletes when empty; in precision mode it deletes the text after them
+# (their tail) too, which loses words in the middle of a paragraph ("<strong></strong>par un")
+_EMPTY_WITH_TAIL = etree.XPath(
+    "//*[self::b or self::em or self::i or self::q or self::span or self::strong or self::dd"
+    " or self::dt or self::li or self::p or self::div][not(node())]"
+    "[following-sibling::node()[1][self::text()][normalize-space(.)]]"
+)
+
+
+def descriptions(tree: HtmlElement) -> tuple[str, ...]:
+    """The page's descriptions, spaces folded, long enough to be a lead, without repeats."""
+    found = (" ".join(str(value).split()) for value in tree.xpath(_DESCRIPTIONS))
+    return tuple(dict.fromkeys(d for d in found if len(d) >= MIN_DESCRIPTION_CHARS))
+
+
+def missing_lead(tree: HtmlElement, described: tuple[str, ...], text: str) -> str | None:
+    """The visible block holding the page's description when `text` lacks it, else None."""
+    folded = " ".join(text.split())
+    for description in described:
+        key = description.rstrip(_ELLIPSIS).rstrip()[:KEY_CHARS]
+        if len(key) < MIN_DESCRIPTION_CHARS or key in folded:
+            continue
+        block = _block_holding(tree, key, len(description))
+        if block is not None:
+            return block
+    return None
+
+
+def _block_holding(tree: HtmlElement, key: str, length: int) -> str | None:
+    """The text of the smallest element holding `key` whose text is not much longer than the
+    description (`length`): the lead, not the article around it."""
+    bound = max(3 * length, length + 200)
+    for node in tree.xpath(_TEXT_WITH, probe=key[:PROBE_CHARS]):
+        element = node.getparent()
+        for _ in range(MAX_CLIMB):
+            if element is None:
+                break
+            content = " ".join(element.text_content().split())
+            if len(content) > bound:
+                break
+            if key in content:
+                return content
+            element = element.getparent()
+    return None
+
+
+def keep_tails_of_empty(tree: HtmlElement) -> None:
+    """Remove empty formatting and block elements that have text after them, keeping that
+    text, so no extraction mode can delete it with them."""
+    for element in _EMPTY_WITH_TAIL(tree):
+        element.drop_tag()
