@@ -76,6 +76,14 @@ def test_the_lead_is_the_block_holding_the_description_not_the_page_around_it() 
     assert missing_lead(tree, descriptions(tree), "") == LEAD  # its <p>, not the <div>
 
 
+def test_no_lead_from_an_aside_or_from_a_block_the_size_of_an_article() -> None:
+    assert LEAD not in extracted(story(header=f"<aside><p>{LEAD}</p></aside>"))
+    long_description = LEAD + " " + "The queue grew longer every hour of the day. " * 60
+    html = story(description=long_description, header=f"<div>{long_description}</div>")
+    tree = trafilatura.load_html(html)
+    assert missing_lead(tree, descriptions(tree), "Paragraph 0 of the report") is None
+
+
 def test_a_short_description_is_no_lead() -> None:
     tree = trafilatura.load_html(story(description="Crossing reopens"))
     assert descriptions(tree) == ()

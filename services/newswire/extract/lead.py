@@ -18,6 +18,7 @@ MIN_DESCRIPTION_CHARS = 40  # shorter descriptions are titles or slogans, not le
 KEY_CHARS = 80  # the description's opening that must be found (the rest may be cut "...")
 PROBE_CHARS = 30  # the words searched for in one text node
 MAX_CLIMB = 6  # ancestors climbed from the text node to the block holding the whole key
+MAX_LEAD_CHARS = 2000  # a longer block is the article around the lead, or a hostile page
 _ELLIPSIS = ".…"
 _DESCRIPTIONS = (
     "//meta[@name='description' or @property='og:description' or @name='twitter:description'"
@@ -26,7 +27,8 @@ _DESCRIPTIONS = (
 _TEXT_WITH = (
     "//body//text()[contains(normalize-space(.), $probe)]"
     "[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template"
-    " or ancestor::textarea or ancestor::a or ancestor::nav or ancestor::footer)]"
+    " or ancestor::textarea or ancestor::a or ancestor::nav or ancestor::aside"
+    " or ancestor::footer)]"
 )
 # elements trafilatura deletes when empty; in precision mode it deletes the text after them
 # (their tail) too, which loses words in the middle of a paragraph ("<strong></strong>par un")
@@ -59,7 +61,7 @@ def missing_lead(tree: HtmlElement, described: tuple[str, ...], text: str) -> st
 def _block_holding(tree: HtmlElement, key: str, length: int) -> str | None:
     """The text of the smallest element holding `key` whose text is not much longer than the
     description (`length`): the lead, not the article around it."""
-    bound = max(3 * length, length + 200)
+    bound = min(max(3 * length, length + 200), MAX_LEAD_CHARS)
     for node in tree.xpath(_TEXT_WITH, probe=key[:PROBE_CHARS]):
         element = node.getparent()
         for _ in range(MAX_CLIMB):
