@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import trafilatura
 
 from newswire.extract.extractor import extract_page
-from newswire.extract.lead import descriptions, keep_tails_of_empty, missing_lead
+from newswire.extract.lead import MAX_REPAIRS, descriptions, keep_tails_of_empty, missing_lead
 from newswire.models import FetchedPage, OutletSpec
 from newswire.settings import ExtractSettings
 
@@ -103,3 +103,14 @@ def test_text_after_an_empty_inline_element_survives_the_precision_pass() -> Non
     keep_tails_of_empty(tree)
     kept = trafilatura.extract(tree, favor_precision=True, fast=True) or ""
     assert 'majority" by a leader of the party in a portrait' in kept
+
+
+def test_a_page_with_more_empty_elements_than_are_repaired_is_left_as_it_is() -> None:
+    """Each removal joins text: past MAX_REPAIRS a page is left as trafilatura reads it."""
+    for count, left in ((MAX_REPAIRS, 0), (MAX_REPAIRS + 1, MAX_REPAIRS + 1)):
+        tree = trafilatura.load_html(
+            "<html><body><p>" + "<b></b>word " * count + "</p></body></html>"
+        )
+        keep_tails_of_empty(tree)
+        assert len(tree.xpath("//b")) == left
+        assert tree.xpath("string(//p)").split() == ["word"] * count

@@ -6,7 +6,7 @@ trafilatura takes as the article, and repeat it as the page's description (`desc
 `og:description`, `twitter:description`). When the extracted text lacks the description, the
 visible block of the page that holds it is the lead. Found by searching the page's text nodes
 for the description's opening words (in C, by XPath) and climbing to the smallest block
-holding the whole description: linear in the page's size.
+holding the whole description: linear in the page's size (at most MAX_PROBES climbs).
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ KEY_CHARS = 80  # the description's opening that must be found (the rest may be 
 PROBE_CHARS = 30  # the words searched for in one text node
 MAX_CLIMB = 6  # ancestors climbed from the text node to the block holding the whole key
 MAX_LEAD_CHARS = 2000  # a longer block is the article around the lead, or a hostile page
+# text nodes holding the description's opening that are climbed from: each climb reads the
+# text of up to MAX_CLIMB ancestors, so an unbounded number would make the search quadratic
+# on a page repeating those words in every paragraph
+MAX_PROBES = 8
+MAX_REPAIRS = 200  # empty elements with text after them removed from one page, at most
 _ELLIPSIS = ".…"
 _DESCRIPTIONS = (
     "//meta[@name='description' or @property='og:description' or @name='twitter:description'"
@@ -32,10 +37,11 @@ _TEXT_WITH = (
 )
 # elements trafilatura deletes when empty; in precision mode it deletes the text after them
 # (their tail) too, which loses words in the middle of a paragraph ("<strong></strong>par un")
-_EMPTY_WITH_TAIL = etree.XPath(
+# (the tail is tested in Python: libxml2 walks the whole following-sibling axis before taking
+# its first node, which made `following-sibling::node()[1]` quadratic in a long paragraph)
+_EMPTY = etree.XPath(
     "//*[self::b or self::em or self::i or self::q or self::span or self::strong or self::dd"
     " or self::dt or self::li or self::p or self::div][not(node())]"
-    "[following-sibling::node()[1][self::text()][normalize-space(.)]]"
 )
 
 
@@ -62,7 +68,7 @@ def _block_holding(tree: HtmlElement, key: str, length: int) -> str | None:
     """The text of the smallest element holding `key` whose text is not much longer than the
     description (`length`): the lead, not the article around it."""
     bound = min(max(3 * length, length + 200), MAX_LEAD_CHARS)
-    for node in tree.xpath(_TEXT_WITH, probe=key[:PROBE_CHARS]):
+    for node in tree.xpath(_TEXT_WITH, probe=key[:PROBE_CHARS])[:MAX_PROBES]:
         element = node.getparent()
         for _ in range(MAX_CLIMB):
             if element is None:
@@ -78,6 +84,10 @@ def _block_holding(tree: HtmlElement, key: str, length: int) -> str | None:
 
 def keep_tails_of_empty(tree: HtmlElement) -> None:
     """Remove empty formatting and block elements that have text after them, keeping that
-    text, so no extraction mode can delete it with them."""
-    for element in _EMPTY_WITH_TAIL(tree):
-        element.drop_tag()
+    text, so no extraction mode can delete it with them. A page with more than MAX_REPAIRS of
+    them is left as it is: each removal joins a tail to its neighbour's text, so thousands in
+    one paragraph would cost time quadratic in its length."""
+    found = [element for element in _EMPTY(tree) if (element.tail or "").strip()]
+    if len(found) <= MAX_REPAIRS:
+        for element in found:
+            element.drop_tag()
