@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 import trafilatura
 
 from newswire.extract.extractor import extract_page
-from newswire.extract.lead import MAX_REPAIRS, descriptions, keep_tails_of_empty, missing_lead
+from newswire.extract.lead import (
+    MAX_DESCRIPTIONS,
+    MAX_REPAIRS,
+    descriptions,
+    keep_tails_of_empty,
+    missing_lead,
+)
 from newswire.models import FetchedPage, OutletSpec
 from newswire.settings import ExtractSettings
 
@@ -82,6 +88,12 @@ def test_no_lead_from_an_aside_or_from_a_block_the_size_of_an_article() -> None:
     html = story(description=long_description, header=f"<div>{long_description}</div>")
     tree = trafilatura.load_html(html)
     assert missing_lead(tree, descriptions(tree), "Paragraph 0 of the report") is None
+
+
+def test_a_page_gets_a_few_descriptions_searched_not_as_many_as_it_declares() -> None:
+    metas = "".join(f'<meta name="description" content="{LEAD} {i}">' for i in range(1000))
+    tree = trafilatura.load_html(f"<html><head>{metas}</head><body><p>{LEAD}</p></body></html>")
+    assert descriptions(tree) == tuple(f"{LEAD} {i}" for i in range(MAX_DESCRIPTIONS))
 
 
 def test_a_short_description_is_no_lead() -> None:

@@ -15,6 +15,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 MIN_DESCRIPTION_CHARS = 40  # shorter descriptions are titles or slogans, not leads
+MAX_DESCRIPTIONS = 4  # description, og:, twitter: (and one more): the rest are not searched
 KEY_CHARS = 80  # the description's opening that must be found (the rest may be cut "...")
 PROBE_CHARS = 30  # the words searched for in one text node
 MAX_CLIMB = 6  # ancestors climbed from the text node to the block holding the whole key
@@ -48,7 +49,8 @@ _EMPTY = etree.XPath(
 def descriptions(tree: HtmlElement) -> tuple[str, ...]:
     """The page's descriptions, spaces folded, long enough to be a lead, without repeats."""
     found = (" ".join(str(value).split()) for value in tree.xpath(_DESCRIPTIONS))
-    return tuple(dict.fromkeys(d for d in found if len(d) >= MIN_DESCRIPTION_CHARS))
+    unique = dict.fromkeys(d for d in found if len(d) >= MIN_DESCRIPTION_CHARS)
+    return tuple(unique)[:MAX_DESCRIPTIONS]  # each is searched for: a page cannot ask more
 
 
 def missing_lead(tree: HtmlElement, described: tuple[str, ...], text: str) -> str | None:
