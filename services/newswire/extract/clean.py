@@ -52,7 +52,7 @@ _PROMPTS = re.compile(
 _CREDIT_LINE = re.compile(
     r"^(?:(?:cover |featured |header |title )?(?:photos?|pictures?|images?)(?: credits?)?|"
     r"credits?|sources?|copyright|fotos?|bild(?:er|quellen?|nachweis)?|titelbild|beitragsbild|"
-    r"quellen?|cr[ée]dits? photos?|photos?|fuentes?|im[áa]gen(?:es)?|fonte|imagem|źródło|"
+    r"quellen?|cr[ée]dits? photos?|fuentes?|im[áa]gen(?:es)?|fonte|imagem|źródło|"
     r"zdjęcie|fot\.|bron|beeld|المصدر|مصدر الصورة|מקור|קרדיט)\s*:\s*\S",
     re.IGNORECASE,
 )
@@ -177,14 +177,18 @@ def outlet_trailers(names: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(pattern) for pattern in patterns)
 
 
+def _name_words(name: str) -> list[str]:
+    """A name's words without a leading "The" (credits print it or not)."""
+    words = (name or "").split()
+    return words[1:] if words and words[0].casefold() == "the" else words
+
+
 def _name_patterns(names: Iterable[str]) -> list[str]:
     """Each name as a regex: escaped, spaces as any run of spaces, a leading "The" optional;
     names under four characters are left out (too likely to be a word of the text)."""
     found = []
     for name in names:
-        words = (name or "").split()
-        if words and words[0].casefold() == "the":
-            words = words[1:]
+        words = _name_words(name)
         if len(" ".join(words)) < 4:
             continue
         body = r"\s+".join(re.escape(word) for word in words)
@@ -198,14 +202,7 @@ def _named_in(names: tuple[str, ...], text: str) -> tuple[str, ...]:
     """The names whose first word (after a leading "The") is in `text`: only their credit
     patterns can match, and only theirs are compiled (a page's site name is new on every
     outlet's first page)."""
-    found = []
-    for name in names:
-        words = name.split()
-        if words and words[0].casefold() == "the":
-            words = words[1:]
-        if words and words[0] in text:
-            found.append(name)
-    return tuple(found)
+    return tuple(name for name in names if (words := _name_words(name)) and words[0] in text)
 
 
 def strip_dateline(first: str, patterns: Iterable[str | re.Pattern[str]]) -> str:

@@ -26,11 +26,11 @@ MAX_LEAD_CHARS = 2000  # a longer block is the article around the lead, or a hos
 MAX_PROBES = 8
 MAX_REPAIRS = 200  # empty elements with text after them removed from one page, at most
 _ELLIPSIS = ".…"
-_DESCRIPTIONS = (
+_DESCRIPTIONS = etree.XPath(
     "//meta[@name='description' or @property='og:description' or @name='twitter:description'"
     " or @property='twitter:description']/@content"
 )
-_TEXT_WITH = (
+_TEXT_WITH = etree.XPath(
     "//body//text()[contains(normalize-space(.), $probe)]"
     "[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template"
     " or ancestor::textarea or ancestor::a or ancestor::nav or ancestor::aside"
@@ -48,7 +48,7 @@ _EMPTY = etree.XPath(
 
 def descriptions(tree: HtmlElement) -> tuple[str, ...]:
     """The page's descriptions, spaces folded, long enough to be a lead, without repeats."""
-    found = (" ".join(str(value).split()) for value in tree.xpath(_DESCRIPTIONS))
+    found = (" ".join(str(value).split()) for value in _DESCRIPTIONS(tree))
     unique = dict.fromkeys(d for d in found if len(d) >= MIN_DESCRIPTION_CHARS)
     return tuple(unique)[:MAX_DESCRIPTIONS]  # each is searched for: a page cannot ask more
 
@@ -70,7 +70,7 @@ def _block_holding(tree: HtmlElement, key: str, length: int) -> str | None:
     """The text of the smallest element holding `key` whose text is not much longer than the
     description (`length`): the lead, not the article around it."""
     bound = min(max(3 * length, length + 200), MAX_LEAD_CHARS)
-    for node in tree.xpath(_TEXT_WITH, probe=key[:PROBE_CHARS])[:MAX_PROBES]:
+    for node in _TEXT_WITH(tree, probe=key[:PROBE_CHARS])[:MAX_PROBES]:
         element = node.getparent()
         for _ in range(MAX_CLIMB):
             if element is None:

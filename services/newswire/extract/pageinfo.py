@@ -57,7 +57,7 @@ class PageInfo:
     language: str | None
     published: str | None
     modified: str | None
-    descriptions: tuple[str, ...] = ()  # the page's own summaries: its lead, when visible
+    descriptions: tuple[str, ...]  # the page's own summaries: its lead, when visible
 
 
 def inspect_page(tree: HtmlElement) -> PageInfo:
